@@ -1,0 +1,136 @@
+"""Safe arithmetic from spoken or typed questions ("what is 12 times 7?"), parsed by hand, never eval'd."""
+
+from __future__ import annotations
+
+import math
+import re
+
+_OPERATOR_WORDS = [
+    (r"\bto the power of\b|\bpower\b|\*\*", "^"), (r"\bsquared\b", "^2"), (r"\bcubed\b", "^3"),
+    (r"\bmultiplied by\b|\btimes\b|×", "*"), (r"\bdivided by\b|\bover\b|÷", "/"),
+    (r"\bplus\b|\badd\b", "+"), (r"\bminus\b|\bsubtract\b", "-"), (r"\bmod(?:ulo)?\b", "%"),
+    (r"(?<=\d)\s*x\s*(?=[\d(])", "*"),
+]
+_UNITS = ("zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
+          "sixteen seventeen eighteen nineteen").split()
+_TENS = "twenty thirty forty fifty sixty seventy eighty ninety".split()
+_NUMBER_WORD = re.compile(
+    rf"\b(?:({'|'.join(_TENS)})(?:[\s-]({'|'.join(_UNITS[1:10])}))?|({'|'.join(_UNITS)}))\b(?:\s+hundred\b)?")
+_EXPRESSION = re.compile(r"[-(]*\d[\d.\s+\-*/^%()]*")
+MAX_MAGNITUDE = 1e100
+
+
+class CalculationError(ValueError):
+    """The text holds no expression we can compute safely."""
+
+
+def _number_words_to_digits(text: str) -> str:
+    def value(match: re.Match) -> str:
+        tens, unit, small = match.groups()
+        n = (_TENS.index(tens) + 2) * 10 + (_UNITS.index(unit) if unit else 0) if tens else _UNITS.index(small)
+        return str(n * 100 if match.group(0).endswith("hundred") else n)
+    return _NUMBER_WORD.sub(value, text)
+
+
+def find_expression(text: str) -> str:
+    """The arithmetic expression in a sentence, in symbols: 'what is six times 7?' -> '6*7'."""
+    text = _number_words_to_digits(text.casefold())
+    for pattern, symbol in _OPERATOR_WORDS:
+        text = re.sub(pattern, f" {symbol} ", text)
+    candidates = [m.group(0).strip() for m in _EXPRESSION.finditer(text)]
+    candidates = [c for c in candidates if re.search(r"\d\s*[-+*/^%]\s*[-(]*\d|\^\s*\d", c)]
+    if not candidates:
+        raise CalculationError("no arithmetic expression found")
+    return re.sub(r"\s+", "", max(candidates, key=len)).rstrip("+-*/^%(")
+
+
+class _Parser:
+    """expr := term (+|- term)*; term := power (*|/|% power)*; power := unary (^ power)?;
+    unary := -unary | +unary | number | ( expr )"""
+
+    def __init__(self, expression: str) -> None:
+        self.tokens = re.findall(r"\d+(?:\.\d+)?|\.\d+|[-+*/^%()]", expression)
+        if "".join(self.tokens) != expression or len(self.tokens) > 200:
+            raise CalculationError(f"cannot read {expression!r}")
+        self.pos = 0
+
+    def peek(self) -> str | None:
+        return self.tokens[self.pos] if self.pos < len(self.tokens) else None
+
+    def take(self) -> str:
+        token = self.peek()
+        if token is None:
+            raise CalculationError("expression ends too early")
+        self.pos += 1
+        return token
+
+    def parse(self) -> float:
+        value = self.expr()
+        if self.peek() is not None:
+            raise CalculationError(f"unexpected {self.peek()!r}")
+        return value
+
+    def expr(self) -> float:
+        value = self.term()
+        while self.peek() in ("+", "-"):
+            value = _checked(value + self.term() if self.take() == "+" else value - self.term())
+        return value
+
+    def term(self) -> float:
+        value = self.power()
+        while self.peek() in ("*", "/", "%"):
+            op, right = self.take(), self.power()
+            if op != "*" and right == 0:
+                raise CalculationError("division by zero")
+            value = _checked(value * right if op == "*" else value / right if op == "/" else value % right)
+        return value
+
+    def power(self) -> float:
+        base = self.unary()
+        if self.peek() == "^":
+            self.take()
+            exponent = self.power()
+            if abs(exponent) > 1000 or (base == 0 and exponent < 0):
+                raise CalculationError("exponent out of range")
+            try:
+                return _checked(math.pow(base, exponent))
+            except (OverflowError, ValueError) as exc:
+                raise CalculationError(str(exc)) from exc
+        return base
+
+    def unary(self) -> float:
+        token = self.take()
+        if token in ("-", "+"):
+            value = self.unary()
+            return -value if token == "-" else value
+        if token == "(":
+            value = self.expr()
+            if self.take() != ")":
+                raise CalculationError("missing ')'")
+            return value
+        try:
+            return float(token)
+        except ValueError as exc:
+            raise CalculationError(f"unexpected {token!r}") from exc
+
+
+def _checked(value: float) -> float:
+    if not math.isfinite(value) or abs(value) > MAX_MAGNITUDE:
+        raise CalculationError("result out of range")
+    return value
+
+
+def evaluate(expression: str) -> float:
+    return _Parser(expression).parse()
+
+
+def format_number(value: float) -> str:
+    if value == int(value) and abs(value) < 1e15:
+        return str(int(value))
+    return f"{value:.10g}"
+
+
+def calculate(text: str) -> tuple[str, str]:
+    """(expression, result) for the arithmetic in `text`; raises CalculationError when there is none."""
+    expression = find_expression(text)
+    return expression, format_number(evaluate(expression))

@@ -1,0 +1,243 @@
+"""The `robot` command. Thin: parse arguments, call the package, print. Exit 0 ok, 2 bad input, 1 internal."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import traceback
+from pathlib import Path
+
+from robot.errors import InputError
+
+
+def _print_json(obj: dict) -> None:
+    print(json.dumps(obj, ensure_ascii=False, default=str))
+
+
+def _quiet_libraries() -> None:
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    import transformers
+
+    transformers.utils.logging.set_verbosity_error()
+    transformers.utils.logging.disable_progress_bar()
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from robot.web.app import serve
+
+    serve(host=args.host, port=args.port)
+    return 0
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    from robot.brain import Session
+    from robot.service import load_robot
+
+    robot, session = load_robot(), Session()
+    if args.message is not None:
+        reply = robot.respond(args.message, session)
+        if args.json:
+            _print_json(reply.to_dict())
+        else:
+            print(reply.text)
+        return 0
+    if not args.json:
+        print(f"Chatting with {robot.persona.name}. Ctrl-D or 'exit' to leave.", file=sys.stderr)
+    while True:
+        try:
+            text = input("" if args.json or not sys.stdin.isatty() else "you> ")
+        except (EOFError, KeyboardInterrupt):
+            return 0
+        if text.strip().lower() in ("exit", "quit"):
+            return 0
+        if args.json:
+            _print_json(robot.respond(text, session).to_dict())
+            continue
+        reply = None
+        shown = 0
+        print(f"{robot.persona.name.lower()}> ", end="", flush=True)
+        for reply in robot.stream(text, session):
+            print(reply.text[shown:], end="", flush=True)
+            shown = len(reply.text)
+        meta = f"{reply.intent or 'out of scope'} {reply.confidence:.2f} {reply.source}"
+        print(f"   \033[2m[{meta}]\033[0m" if sys.stdout.isatty() else f"   [{meta}]")
+
+
+def cmd_train_intents(args: argparse.Namespace) -> int:
+    from robot.paths import DEFAULT_INTENTS
+    from robot.service import train_intent_model
+
+    result = train_intent_model(args.data or [DEFAULT_INTENTS], out=args.out, device=args.device,
+                                progress=not args.json)
+    if args.json:
+        _print_json({**{k: v for k, v in result.metrics.items() if k != "config"},
+                     "model": str(result.folder), "version": result.version})
+    else:
+        m = result.metrics
+        where = f"version {result.version} (now active)" if result.version else str(result.folder)
+        print(f"Trained {m['n_intents']} intents on {m['n_examples']} examples in {m['train_seconds']:.1f} s "
+              f"-> {where}")
+        print(f"Held-out ({m['held_out']}): in-scope accuracy {m['in_scope_accuracy']:.1%}, "
+              f"macro F1 {m['macro_f1']:.1%}, out-of-scope threshold {m['threshold']:.2f}")
+    return 0
+
+
+def cmd_eval_intents(args: argparse.Namespace) -> int:
+    from robot.intents.bundle import load_bundle
+    from robot.intents.evaluate import cross_validate, evaluate, write_report
+    from robot.registry import ModelRegistry
+    from robot.service import embedding_cache, load_encoder, load_training_data
+
+    data = load_training_data(args.data)
+    if args.folds:
+        metrics = cross_validate(data, args.folds, load_encoder(), progress=not args.json)
+    else:
+        folder = args.model or ModelRegistry("intents").active_path()
+        classifier, _ = load_bundle(Path(folder), cache_path=embedding_cache())
+        metrics = evaluate(classifier, data, progress=not args.json)
+    written = write_report(metrics, args.report) if args.report else []
+    summary = metrics["summary"]
+    if args.json:
+        _print_json({**summary, "report": [str(p) for p in written]})
+        return 0
+    fmt = lambda v: "n/a" if v is None else f"{v:.1%}"  # noqa: E731
+    print(f"{'intent':<28} {'precision':>9} {'recall':>7} {'f1':>7} {'n':>5}")
+    for label, row in metrics["per_intent"].items():
+        print(f"{label:<28} {row['precision']:>9.3f} {row['recall']:>7.3f} {row['f1']:>7.3f} {row['support']:>5}")
+    print(f"\nn={summary['n']}  in-scope accuracy {fmt(summary['in_scope_accuracy'])}  "
+          f"oos recall {fmt(summary['oos_recall'])}  oos precision {fmt(summary['oos_precision'])}  "
+          f"macro F1 {fmt(summary['macro_f1'])}")
+    for path in written:
+        print(f"wrote {path}")
+    return 0
+
+
+def cmd_data_validate(args: argparse.Namespace) -> int:
+    from robot.intents.formats import load_intents
+    from robot.intents.schema import check
+
+    errors = 0
+    report = []
+    for path in args.files:
+        data = load_intents(path)
+        for problem in check(data):
+            errors += problem.severity == "error"
+            report.append({"file": str(path), **problem.__dict__})
+            where = f"{path}:{problem.line}" if problem.line else str(path)
+            print(f"{where}: {problem.severity}: {problem.field}: {problem.message}",
+                  file=sys.stderr if args.json else sys.stdout)
+        if not args.json:
+            print(f"{path}: {len(data.intents)} intents, {sum(len(i.examples) for i in data.intents)} examples")
+    if args.json:
+        _print_json({"ok": errors == 0, "errors": errors, "problems": report})
+    return 2 if errors else 0
+
+
+def cmd_data_convert(args: argparse.Namespace) -> int:
+    from robot.intents.formats import load_intents, save_intents
+
+    save_intents(load_intents(args.input), args.output)
+    return 0
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    from robot.registry import ModelRegistry
+
+    registry = ModelRegistry("intents")
+    if args.action == "activate":
+        registry.activate(args.name)
+        print(f"active: {args.name}")
+    elif args.action == "rollback":
+        print(f"active: {registry.rollback()}")
+    else:
+        versions = registry.list()
+        if args.json:
+            _print_json({"active": registry.active_name(),
+                         "versions": [{"name": v.name, "path": str(v.path), "active": v.active,
+                                       **{k: v.metrics.get(k) for k in ("in_scope_accuracy", "macro_f1",
+                                                                        "n_intents", "n_examples")}}
+                                      for v in versions]})
+            return 0
+        for v in versions:
+            acc = v.metrics.get("in_scope_accuracy")
+            print(f"{'*' if v.active else ' '} {v.name:<22} {v.metrics.get('n_intents', '?'):>4} intents  "
+                  f"held-out accuracy {'n/a' if acc is None else f'{acc:.1%}'}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="robot", description="An offline-first robot you can chat with.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("serve", help="start the web app")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=7860)
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("chat", help="chat in the terminal (or one turn with --message)")
+    p.add_argument("--message")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_chat)
+
+    train = sub.add_parser("train", help="train a model").add_subparsers(dest="what", required=True)
+    p = train.add_parser("intents", help="train the intent classifier")
+    p.add_argument("--data", nargs="+", type=Path, help="intent files (default: assets/intents.yaml)")
+    p.add_argument("--out", type=Path, help="write the model folder here instead of adding a version")
+    p.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_train_intents)
+
+    evaluate = sub.add_parser("eval", help="evaluate a model").add_subparsers(dest="what", required=True)
+    p = evaluate.add_parser("intents", help="evaluate the intent classifier on labelled data")
+    p.add_argument("--data", nargs="+", type=Path, required=True)
+    p.add_argument("--model", type=Path, help="model folder (default: the active version)")
+    p.add_argument("--report", type=Path, help="write metrics, tables and plots to this folder")
+    p.add_argument("--folds", type=int, help="K-fold cross-validation on --data instead of a trained model")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_eval_intents)
+
+    data = sub.add_parser("data", help="check and convert intent files").add_subparsers(dest="what", required=True)
+    p = data.add_parser("validate", help="report errors (exit 2) and warnings")
+    p.add_argument("files", nargs="+", type=Path)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_data_validate)
+    p = data.add_parser("convert", help="convert between intent formats (by file suffix)")
+    p.add_argument("input", type=Path)
+    p.add_argument("output", type=Path)
+    p.set_defaults(func=cmd_data_convert)
+
+    p = sub.add_parser("models", help="list, activate or roll back intent model versions")
+    p.add_argument("action", choices=["list", "activate", "rollback"])
+    p.add_argument("name", nargs="?")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_models)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if getattr(args, "action", None) == "activate" and not args.name:
+        print("robot models activate: a version NAME is needed (see `robot models list`)", file=sys.stderr)
+        return 2
+    try:
+        _quiet_libraries()
+        return args.func(args)
+    except InputError as exc:
+        print(f"robot: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # noqa: BLE001 - the contract: one message, exit 1
+        if os.environ.get("ROBOT_DEBUG"):
+            traceback.print_exc()
+        print(f"robot: internal error: {type(exc).__name__}: {exc} (set ROBOT_DEBUG=1 for a traceback)",
+              file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

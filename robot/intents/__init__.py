@@ -1,0 +1,1 @@
+"""Intents: the data model and its formats, the sentence encoder, the classifier, training and evaluation."""

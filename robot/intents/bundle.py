@@ -1,0 +1,70 @@
+"""An intent model folder: the classifier, the intents it answers (responses included), metrics, a card.
+
+The intents travel with the weights so that activating a model also brings its replies: a version is a
+whole, consistent robot brain, and rolling back restores both together.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import time
+from pathlib import Path
+
+import torch
+
+from robot.intents.classifier import IntentClassifier
+from robot.intents.encoder import SentenceEncoder
+from robot.intents.formats import parse_native_yaml, read_text, to_native_yaml
+from robot.intents.schema import IntentData
+
+
+def _pct(value: float | None) -> str:
+    return "n/a" if value is None else f"{100 * value:.1f}%"
+
+
+def model_card(data: IntentData, metrics: dict, command: str) -> str:
+    encoder = metrics.get("encoder", "all-MiniLM-L6-v2")
+    return f"""# Intent model
+
+Trained by `robot train intents` on {time.strftime('%Y-%m-%d %H:%M %Z')} ({platform.machine()}, \
+{metrics.get('device', 'cpu')}, torch {torch.__version__}, {torch.get_num_threads()} threads).
+
+## Data
+`{data.source}`: {metrics['n_intents']} intents, {metrics['n_examples']} examples \
+({metrics['n_oos_examples']} out-of-scope negatives). The intents and responses are in `intents.yaml`.
+
+## Model
+Sentence encoder {encoder} (frozen; mean-pooled last layers), an MLP head trained with AdamW
+(`config.json` and `metrics.json` hold every setting). Confidences are temperature-scaled
+(T = {metrics['temperature']:.3f}); a message is out of scope below confidence {metrics['threshold']:.3f},
+chosen to reject at most {_pct(metrics['config']['max_false_rejection'])} of held-out in-scope messages.
+
+## Held-out metrics ({metrics['held_out']})
+| metric | value |
+|---|---|
+| in-scope accuracy | {_pct(metrics['in_scope_accuracy'])} |
+| out-of-scope recall | {_pct(metrics['oos_recall'])} |
+| out-of-scope precision | {_pct(metrics['oos_precision'])} |
+| macro F1 | {_pct(metrics['macro_f1'])} |
+| training time | {metrics['train_seconds']:.1f} s |
+
+## Reproduce
+```
+{command}
+```
+"""
+
+
+def save_bundle(folder: Path, classifier: IntentClassifier, data: IntentData, metrics: dict, command: str) -> None:
+    classifier.save(folder, extra={"trained_from": data.source})
+    (folder / "intents.yaml").write_text(to_native_yaml(data))
+    (folder / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    (folder / "README.md").write_text(model_card(data, metrics, command))
+
+
+def load_bundle(folder: Path, device: str = "cpu", encoder: SentenceEncoder | None = None,
+                cache_path: Path | None = None) -> tuple[IntentClassifier, IntentData]:
+    classifier = IntentClassifier.load(folder, device=device, encoder=encoder, cache_path=cache_path)
+    path = folder / "intents.yaml"
+    return classifier, parse_native_yaml(read_text(path), source=str(path))

@@ -1,0 +1,134 @@
+"""The intent classifier: frozen sentence features -> a small PyTorch head -> calibrated intent ranking.
+
+Confidences are softmax probabilities after temperature scaling fitted on held-out data; a message is
+out of scope when its best in-scope probability is under a threshold chosen on held-out data (see
+`train.calibrate`), or when the `oos` class (trained from negative examples, if any) beats every intent.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from robot.errors import InputError
+from robot.intents.encoder import EncoderConfig, SentenceEncoder
+
+OOS = "oos"
+FORMAT = "robot-intent-classifier/1"
+
+
+@dataclass(frozen=True)
+class HeadConfig:
+    dim: int
+    n_classes: int
+    hidden: int = 512
+
+
+class IntentHead(nn.Module):
+    """Standardise features, then an MLP (or a linear layer when hidden=0) to one logit per label.
+
+    Dropout masks come from the caller while training (see `train.DropoutBank`), so the module itself is
+    the same function in training and inference.
+    """
+
+    def __init__(self, config: HeadConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.register_buffer("mean", torch.zeros(config.dim))
+        self.register_buffer("std", torch.ones(config.dim))
+        self.hidden = nn.Linear(config.dim, config.hidden) if config.hidden else None
+        self.out = nn.Linear(config.hidden or config.dim, config.n_classes)
+
+    def forward(self, features: torch.Tensor, masks: tuple[torch.Tensor, ...] = ()) -> torch.Tensor:
+        x = (features - self.mean) / self.std
+        if masks:
+            x = x * masks[0]
+        if self.hidden is not None:
+            x = F.gelu(self.hidden(x))
+            if masks:
+                x = x * masks[1]
+        return self.out(x)
+
+
+@dataclass(frozen=True)
+class Prediction:
+    intent: str | None  # None: out of scope
+    confidence: float  # calibrated probability of the best in-scope intent
+    ranking: list[tuple[str, float]]  # in-scope intents, best first
+
+    @property
+    def oos_score(self) -> float:
+        return 1.0 - self.confidence
+
+
+class IntentClassifier:
+    def __init__(self, labels: list[str], head: IntentHead, encoder: SentenceEncoder,
+                 temperature: float = 1.0, threshold: float = 0.0) -> None:
+        self.labels, self.head, self.encoder = labels, head.eval(), encoder
+        self.temperature, self.threshold = temperature, threshold
+        self.intents = [label for label in labels if label != OOS]
+
+    def logits(self, features: np.ndarray) -> torch.Tensor:
+        with torch.inference_mode():
+            x = torch.from_numpy(features).to(self.head.mean.device)
+            return self.head(x).float().cpu()
+
+    def decide(self, logits: torch.Tensor, eligible: set[str] | None = None) -> list[Prediction]:
+        """Predictions from raw logits; intents outside `eligible` (context-gated) are never chosen."""
+        logits = logits.clone()
+        if eligible is not None:
+            for k, label in enumerate(self.labels):
+                if label != OOS and label not in eligible:
+                    logits[:, k] = float("-inf")
+        probs = torch.softmax(logits / self.temperature, dim=-1)
+        oos_index = self.labels.index(OOS) if OOS in self.labels else None
+        out = []
+        for row in probs:
+            oos_prob = float(row[oos_index]) if oos_index is not None else 0.0
+            ranked = sorted(((label, float(p)) for label, p in zip(self.labels, row) if label != OOS),
+                            key=lambda lp: -lp[1])
+            best, confidence = ranked[0]
+            in_scope = confidence >= self.threshold and confidence >= oos_prob
+            out.append(Prediction(best if in_scope else None, confidence, ranked[:5]))
+        return out
+
+    def predict(self, texts: list[str], eligible: set[str] | None = None) -> list[Prediction]:
+        return self.decide(self.logits(self.encoder.encode(texts)), eligible)
+
+    def save(self, folder: Path, extra: dict | None = None) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        save_file({k: v.contiguous().cpu() for k, v in self.head.state_dict().items()},
+                  str(folder / "model.safetensors"))
+        config = {
+            "format": FORMAT, "labels": self.labels, "temperature": self.temperature,
+            "threshold": self.threshold, "head": asdict(self.head.config),
+            "encoder": {**asdict(self.encoder.config), "sha256": self.encoder.sha256}, **(extra or {}),
+        }
+        (folder / "config.json").write_text(json.dumps(config, indent=2) + "\n")
+
+    @classmethod
+    def load(cls, folder: Path, device: str = "cpu", encoder: SentenceEncoder | None = None,
+             cache_path: Path | None = None) -> IntentClassifier:
+        """Load a model folder; an `encoder` already loaded is reused when it is the same one."""
+        try:
+            config = json.loads((folder / "config.json").read_text())
+            weights = load_file(str(folder / "model.safetensors"))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise InputError(f"not a readable intent model folder ({exc})", path=folder) from None
+        if config.get("format") != FORMAT:
+            raise InputError(f"unknown model format {config.get('format')!r}", path=folder / "config.json")
+        spec = dict(config["encoder"])
+        sha256 = spec.pop("sha256")
+        encoder_config = EncoderConfig(**spec)
+        if encoder is None or encoder.config != encoder_config or encoder.sha256 != sha256:
+            encoder = SentenceEncoder(encoder_config, device=device, cache_path=cache_path, expected_sha256=sha256)
+        head = IntentHead(HeadConfig(**config["head"]))
+        head.load_state_dict(weights)
+        return cls(config["labels"], head.to(device), encoder, config["temperature"], config["threshold"])

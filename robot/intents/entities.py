@@ -1,0 +1,45 @@
+"""Rule-based entity extraction: regexes, lookup lists and synonyms mapped to canonical values."""
+
+from __future__ import annotations
+
+import re
+
+from robot.intents.schema import Entity
+
+
+def _phrase_pattern(phrases: list[str]) -> re.Pattern | None:
+    phrases = sorted({p for p in phrases if p.strip()}, key=len, reverse=True)
+    if not phrases:
+        return None
+    alternatives = "|".join(re.escape(p) for p in phrases)
+    return re.compile(rf"(?<!\w)({alternatives})(?!\w)", re.IGNORECASE)
+
+
+class EntityExtractor:
+    """Compiled once per intents set; `extract` returns {entity name: value} for one message."""
+
+    def __init__(self, entities: list[Entity]) -> None:
+        self.rules: list[tuple[str, list[re.Pattern], re.Pattern | None, dict[str, str]]] = []
+        for entity in entities:
+            canonical = {v.casefold(): v for v in entity.lookup}
+            for value, variants in entity.synonyms.items():
+                canonical[value.casefold()] = value
+                canonical.update({v.casefold(): value for v in variants})
+            regexes = [re.compile(p, re.IGNORECASE) for p in entity.regex]
+            self.rules.append((entity.name, regexes, _phrase_pattern(list(canonical)), canonical))
+
+    def extract(self, text: str) -> dict[str, str]:
+        found: dict[str, str] = {}
+        for name, regexes, phrases, canonical in self.rules:
+            for pattern in regexes:
+                match = pattern.search(text)
+                if match:
+                    value = match.group("value") if "value" in pattern.groupindex else match.group(0)
+                    if value:
+                        found[name] = canonical.get(value.casefold(), value.strip())
+                        break
+            if name not in found and phrases is not None:
+                match = phrases.search(text)
+                if match:
+                    found[name] = canonical[match.group(1).casefold()]
+        return found

@@ -1,0 +1,127 @@
+"""Evaluating a classifier on labelled data or by K-fold cross-validation, and writing the report."""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from robot.errors import InputError
+from robot.intents.classifier import OOS, IntentClassifier, Prediction
+from robot.intents.encoder import SentenceEncoder
+from robot.intents.metrics import metrics_from_predictions
+from robot.intents.schema import Intent, IntentData
+from robot.intents.train import TrainConfig, _folds, train_intents
+
+
+def evaluate(classifier: IntentClassifier, data: IntentData, progress: bool = False) -> dict:
+    texts, names = data.labelled_examples()
+    if not texts:
+        raise InputError("no examples to evaluate", path=data.source)
+    features = classifier.encoder.encode(texts, progress=progress)
+    return metrics_from_predictions(names, classifier.decide(classifier.logits(features)), texts)
+
+
+def _subset(data: IntentData, keep: np.ndarray) -> IntentData:
+    texts, names = data.labelled_examples()
+    intents: dict[str, Intent] = {}
+    oos = []
+    for k in np.flatnonzero(keep):
+        if names[k] == OOS:
+            oos.append(texts[k])
+        else:
+            intents.setdefault(names[k], replace(data.intent(names[k]), examples=[])).examples.append(texts[k])
+    return IntentData(list(intents.values()), data.entities, oos, source=data.source)
+
+
+def cross_validate(data: IntentData, folds: int, encoder: SentenceEncoder, config: TrainConfig = TrainConfig(),
+                   device: str = "cpu", progress: bool = False) -> dict:
+    """Train on K-1 folds, predict the held-out fold, K times; metrics over all held-out predictions."""
+    if folds < 2:
+        raise InputError("--folds must be at least 2")
+    texts, names = data.labelled_examples()
+    label_ids = {n: k for k, n in enumerate(dict.fromkeys(names))}
+    fold = _folds(np.array([label_ids[n] for n in names]), folds, config.seed)
+    predictions: list[Prediction | None] = [None] * len(texts)
+    for f in range(folds):
+        classifier, _ = train_intents(_subset(data, fold != f), encoder, config, device=device)
+        held = np.flatnonzero(fold == f)
+        for k, prediction in zip(held, classifier.predict([texts[k] for k in held])):
+            predictions[k] = prediction
+        if progress:
+            print(f"fold {f + 1}/{folds} done", flush=True)
+    metrics = metrics_from_predictions(names, predictions, texts)
+    metrics["summary"]["folds"] = folds
+    return metrics
+
+
+def _most_confused(metrics: dict, limit: int = 20) -> list[int]:
+    """Indices of the labels involved in the most errors, for a readable confusion matrix."""
+    matrix = np.array(metrics["confusion"])
+    off = matrix - np.diag(np.diag(matrix))
+    weight = off.sum(0) + off.sum(1)
+    order = [k for k in np.argsort(-weight, kind="stable") if weight[k] > 0][:limit]
+    return sorted(order) if order else list(range(min(limit, len(matrix))))
+
+
+def write_report(metrics: dict, folder: Path) -> list[Path]:
+    """metrics.json, per_intent.csv, errors.csv, confusion_matrix.png, confidence_histogram.png."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    folder.mkdir(parents=True, exist_ok=True)
+    written = [folder / "metrics.json", folder / "per_intent.csv", folder / "errors.csv",
+               folder / "confusion_matrix.png", folder / "confidence_histogram.png"]
+    written[0].write_text(json.dumps({"summary": metrics["summary"], "per_intent": metrics["per_intent"]},
+                                     indent=2) + "\n")
+    with written[1].open("w", newline="") as f:
+        out = csv.writer(f)
+        out.writerow(["intent", "precision", "recall", "f1", "support"])
+        for label, row in metrics["per_intent"].items():
+            out.writerow([label, f"{row['precision']:.4f}", f"{row['recall']:.4f}", f"{row['f1']:.4f}",
+                          row["support"]])
+    with written[2].open("w", newline="") as f:
+        out = csv.DictWriter(f, fieldnames=["text", "true", "predicted", "confidence"])
+        out.writeheader()
+        out.writerows(metrics["errors"])
+
+    keep = _most_confused(metrics)
+    labels = [metrics["labels"][k] for k in keep]
+    matrix = np.array(metrics["confusion"])[np.ix_(keep, keep)]
+    size = max(5, 0.4 * len(labels) + 2)
+    fig, ax = plt.subplots(figsize=(size, size))
+    ax.imshow(matrix, cmap="Blues")
+    ax.set_xticks(range(len(labels)), labels, rotation=90, fontsize=8)
+    ax.set_yticks(range(len(labels)), labels, fontsize=8)
+    for (i, j), value in np.ndenumerate(matrix):
+        if value:
+            ax.text(j, i, str(value), ha="center", va="center", fontsize=7,
+                    color="white" if value > matrix.max() / 2 else "black")
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title("Confusion matrix (most confused intents)")
+    fig.tight_layout()
+    fig.savefig(written[3], dpi=110)
+    plt.close(fig)
+
+    fig, ax = plt.subplots(figsize=(7, 4))
+    confidences = metrics["confidences"]
+    groups = [("correct", [c for c, ok, _ in confidences if ok]),
+              ("wrong, in scope", [c for c, ok, oos in confidences if not ok and not oos]),
+              ("wrong, out of scope", [c for c, ok, oos in confidences if not ok and oos])]
+    for name, values in groups:
+        if values:
+            ax.hist(values, bins=20, range=(0, 1), alpha=0.6, label=f"{name} ({len(values)})")
+    ax.set_xlabel("confidence (best in-scope intent)")
+    ax.set_ylabel("messages")
+    ax.set_title("Confidence by outcome")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(written[4], dpi=110)
+    plt.close(fig)
+    return written

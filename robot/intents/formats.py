@@ -1,0 +1,267 @@
+"""Reading and writing intent files: the native YAML format, and CSV/TSV/JSONL example tables.
+
+Every reader returns an `IntentData` and raises `InputError` naming file, line and field on bad input.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from robot.errors import InputError
+from robot.intents.schema import OOS_LABELS, Entity, Intent, IntentData
+
+INTENT_KEYS = {"examples", "responses", "action", "context_in", "context_out"}
+ENTITY_KEYS = {"regex", "lookup", "synonyms"}
+TABLE_SUFFIXES = {".csv", ".tsv", ".jsonl"}
+YAML_SUFFIXES = {".yaml", ".yml"}
+
+
+def read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError("file not found", path=path) from None
+    except UnicodeDecodeError as exc:
+        raise InputError(f"not UTF-8 text ({exc.reason} at byte {exc.start})", path=path) from None
+    except OSError as exc:
+        raise InputError(exc.strerror or str(exc), path=path) from None
+
+
+def load_intents(path: str | Path) -> IntentData:
+    """Read any supported intents file, by its suffix."""
+    path = Path(path)
+    if path.suffix.lower() in YAML_SUFFIXES:
+        return parse_native_yaml(read_text(path), source=str(path))
+    if path.suffix.lower() in TABLE_SUFFIXES:
+        return parse_table(read_text(path), path.suffix.lower(), source=str(path))
+    raise InputError(f"unsupported file type {path.suffix!r} (use .yaml, .yml, .csv, .tsv or .jsonl)", path=path)
+
+
+def load_many(paths: list[str | Path]) -> IntentData:
+    """Several files merged into one data set, in order."""
+    parts = [load_intents(p) for p in paths]
+    merged = IntentData(intents=[], source=", ".join(p.source for p in parts))
+    by_name: dict[str, Intent] = {}
+    for part in parts:
+        for intent in part.intents:
+            if intent.name in by_name:
+                by_name[intent.name].examples.extend(intent.examples)
+                by_name[intent.name].responses.extend(intent.responses)
+            else:
+                by_name[intent.name] = intent
+                merged.intents.append(intent)
+        merged.entities.extend(part.entities)
+        merged.oos_examples.extend(part.oos_examples)
+    if len(parts) == 1:
+        merged.source, merged.lines = parts[0].source, parts[0].lines
+    return merged
+
+
+def _yaml_with_lines(text: str, source: str) -> tuple[Any, dict[tuple, int]]:
+    """Safe-load YAML and record the line of every mapping key and list item, keyed by its path."""
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise InputError(f"YAML syntax error: {problem}", path=source,
+                         line=mark.line + 1 if mark else None) from None
+    lines: dict[tuple, int] = {}
+
+    def walk(node: yaml.Node, path: tuple) -> None:
+        lines[path] = node.start_mark.line + 1
+        if isinstance(node, yaml.MappingNode):
+            seen = set()
+            for key, value in node.value:
+                if key.value in seen:
+                    raise InputError(f"duplicate key {key.value!r}", path=source, line=key.start_mark.line + 1,
+                                     field=".".join(map(str, (*path, key.value))))
+                seen.add(key.value)
+                walk(value, (*path, key.value))
+                lines[(*path, key.value)] = key.start_mark.line + 1
+        elif isinstance(node, yaml.SequenceNode):
+            for k, value in enumerate(node.value):
+                walk(value, (*path, k))
+
+    if root is not None:
+        walk(root, ())
+    return data, lines
+
+
+def _strings(value: Any, field: str, source: str, lines: dict, path: tuple) -> list[str]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise InputError("must be a list", path=source, line=lines.get(path), field=field)
+    out = []
+    for k, item in enumerate(value):
+        if isinstance(item, (int, float)) and not isinstance(item, bool):
+            item = str(item)
+        if isinstance(item, bool):
+            raise InputError("must be text: quote it (YAML reads yes/no/on/off as true/false)", path=source,
+                             line=lines.get((*path, k)), field=f"{field}[{k}]")
+        if not isinstance(item, str):
+            raise InputError("must be text", path=source, line=lines.get((*path, k)), field=f"{field}[{k}]")
+        out.append(item)
+    return out
+
+
+def parse_native_yaml(text: str, source: str = "<text>") -> IntentData:
+    data, lines = _yaml_with_lines(text, source)
+    if not isinstance(data, dict):
+        raise InputError("expected a mapping with an 'intents' key", path=source, line=1)
+    unknown = set(data) - {"version", "intents", "entities"}
+    if unknown:
+        key = sorted(unknown)[0]
+        raise InputError("unknown key (expected intents, entities, version)", path=source,
+                         line=lines.get((key,)), field=key)
+    if "intents" not in data:
+        raise InputError("missing field", path=source, line=1, field="intents")
+    if not isinstance(data["intents"], dict):
+        raise InputError("must be a mapping of intent names", path=source, line=lines.get(("intents",)),
+                         field="intents")
+    out = IntentData(intents=[], source=source, lines=lines)
+    for name, body in data["intents"].items():
+        name, where = str(name), ("intents", name)
+        field = f"intents.{name}"
+        if body is None:
+            body = {}
+        if not isinstance(body, dict):
+            raise InputError("must be a mapping with examples and responses", path=source,
+                             line=lines.get(where), field=field)
+        for key in body:
+            if key not in INTENT_KEYS:
+                raise InputError(f"unknown key (expected {', '.join(sorted(INTENT_KEYS))})", path=source,
+                                 line=lines.get((*where, key)), field=f"{field}.{key}")
+        if "examples" not in body:
+            raise InputError("missing field", path=source, line=lines.get(where), field=f"{field}.examples")
+        examples = _strings(body["examples"], f"{field}.examples", source, lines, (*where, "examples"))
+        if name in OOS_LABELS:
+            out.oos_examples.extend(examples)
+            continue
+        action = body.get("action")
+        if action is not None and not isinstance(action, str):
+            raise InputError("must be an action name", path=source, line=lines.get((*where, "action")),
+                             field=f"{field}.action")
+        out.intents.append(Intent(
+            name=name, examples=examples,
+            responses=_strings(body.get("responses"), f"{field}.responses", source, lines,
+                               (*where, "responses")),
+            action=action,
+            context_in=_strings(body.get("context_in"), f"{field}.context_in", source, lines,
+                                (*where, "context_in")),
+            context_out=_strings(body.get("context_out"), f"{field}.context_out", source, lines,
+                                 (*where, "context_out")),
+        ))
+    entities = data.get("entities") or {}
+    if not isinstance(entities, dict):
+        raise InputError("must be a mapping of entity names", path=source, line=lines.get(("entities",)),
+                         field="entities")
+    for name, body in entities.items():
+        where, field = ("entities", name), f"entities.{name}"
+        if not isinstance(body, dict) or set(body) - ENTITY_KEYS:
+            raise InputError(f"must be a mapping with keys from {', '.join(sorted(ENTITY_KEYS))}", path=source,
+                             line=lines.get(where), field=field)
+        synonyms = body.get("synonyms") or {}
+        if not isinstance(synonyms, dict):
+            raise InputError("must map canonical values to lists of variants", path=source,
+                             line=lines.get((*where, "synonyms")), field=f"{field}.synonyms")
+        out.entities.append(Entity(
+            name=str(name),
+            regex=_strings(body.get("regex"), f"{field}.regex", source, lines, (*where, "regex")),
+            lookup=_strings(body.get("lookup"), f"{field}.lookup", source, lines, (*where, "lookup")),
+            synonyms={str(k): _strings(v, f"{field}.synonyms.{k}", source, lines, (*where, "synonyms", k))
+                      for k, v in synonyms.items()},
+        ))
+    return out
+
+
+def parse_table(text: str, suffix: str, source: str = "<text>") -> IntentData:
+    """Rows of `text` and `intent` (or `label`); the label oos/out_of_scope marks a negative example."""
+    rows: list[tuple[int, dict]] = []
+    if suffix == ".jsonl":
+        for n, line in enumerate(text.splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise InputError(f"invalid JSON: {exc.msg}", path=source, line=n) from None
+            if not isinstance(row, dict):
+                raise InputError("each line must be a JSON object", path=source, line=n)
+            rows.append((n, row))
+    else:
+        reader = csv.DictReader(io.StringIO(text), delimiter="\t" if suffix == ".tsv" else ",")
+        rows = [(reader.line_num, row) for row in reader]
+    by_name: dict[str, Intent] = {}
+    out = IntentData(intents=[], source=source)
+    for n, row in rows:
+        label = row.get("intent", row.get("label"))
+        if not isinstance(row.get("text"), str):
+            raise InputError("missing text", path=source, line=n, field="text")
+        if not isinstance(label, str) or not label.strip():
+            raise InputError("missing intent (or label)", path=source, line=n, field="intent")
+        label = label.strip()
+        if label in OOS_LABELS:
+            out.oos_examples.append(row["text"])
+        else:
+            by_name.setdefault(label, Intent(name=label, examples=[])).examples.append(row["text"])
+    if not rows:
+        raise InputError("no rows with text and intent", path=source)
+    out.intents = list(by_name.values())
+    return out
+
+
+def to_native_yaml(data: IntentData) -> str:
+    intents: dict[str, dict] = {}
+    for i in data.intents:
+        body: dict[str, Any] = {"examples": i.examples}
+        if i.responses:
+            body["responses"] = i.responses
+        if i.action:
+            body["action"] = i.action
+        if i.context_in:
+            body["context_in"] = i.context_in
+        if i.context_out:
+            body["context_out"] = i.context_out
+        intents[i.name] = body
+    if data.oos_examples:
+        intents["oos"] = {"examples": data.oos_examples}
+    doc: dict[str, Any] = {"version": 1, "intents": intents}
+    if data.entities:
+        doc["entities"] = {e.name: {k: v for k, v in (("regex", e.regex), ("lookup", e.lookup),
+                                                       ("synonyms", e.synonyms)) if v}
+                           for e in data.entities}
+    return yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=110)
+
+
+def to_table(data: IntentData, suffix: str) -> str:
+    texts, labels = data.labelled_examples()
+    if suffix == ".jsonl":
+        return "".join(json.dumps({"text": t, "intent": label}, ensure_ascii=False) + "\n"
+                       for t, label in zip(texts, labels))
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter="\t" if suffix == ".tsv" else ",", lineterminator="\n")
+    writer.writerow(["text", "intent"])
+    writer.writerows(zip(texts, labels))
+    return out.getvalue()
+
+
+def save_intents(data: IntentData, path: str | Path) -> None:
+    """Write in the format the suffix names; tables keep only examples (no responses or entities)."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix in YAML_SUFFIXES:
+        text = to_native_yaml(data)
+    elif suffix in TABLE_SUFFIXES:
+        text = to_table(data, suffix)
+    else:
+        raise InputError(f"unsupported output type {suffix!r} (use .yaml, .yml, .csv, .tsv or .jsonl)", path=path)
+    path.write_text(text, encoding="utf-8")

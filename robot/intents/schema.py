@@ -1,0 +1,146 @@
+"""The intent data model and its checks.
+
+Checks return `Problem`s (errors and warnings) rather than raising, so the CLI and the web Train tab can
+show them all; `raise_first_error` turns the first error into an `InputError` for commands that stop.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from robot.actions import ACTIONS, MEMORY_SLOTS, PERSONA_SLOTS
+from robot.errors import InputError
+
+OOS_LABELS = ("oos", "out_of_scope")
+
+
+@dataclass
+class Intent:
+    name: str
+    examples: list[str]
+    responses: list[str] = field(default_factory=list)
+    action: str | None = None
+    context_in: list[str] = field(default_factory=list)
+    context_out: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Entity:
+    """Rule-based entity: regexes (group `value` if present), lookup values, synonyms -> canonical value."""
+
+    name: str
+    regex: list[str] = field(default_factory=list)
+    lookup: list[str] = field(default_factory=list)
+    synonyms: dict[str, list[str]] = field(default_factory=dict)
+
+
+@dataclass
+class IntentData:
+    intents: list[Intent]
+    entities: list[Entity] = field(default_factory=list)
+    oos_examples: list[str] = field(default_factory=list)
+    source: str = "<memory>"
+    lines: dict[tuple, int] = field(default_factory=dict, repr=False)
+
+    def intent(self, name: str) -> Intent:
+        for intent in self.intents:
+            if intent.name == name:
+                return intent
+        raise KeyError(name)
+
+    def labelled_examples(self) -> tuple[list[str], list[str]]:
+        """All examples as parallel lists of texts and labels, out-of-scope ones labelled `oos`."""
+        texts = [e for i in self.intents for e in i.examples] + list(self.oos_examples)
+        labels = [i.name for i in self.intents for _ in i.examples] + ["oos"] * len(self.oos_examples)
+        return texts, labels
+
+
+@dataclass(frozen=True)
+class Problem:
+    severity: str  # "error" or "warning"
+    message: str
+    field: str
+    line: int | None = None
+
+    def as_error(self, source: str | Path) -> InputError:
+        return InputError(self.message, path=source, line=self.line, field=self.field)
+
+
+def normalise(text: str) -> str:
+    """The form under which two examples count as the same sentence."""
+    return " ".join(text.casefold().split())
+
+
+def template_slots(template: str) -> list[str]:
+    return [name for _, name, _, _ in string.Formatter().parse(template) if name]
+
+
+def check(data: IntentData, min_examples: int = 5) -> list[Problem]:
+    """Every problem of the data, errors first."""
+    problems: list[Problem] = []
+
+    def add(severity: str, message: str, path: tuple) -> None:
+        line = next((data.lines[path[:n]] for n in range(len(path), 0, -1) if path[:n] in data.lines), None)
+        name = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path).lstrip(".")
+        problems.append(Problem(severity, message, name, line))
+
+    if not data.intents:
+        add("error", "no intents defined", ("intents",))
+    fillable = set(MEMORY_SLOTS) | set(PERSONA_SLOTS) | {e.name for e in data.entities}
+    owner: dict[str, str] = {}
+    for text in data.oos_examples:
+        owner[normalise(text)] = "oos"
+    for intent in data.intents:
+        where = ("intents", intent.name)
+        if not intent.examples:
+            add("error", "intent has no examples", (*where, "examples"))
+        elif len(intent.examples) < min_examples:
+            add("warning", f"only {len(intent.examples)} examples (at least {min_examples} advised)",
+                (*where, "examples"))
+        for k, text in enumerate(intent.examples):
+            key = normalise(text)
+            if not key:
+                add("error", "empty example", (*where, "examples", k))
+            elif key in owner and owner[key] != intent.name:
+                add("error", f"example {text!r} is also under intent {owner[key]!r}", (*where, "examples", k))
+            elif key in owner:
+                add("warning", f"example {text!r} is repeated", (*where, "examples", k))
+            owner.setdefault(key, intent.name)
+        provided = set()
+        if intent.action is not None:
+            if intent.action not in ACTIONS:
+                add("error", f"unknown action {intent.action!r} (known: {', '.join(sorted(ACTIONS))})",
+                    (*where, "action"))
+            else:
+                provided = set(ACTIONS[intent.action].provides)
+        if not intent.responses:
+            add("warning", "intent has no responses: the robot will use its fallback", (*where, "responses"))
+        for k, template in enumerate(intent.responses):
+            try:
+                slots = template_slots(template)
+            except ValueError as exc:
+                add("error", f"bad template {template!r}: {exc}", (*where, "responses", k))
+                continue
+            for slot in slots:
+                if slot not in fillable | provided:
+                    add("error", f"template slot {{{slot}}} is never filled (no entity, action or memory "
+                        f"gives it)", (*where, "responses", k))
+    for entity in data.entities:
+        for k, pattern in enumerate(entity.regex):
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                add("error", f"invalid regular expression: {exc}", ("entities", entity.name, "regex", k))
+        if not (entity.regex or entity.lookup or entity.synonyms):
+            add("error", "entity has no regex, lookup or synonyms", ("entities", entity.name))
+    problems.sort(key=lambda p: p.severity != "error")
+    return problems
+
+
+def raise_first_error(data: IntentData) -> None:
+    for problem in check(data):
+        if problem.severity == "error":
+            raise problem.as_error(data.source)

@@ -1,0 +1,186 @@
+"""Training the intent head on frozen sentence features, and calibrating it on held-out predictions.
+
+Held-out data is the calibration set when one is given (CLINC150's val split, say); otherwise every
+example gets an out-of-fold prediction from K models trained on the other folds, so small intent sets
+spend no example on calibration alone. Temperature scaling makes the confidences honest probabilities;
+the out-of-scope threshold is then the highest that rejects at most `max_false_rejection` of the
+held-out in-scope messages the model gets right: a budget a user understands ("1 in 100 good requests
+is sent to the fallback"), unlike a magic 0.75.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from tqdm import tqdm
+
+from robot.errors import InputError
+from robot.intents.classifier import OOS, HeadConfig, IntentClassifier, IntentHead
+from robot.intents.encoder import SentenceEncoder
+from robot.intents.metrics import metrics_from_predictions
+from robot.intents.schema import IntentData
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    hidden: int = 512
+    dropout: float = 0.5
+    epochs: int = 20
+    min_steps: int = 100  # small data sets get more passes
+    batch_size: int = 512
+    lr: float = 3e-3
+    weight_decay: float = 0.01
+    label_smoothing: float = 0.1
+    max_false_rejection: float = 0.01
+    calibration_folds: int = 4
+    seed: int = 0
+
+
+def pick_device(device: str) -> str:
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cuda" and not torch.cuda.is_available():
+        raise InputError("--device cuda asked for, but PyTorch sees no CUDA device")
+    if device not in ("cpu", "cuda"):
+        raise InputError(f"unknown device {device!r} (auto, cpu or cuda)")
+    return device
+
+
+class DropoutBank:
+    """Dropout masks drawn once per fit and reused in turn.
+
+    Drawing random numbers on the CPU costs more than this small head's whole forward pass (about 10 ms a
+    step for torch's dropout on a 512x1152 batch); examples are reshuffled every epoch, so each one still
+    meets a different mask each time. Same accuracy on CLINC150, half the training time.
+    """
+
+    def __init__(self, rows: int, dims: tuple[int, ...], p: float, generator: torch.Generator,
+                 size: int = 16, device: str = "cpu") -> None:
+        keep = 1.0 - p
+        self.masks = [((torch.rand(size, rows, d, generator=generator) < keep).float() / keep).to(device)
+                      for d in dims]
+        self.size = size
+
+    def __call__(self, step: int, rows: int) -> tuple[torch.Tensor, ...]:
+        return tuple(m[(step * (k + 1)) % self.size, :rows] for k, m in enumerate(self.masks))
+
+
+def fit_head(features: np.ndarray, targets: np.ndarray, n_classes: int, config: TrainConfig,
+             device: str = "cpu", progress: bool = False) -> IntentHead:
+    generator = torch.Generator().manual_seed(config.seed)
+    torch.manual_seed(config.seed)
+    x = torch.from_numpy(features).to(device)
+    y = torch.from_numpy(targets).long().to(device)
+    head = IntentHead(HeadConfig(features.shape[1], n_classes, config.hidden)).to(device)
+    head.mean.copy_(x.mean(0))
+    head.std.copy_(x.std(0) + 1e-6 if len(x) > 1 else torch.ones_like(x[0]))
+    steps_per_epoch = math.ceil(len(x) / config.batch_size)
+    steps = max(config.min_steps, config.epochs * steps_per_epoch)
+    optimizer = torch.optim.AdamW(head.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, config.lr, total_steps=steps)
+    dims = (features.shape[1], config.hidden) if config.hidden else (features.shape[1],)
+    dropout = DropoutBank(min(len(x), config.batch_size), dims, config.dropout, generator, device=device) \
+        if config.dropout else None
+    bar = tqdm(total=steps, desc="training head", unit="step", disable=not progress)
+    step = 0
+    while step < steps:
+        order = torch.randperm(len(x), generator=generator).to(device)
+        for start in range(0, len(x), config.batch_size):
+            batch = order[start:start + config.batch_size]
+            masks = dropout(step, len(batch)) if dropout else ()
+            loss = F.cross_entropy(head(x[batch], masks), y[batch], label_smoothing=config.label_smoothing)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            schedule.step()
+            step += 1
+            bar.update()
+            if step == steps:
+                break
+    bar.close()
+    return head
+
+
+def fit_temperature(logits: torch.Tensor, targets: torch.Tensor) -> float:
+    """The temperature minimising held-out negative log-likelihood (a 1-D search over log T)."""
+    grid = torch.logspace(-1.5, 1.5, 121)
+    losses = [F.cross_entropy(logits / t, targets).item() for t in grid]
+    return float(grid[int(np.argmin(losses))])
+
+
+def fit_threshold(confidence: torch.Tensor, correct: torch.Tensor, max_false_rejection: float) -> float:
+    if not bool(correct.any()):
+        return 0.0
+    return float(torch.quantile(confidence[correct], max_false_rejection))
+
+
+def _folds(targets: np.ndarray, k: int, seed: int) -> np.ndarray:
+    """A fold number for each example, stratified by label."""
+    rng = np.random.default_rng(seed)
+    fold = np.zeros(len(targets), dtype=int)
+    for label in np.unique(targets):
+        idx = np.flatnonzero(targets == label)
+        fold[rng.permutation(idx)] = np.arange(len(idx)) % k
+    return fold
+
+
+def train_intents(data: IntentData, encoder: SentenceEncoder, config: TrainConfig = TrainConfig(),
+                  calibration: IntentData | None = None, device: str = "cpu",
+                  progress: bool = False) -> tuple[IntentClassifier, dict]:
+    """Train and calibrate a classifier; returns it with its held-out metrics."""
+    started = time.perf_counter()
+    texts, names = data.labelled_examples()
+    labels = [i.name for i in data.intents] + ([OOS] if data.oos_examples else [])
+    if len([label for label in labels if label != OOS]) < 2:
+        raise InputError("at least two intents with examples are needed to train", path=data.source)
+    index = {label: k for k, label in enumerate(labels)}
+    targets = np.array([index[n] for n in names])
+    features = encoder.encode(texts, progress=progress)
+    head = fit_head(features, targets, len(labels), config, device, progress)
+    classifier = IntentClassifier(labels, head, encoder)
+
+    if calibration is not None:
+        cal_texts, cal_names = calibration.labelled_examples()
+        unknown = sorted(set(cal_names) - set(labels) - {OOS})
+        if unknown:
+            raise InputError(f"calibration intents unknown to the training data: {', '.join(unknown[:5])}",
+                             path=calibration.source)
+        held_logits = classifier.logits(encoder.encode(cal_texts, progress=progress))
+        held_names = cal_names
+    else:
+        k = min(config.calibration_folds, max(2, int(np.bincount(targets).max())))
+        fold = _folds(targets, k, config.seed)
+        held_logits = torch.zeros(len(texts), len(labels))
+        for f in tqdm(range(k), desc="calibrating (cross-fitting)", disable=not progress):
+            train_part, held_part = fold != f, fold == f
+            fold_head = fit_head(features[train_part], targets[train_part], len(labels), config, device)
+            with torch.inference_mode():
+                held_logits[torch.from_numpy(held_part)] = fold_head(
+                    torch.from_numpy(features[held_part]).to(device)).float().cpu()
+        held_names = names
+
+    # Temperature on every held-out example (an oos example's target is the oos class, or none).
+    known = [k for k, n in enumerate(held_names) if n in index]
+    held_targets = torch.tensor([index[held_names[k]] for k in known])
+    classifier.temperature = fit_temperature(held_logits[known], held_targets) if known else 1.0
+    in_scope = [k for k, n in enumerate(held_names) if n != OOS]
+    scored = classifier.decide(held_logits)
+    confidence = torch.tensor([scored[k].confidence for k in in_scope])
+    correct = torch.tensor([scored[k].ranking[0][0] == held_names[k] for k in in_scope])
+    classifier.threshold = fit_threshold(confidence, correct, config.max_false_rejection)
+
+    held_texts = texts if calibration is None else cal_texts
+    metrics = metrics_from_predictions(held_names, classifier.decide(held_logits), held_texts)["summary"]
+    metrics.update({
+        "held_out": "calibration set" if calibration is not None else f"{k}-fold out-of-fold predictions",
+        "train_seconds": round(time.perf_counter() - started, 2), "n_examples": len(texts),
+        "n_intents": len(classifier.intents), "n_oos_examples": len(data.oos_examples),
+        "temperature": classifier.temperature, "threshold": classifier.threshold,
+        "device": device, "config": asdict(config),
+    })
+    return classifier, metrics

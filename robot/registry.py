@@ -1,0 +1,143 @@
+"""Model versions on disk: each new model goes to a fresh folder, then one atomic write makes it active.
+
+Layout under ROBOT_HOME/models/<kind>/: `versions/<name>/` (one model folder each) and `active.json`
+({"active": name, "history": [older names]}). The shipped model in the project's models/<kind>/ is the
+version called `default`. A crash while training leaves only a `.tmp-*` folder, never a half model.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from robot.errors import InputError
+from robot.paths import SHIPPED_MODELS, robot_home
+
+DEFAULT_VERSION = "default"
+REQUIRED_FILES = ("config.json", "model.safetensors", "metrics.json", "README.md")
+
+
+def write_atomically(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp-{uuid.uuid4().hex[:8]}")
+    with tmp.open("w") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def write_folder_atomically(dest: Path, write: Callable[[Path], None]) -> Path:
+    """Build a folder beside `dest`, then swap it in; a failure leaves `dest` as it was."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_name(f".{dest.name}.tmp-{uuid.uuid4().hex[:8]}")
+    try:
+        write(tmp)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    if dest.exists():
+        old = dest.with_name(f".{dest.name}.old-{uuid.uuid4().hex[:8]}")
+        os.rename(dest, old)
+        os.rename(tmp, dest)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.rename(tmp, dest)
+    return dest
+
+
+def check_model_folder(folder: Path) -> None:
+    missing = [name for name in REQUIRED_FILES if not (folder / name).is_file()]
+    if missing:
+        raise InputError(f"not a complete model folder (missing {', '.join(missing)})", path=folder)
+    try:
+        json.loads((folder / "config.json").read_text())
+        json.loads((folder / "metrics.json").read_text())
+    except json.JSONDecodeError as exc:
+        raise InputError(f"unreadable JSON ({exc})", path=folder) from None
+
+
+@dataclass(frozen=True)
+class Version:
+    name: str
+    path: Path
+    active: bool
+    metrics: dict
+
+
+class ModelRegistry:
+    def __init__(self, kind: str = "intents", home: Path | None = None, shipped: Path | None = None) -> None:
+        self.root = (home or robot_home()) / "models" / kind
+        self.versions_dir = self.root / "versions"
+        self.state_file = self.root / "active.json"
+        self.shipped = shipped or SHIPPED_MODELS / kind
+
+    def _state(self) -> dict:
+        try:
+            return json.loads(self.state_file.read_text())
+        except (OSError, json.JSONDecodeError):
+            return {"active": DEFAULT_VERSION, "history": []}
+
+    def path(self, name: str) -> Path:
+        if name == DEFAULT_VERSION:
+            return self.shipped
+        if "/" in name or name.startswith("."):
+            raise InputError(f"invalid version name {name!r}")
+        path = self.versions_dir / name
+        if not path.is_dir():
+            raise InputError(f"no model version {name!r} (see `robot models list`)")
+        return path
+
+    def active_name(self) -> str:
+        name = self._state()["active"]
+        return name if name == DEFAULT_VERSION or (self.versions_dir / name).is_dir() else DEFAULT_VERSION
+
+    def active_path(self) -> Path:
+        return self.path(self.active_name())
+
+    def list(self) -> list[Version]:
+        active = self.active_name()
+        names = [DEFAULT_VERSION] if self.shipped.is_dir() else []
+        if self.versions_dir.is_dir():
+            names += sorted(p.name for p in self.versions_dir.iterdir() if p.is_dir() and not p.name.startswith("."))
+        out = []
+        for name in names:
+            try:
+                metrics = json.loads((self.path(name) / "metrics.json").read_text())
+            except (OSError, json.JSONDecodeError):
+                metrics = {}
+            out.append(Version(name, self.path(name), name == active, metrics))
+        return out
+
+    def add(self, write: Callable[[Path], None]) -> str:
+        """Write a new version through `write(folder)`; returns its name. Does not activate it."""
+        name = time.strftime("%Y%m%d-%H%M%S")
+        while (self.versions_dir / name).exists():
+            name = f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:4]}"
+        write_folder_atomically(self.versions_dir / name, write)
+        return name
+
+    def activate(self, name: str) -> None:
+        check_model_folder(self.path(name))
+        state = self._state()
+        if state["active"] != name:
+            state = {"active": name, "history": (state.get("history", []) + [state["active"]])[-50:]}
+            self.root.mkdir(parents=True, exist_ok=True)
+            write_atomically(self.state_file, json.dumps(state, indent=2) + "\n")
+
+    def rollback(self) -> str:
+        """Make the previously active version active again; returns its name."""
+        state = self._state()
+        history = [n for n in state.get("history", []) if n == DEFAULT_VERSION or (self.versions_dir / n).is_dir()]
+        if not history:
+            raise InputError("nothing to roll back to: no earlier active version")
+        previous = history.pop()
+        check_model_folder(self.path(previous))
+        self.root.mkdir(parents=True, exist_ok=True)
+        write_atomically(self.state_file, json.dumps({"active": previous, "history": history}, indent=2) + "\n")
+        return previous

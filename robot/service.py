@@ -1,0 +1,76 @@
+"""Wiring: data files -> a trained, registered model version; the active version -> a running Robot."""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from robot.brain import Brain, Persona, Robot
+from robot.intents.bundle import save_bundle
+from robot.intents.encoder import EncoderConfig, SentenceEncoder
+from robot.intents.formats import load_many
+from robot.intents.schema import IntentData, raise_first_error
+from robot.intents.train import TrainConfig, pick_device, train_intents
+from robot.paths import DEFAULT_INTENTS, DEFAULT_PERSONA, SHIPPED_MODELS, robot_home
+from robot.registry import ModelRegistry, write_folder_atomically
+
+
+def embedding_cache() -> Path:
+    return robot_home() / "cache" / "embeddings.sqlite"
+
+
+def load_encoder(config: EncoderConfig = EncoderConfig(), device: str = "cpu") -> SentenceEncoder:
+    return SentenceEncoder(config, device=device, cache_path=embedding_cache())
+
+
+def load_training_data(paths: list[str | Path]) -> IntentData:
+    data = load_many(paths)
+    raise_first_error(data)
+    return data
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    folder: Path
+    version: str | None  # the registry version, when trained into the registry
+    metrics: dict
+
+
+def train_intent_model(paths: list[str | Path], out: Path | None = None, device: str = "auto",
+                       config: TrainConfig = TrainConfig(), encoder: SentenceEncoder | None = None,
+                       registry: ModelRegistry | None = None, activate: bool = True,
+                       progress: bool = False) -> TrainResult:
+    """Train on intent files. With `out`, write that folder; else add a registry version (and activate it)."""
+    data = load_training_data(paths)
+    device = pick_device(device)
+    encoder = encoder or load_encoder(device=device)
+    classifier, metrics = train_intents(data, encoder, config, device=device, progress=progress)
+    command = "robot " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:2] == ["train"] else \
+        "robot train intents " + " ".join(f"--data {shlex.quote(str(p))}" for p in paths)
+
+    def write(folder: Path) -> None:
+        save_bundle(folder, classifier, data, metrics, command)
+
+    if out is not None:
+        return TrainResult(write_folder_atomically(out, write), None, metrics)
+    registry = registry or ModelRegistry("intents")
+    name = registry.add(write)
+    if activate:
+        registry.activate(name)
+    return TrainResult(registry.path(name), name, metrics)
+
+
+def ensure_default_model(progress: bool = True) -> None:
+    """Build the shipped default intent model from assets/ if a checkout lacks it."""
+    if not (SHIPPED_MODELS / "intents" / "model.safetensors").exists():
+        print("Building the default intent model (first start only)…", file=sys.stderr)
+        train_intent_model([DEFAULT_INTENTS], out=SHIPPED_MODELS / "intents", device="cpu", progress=progress)
+
+
+def load_robot(registry: ModelRegistry | None = None, device: str = "cpu", seed: int | None = None) -> Robot:
+    ensure_default_model()
+    registry = registry or ModelRegistry("intents")
+    brain = Brain.load(registry.active_path(), registry.active_name(), device=device)
+    return Robot(brain, Persona.load(DEFAULT_PERSONA), seed=seed)
