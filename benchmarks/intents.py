@@ -1,0 +1,89 @@
+"""CLINC150 benchmark: train on train+oos_train, calibrate on val+oos_val, report on test+oos_test.
+
+Prints in-scope accuracy, out-of-scope recall/precision, macro F1, training seconds (encoding included,
+cold cache) and the latency of one chat turn on the intent path (classify + reply), batch 1.
+
+    python benchmarks/intents.py [--data ../shared/data/clinc150/data_full.json] [--threads 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import time
+from pathlib import Path
+
+import torch
+
+from robot.brain import Session
+from robot.intents.encoder import SentenceEncoder
+from robot.intents.evaluate import evaluate
+from robot.intents.schema import Intent, IntentData
+from robot.intents.train import train_intents
+from robot.service import load_robot
+
+DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "clinc150" / "data_full.json"
+
+
+def to_intent_data(pairs: list[list[str]], source: str) -> IntentData:
+    intents: dict[str, Intent] = {}
+    oos = []
+    for text, label in pairs:
+        if label == "oos":
+            oos.append(text)
+        else:
+            intents.setdefault(label, Intent(label, [])).examples.append(text)
+    return IntentData(list(intents.values()), oos_examples=oos, source=source)
+
+
+def percentile(values: list[float], q: float) -> float:
+    return statistics.quantiles(values, n=100)[int(q) - 1]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--turns", type=int, default=500, help="chat turns timed for latency")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    raw = json.loads(args.data.read_text())
+    train = to_intent_data(raw["train"] + raw["oos_train"], f"{args.data.name}:train+oos_train")
+    calibration = to_intent_data(raw["val"] + raw["oos_val"], f"{args.data.name}:val+oos_val")
+    test = to_intent_data(raw["test"] + raw["oos_test"], f"{args.data.name}:test+oos_test")
+
+    encoder = SentenceEncoder()  # no cache: training time includes encoding every sentence
+    classifier, fit = train_intents(train, encoder, calibration=calibration, progress=True)
+    result = evaluate(classifier, test)["summary"]
+
+    robot = load_robot(seed=0)
+    texts = [t for t, _ in raw["test"][: args.turns]]
+    for text in texts[:20]:
+        robot.respond(text, Session())
+    turn_ms = []
+    for text in texts:
+        session = Session()
+        start = time.perf_counter()
+        robot.respond(text, session)
+        turn_ms.append(1000 * (time.perf_counter() - start))
+
+    rows = [
+        ("in-scope accuracy (test)", f"{100 * result['in_scope_accuracy']:.2f}%", ">= 95.0%"),
+        ("out-of-scope recall (oos_test)", f"{100 * result['oos_recall']:.2f}%", ">= 60%"),
+        ("out-of-scope precision", f"{100 * result['oos_precision']:.2f}%", ""),
+        ("macro F1 (151 classes)", f"{100 * result['macro_f1']:.2f}%", ""),
+        ("training time (encode + fit + calibrate)", f"{fit['train_seconds']:.1f} s", "<= 90 s"),
+        ("chat turn, intent path, p50", f"{percentile(turn_ms, 50):.1f} ms", "<= 15 ms"),
+        ("chat turn, intent path, p99", f"{percentile(turn_ms, 99):.1f} ms", "<= 50 ms"),
+    ]
+    print(f"\nCLINC150 ({args.data.name}), {platform.processor() or platform.machine()}, "
+          f"{args.threads} torch threads, threshold {classifier.threshold:.3f}, T {classifier.temperature:.3f}")
+    print(f"| {'metric':<42} | {'value':>9} | {'target':>9} |\n|{'-' * 44}|{'-' * 11}|{'-' * 11}|")
+    for name, value, target in rows:
+        print(f"| {name:<42} | {value:>9} | {target:>9} |")
+
+
+if __name__ == "__main__":
+    main()

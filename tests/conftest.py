@@ -1,0 +1,68 @@
+"""Shared fixtures. Tests run on one torch thread (two collapse when another process is busy) and with
+ROBOT_HOME in a temporary folder, so they never touch the user's models."""
+
+from __future__ import annotations
+
+import os
+import socket
+import tempfile
+from pathlib import Path
+
+os.environ["ROBOT_HOME"] = tempfile.mkdtemp(prefix="robot-test-home-")
+os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["TOKENIZERS_PARALLELISM"] = "false"
+
+import pytest  # noqa: E402
+import torch  # noqa: E402
+import transformers  # noqa: E402
+
+torch.set_num_threads(1)
+transformers.utils.logging.set_verbosity_error()
+transformers.utils.logging.disable_progress_bar()
+
+from robot.brain import Robot  # noqa: E402
+from robot.paths import DEFAULT_INTENTS  # noqa: E402
+
+FORMATS = Path(__file__).resolve().parents[2] / "shared" / "data" / "formats"
+
+
+@pytest.fixture(scope="session")
+def encoder():
+    from robot.service import load_encoder
+
+    return load_encoder()
+
+
+@pytest.fixture(scope="session")
+def trained(encoder):
+    """A classifier trained here, now, on the default assets (not the shipped copy)."""
+    from robot.intents.train import train_intents
+    from robot.service import load_training_data
+
+    data = load_training_data([DEFAULT_INTENTS])
+    classifier, metrics = train_intents(data, encoder)
+    return classifier, data, metrics
+
+
+@pytest.fixture(scope="session")
+def robot() -> Robot:
+    from robot.service import load_robot
+
+    return load_robot(seed=0)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def web_app(robot):
+    from robot.web.app import launch
+
+    port = free_port()
+    app = launch(robot, port=port, block=False)
+    yield f"http://127.0.0.1:{port}/"
+    app.close()

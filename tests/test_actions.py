@@ -1,0 +1,48 @@
+"""Safe arithmetic, date and time, and the per-session name memory."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+
+from robot.actions import ACTIONS, ActionContext
+from robot.arithmetic import CalculationError, calculate
+
+
+@pytest.mark.parametrize(("text", "result"), [
+    ("what is 12 times 7", "84"), ("what's six times seven?", "42"), ("calculate (3 + 4) * 2", "14"),
+    ("2 to the power of 10", "1024"), ("what is 10 divided by 4", "2.5"), ("twenty five plus 17", "42"),
+    ("7 x 8", "56"), ("what is 5 squared", "25"), ("what is -3 + 5", "2"), ("9 minus 12 minus 1", "-4"),
+    ("2 ^ 3 ^ 2", "512"), ("17 mod 5", "2"), ("what is 1/3", "0.3333333333"),
+])
+def test_calculate(text, result):
+    assert calculate(text)[1] == result
+
+
+@pytest.mark.parametrize("text", [
+    "hello there", "1/0", "what is 2 ^ 99999", "__import__('os').system('ls') 1+1x", "9" * 200 + " ^ 9" * 3,
+    "(((1+2)", "10 % 0",
+])
+def test_calculate_refuses_what_it_cannot_do_safely(text):
+    try:
+        expression, result = calculate(text)
+    except CalculationError:
+        return
+    assert "import" not in expression and len(result) < 120  # anything found is plain arithmetic
+
+
+def test_time_and_date_fill_their_slots():
+    now = datetime(2026, 3, 14, 15, 9)
+    ctx = ActionContext("what time is it", {}, {}, now=now)
+    assert ACTIONS["time"].run(ctx).slots == {"time": "15:09"}
+    assert ACTIONS["date"].run(ctx).slots == {"date": "Saturday 14 March 2026", "weekday": "Saturday"}
+
+
+def test_name_memory():
+    memory: dict[str, str] = {}
+    assert ACTIONS["recall_name"].run(ActionContext("what's my name", {}, memory)).reply is not None
+    assert ACTIONS["remember_name"].run(ActionContext("call me", {}, memory)).reply is not None
+    assert ACTIONS["remember_name"].run(ActionContext("call me Ada", {"name": "Ada"}, memory)).slots == \
+        {"user_name": "Ada"}
+    assert ACTIONS["recall_name"].run(ActionContext("who am i", {}, memory)).slots == {"user_name": "Ada"}

@@ -1,0 +1,53 @@
+"""One turn of conversation through the shipped default model: sources, slots, contexts, odd input."""
+
+from __future__ import annotations
+
+import pytest
+
+from robot.brain import Session, clean_message
+
+
+def test_template_action_and_fallback_sources(robot):
+    session = Session()
+    hello = robot.respond("hello there!", session)
+    assert (hello.intent, hello.source) == ("greet", "template") and hello.text
+    sum_ = robot.respond("what is 17 times 23", session)
+    assert (sum_.intent, sum_.source) == ("calculate", "action") and "391" in sum_.text
+    other = robot.respond("what music do you like?", session)
+    assert (other.intent, other.source) == (None, "fallback") and other.text in robot.persona.fallback
+
+
+def test_name_is_remembered_per_session(robot):
+    alice, bob = Session(), Session()
+    reply = robot.respond("my name is Alice", alice)
+    assert reply.entities == {"name": "Alice"} and "Alice" in reply.text
+    assert "Alice" in robot.respond("what's my name?", alice).text
+    assert "Alice" not in robot.respond("what's my name?", bob).text
+
+
+def test_contexts_gate_follow_up_intents(robot):
+    session = Session()
+    assert robot.respond("one more please", session).intent != "another_joke"
+    assert robot.respond("tell me a joke", session).intent == "joke"
+    follow = robot.respond("one more please", session)
+    assert follow.intent == "another_joke" and follow.source == "template"
+    for _ in range(6):  # the context lapses after a few turns
+        robot.respond("hello", session)
+    assert robot.respond("one more please", session).intent != "another_joke"
+
+
+@pytest.mark.parametrize("text", ["", "   ", "\x00\x07\x1b[31m", "x" * 10_000, "hi " * 4000,
+                                  "🤖 ¿qué tal? 你好 مرحبا", "\u200b\u200f", "{user_name} {0} {__class__}"])
+def test_odd_messages_get_a_sensible_reply(robot, text):
+    reply = robot.respond(text, Session())
+    assert reply.text.strip() and reply.source in ("template", "action", "fallback")
+
+
+def test_clean_message_strips_controls_and_keeps_unicode():
+    assert clean_message("  hi\x00 there\u200b ") == "hi there"
+    assert clean_message("caf\u0065\u0301") == "café"
+
+
+def test_streaming_yields_the_final_reply_last(robot):
+    replies = list(robot.stream("good morning", Session()))
+    assert replies and replies[-1].text and replies[-1].intent == "greet"

@@ -1,0 +1,108 @@
+"""The intent classifier trained for real on the default assets: paraphrases it never saw, nonsense,
+calibration, and the model folder round trip."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from robot.intents.bundle import load_bundle, save_bundle
+from robot.intents.classifier import IntentClassifier
+from robot.intents.schema import normalise
+
+# Written by hand for this test; none of them is a training example (checked below).
+PARAPHRASES = {
+    "hello, anybody home?": "greet",
+    "i'm heading out now, bye": "goodbye",
+    "thank you kindly": "thanks",
+    "what exactly are you?": "identity",
+    "is this a real human being?": "bot_challenge",
+    "what sort of things can you help with?": "capabilities",
+    "how are you holding up?": "how_are_you",
+    "do you have a funny joke for me": "joke",
+    "could you tell me the current time": "time",
+    "which day of the month is it today": "date",
+    "what's 81 divided by 9": "calculate",
+    "please call me Oscar": "remember_name",
+    "do you still know my name?": "recall_name",
+    "yes, that's correct": "affirm",
+    "no, definitely not": "deny",
+    "who built this robot?": "creator",
+    "how many years have you been around": "age",
+    "i'm feeling really good today": "mood_happy",
+    "i feel so sad and alone": "mood_sad",
+    "you are really clever": "compliment",
+    "you're a useless machine": "insult",
+    "is it going to rain later": "weather",
+    "i've got nothing to do and i'm bored": "bored",
+    "oh sorry, i messed up": "apology",
+    "where do you actually live": "location",
+    "hahaha that's hilarious": "laugh",
+}
+NONSENSE = ["asdf qwerty zxcv", "purple monkey dishwasher", "the quarterly earnings of the mining sector",
+            "how do i replace a bicycle chain", "🤖🤖🤖", "what is the boiling point of mercury"]
+
+
+def test_paraphrases_are_held_out(trained):
+    _, data, _ = trained
+    seen = {normalise(t) for t in data.labelled_examples()[0]}
+    assert not seen & {normalise(t) for t in PARAPHRASES}
+
+
+def test_held_out_paraphrases_land_in_the_right_intent(trained):
+    classifier, _, _ = trained
+    predictions = classifier.predict(list(PARAPHRASES))
+    wrong = {text: p.intent for (text, want), p in zip(PARAPHRASES.items(), predictions) if p.intent != want}
+    assert len(wrong) <= 2, wrong
+
+
+def test_nonsense_is_out_of_scope(trained):
+    classifier, _, _ = trained
+    predictions = classifier.predict(NONSENSE)
+    assert [p.intent for p in predictions] == [None] * len(NONSENSE)
+    assert all(p.oos_score > 1 - classifier.threshold for p in predictions)
+
+
+def test_calibration_is_learned_from_held_out_data(trained):
+    classifier, _, metrics = trained
+    assert 0.05 < classifier.threshold < 0.9 and 0.05 < classifier.temperature < 20
+    assert metrics["held_out"].endswith("out-of-fold predictions")
+    assert metrics["in_scope_accuracy"] > 0.8 and metrics["n_intents"] >= 25
+    ranking = classifier.predict(["what time is it"])[0].ranking
+    assert abs(sum(c for _, c in ranking) - 1) < 0.05 and ranking == sorted(ranking, key=lambda r: -r[1])
+
+
+def test_context_gating_never_picks_an_ineligible_intent(trained):
+    classifier, data, _ = trained
+    eligible = {i.name for i in data.intents} - {"another_joke"}
+    assert classifier.predict(["tell me another one"], eligible)[0].intent != "another_joke"
+    assert classifier.predict(["tell me another one"])[0].intent == "another_joke"
+
+
+def test_model_folder_round_trip(trained, tmp_path, encoder):
+    classifier, data, metrics = trained
+    save_bundle(tmp_path, classifier, data, metrics, "robot train intents")
+    assert {p.name for p in tmp_path.iterdir()} >= {"model.safetensors", "config.json", "metrics.json", "README.md",
+                                                    "intents.yaml"}
+    loaded, loaded_data = load_bundle(tmp_path, encoder=encoder)
+    texts = list(PARAPHRASES)[:5]
+    assert np.allclose(loaded.logits(encoder.encode(texts)), classifier.logits(encoder.encode(texts)), atol=1e-5)
+    assert loaded.threshold == classifier.threshold and loaded_data.intents == data.intents
+    fresh = IntentClassifier.load(tmp_path)  # loads its own encoder and checks its sha256
+    assert fresh.encoder.sha256 == encoder.sha256
+
+
+def test_embedding_cache_returns_the_same_vectors(encoder):
+    texts = ["a sentence to cache", "another one"]
+    first = encoder.encode(texts)
+    assert encoder.cache is not None and len(encoder.cache.get(texts)) == 2
+    assert np.allclose(encoder.encode(texts), first)
+
+
+def test_traced_encoder_matches_eager_on_padded_batches(encoder):
+    from robot.intents.encoder import PooledLayers
+
+    texts = ["hi", "a much longer sentence that forces padding on the others", "what time is it"]
+    batch = encoder.tokenizer(texts, padding=True, truncation=True, return_tensors="pt")
+    eager = PooledLayers(encoder.model, encoder.config.layers)(batch["input_ids"], batch["attention_mask"])
+    assert np.allclose(encoder._forward(texts), eager.detach().numpy(), atol=1e-5)
+    assert np.allclose(encoder._forward(texts[:1]), eager[:1].detach().numpy(), atol=1e-5)

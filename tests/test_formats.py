@@ -1,0 +1,101 @@
+"""The native YAML format, tables, validation errors with file/line/field, conversion round trips."""
+
+from __future__ import annotations
+
+import pytest
+
+from robot.errors import InputError
+from robot.intents.formats import load_intents, parse_native_yaml, save_intents
+from robot.intents.schema import check, raise_first_error
+from robot.paths import DEFAULT_INTENTS
+
+GOOD = """\
+intents:
+  greet:
+    examples: [hi, hello, hey there]
+    responses: ["Hello {user_name}!", "Hi!"]
+  time:
+    examples: [what time is it, tell me the time]
+    responses: ["It's {time}."]
+    action: time
+  oos:
+    examples: [book a flight]
+entities:
+  city:
+    lookup: [Paris]
+    synonyms: {New York: [NYC, big apple]}
+"""
+
+
+def first_error(text: str) -> InputError:
+    with pytest.raises(InputError) as info:
+        raise_first_error(parse_native_yaml(text, source="t.yaml"))
+    return info.value
+
+
+def test_native_yaml_parses_intents_entities_and_negatives():
+    data = parse_native_yaml(GOOD, source="t.yaml")
+    assert [i.name for i in data.intents] == ["greet", "time"]
+    assert data.intent("time").action == "time"
+    assert data.oos_examples == ["book a flight"]
+    assert data.entities[0].synonyms == {"New York": ["NYC", "big apple"]}
+    assert [p for p in check(data) if p.severity == "error"] == []
+
+
+def test_default_assets_are_rich_and_valid():
+    data = load_intents(DEFAULT_INTENTS)
+    assert len(data.intents) >= 25
+    assert all(len(i.examples) >= 15 and len(i.responses) >= 2 for i in data.intents)
+    assert [p for p in check(data) if p.severity == "error"] == []
+
+
+def test_yaml_syntax_error_names_file_and_line():
+    with pytest.raises(InputError) as info:
+        parse_native_yaml("intents:\n  greet:\n    examples: [hi\n", source="t.yaml")
+    assert str(info.value).startswith("t.yaml:") and "YAML syntax error" in str(info.value)
+    assert info.value.line is not None
+
+
+@pytest.mark.parametrize(("text", "line", "field", "words"), [
+    ("intents:\n  greet:\n    responses: [hi]\n", 2, "intents.greet.examples", "missing field"),
+    ("intents:\n  greet:\n    examples: []\n    responses: [hi]\n  bye:\n    examples: [bye, ciao]\n",
+     3, "intents.greet.examples", "no examples"),
+    ("intents:\n  greet:\n    examples: [hi, hello]\n  bye:\n    examples: [bye, Hello]\n",
+     5, "intents.bye.examples[1]", "also under intent 'greet'"),
+    ("intents:\n  greet:\n    examples: [hi, hey]\n    action: fly\n  bye:\n    examples: [bye]\n",
+     4, "intents.greet.action", "unknown action 'fly'"),
+    ("intents:\n  greet:\n    examples: [hi, hey]\n    responses:\n      - ok\n      - 'hi {nobody}'\n"
+     "  bye:\n    examples: [bye]\n", 6, "intents.greet.responses[1]", "{nobody} is never filled"),
+    ("intents:\n  yes_no:\n    examples: [yes, maybe]\n", 3, "intents.yes_no.examples[0]", "quote it"),
+    ("intents:\n  greet:\n    exampels: [hi]\n", 3, "intents.greet.exampels", "unknown key"),
+])
+def test_validation_errors_name_line_and_field(text, line, field, words):
+    error = first_error(text)
+    assert (error.line, error.field) == (line, field)
+    assert words in str(error) and str(error).startswith(f"t.yaml:{line}: {field}: ")
+
+
+def test_tables_parse_and_convert_round_trip(tmp_path):
+    csv_path = tmp_path / "d.csv"
+    csv_path.write_text('text,intent\nhi,greet\n"hello, you",greet\nbook a flight,oos\nbye,goodbye\n')
+    data = load_intents(csv_path)
+    assert data.intent("greet").examples == ["hi", "hello, you"] and data.oos_examples == ["book a flight"]
+    for suffix in (".jsonl", ".tsv", ".yaml"):
+        out = tmp_path / f"d{suffix}"
+        save_intents(data, out)
+        again = load_intents(out)
+        assert again.labelled_examples() == data.labelled_examples()
+    jsonl = tmp_path / "bad.jsonl"
+    jsonl.write_text('{"text": "hi", "label": "greet"}\n{not json}\n')
+    with pytest.raises(InputError, match=r"bad.jsonl:2: invalid JSON"):
+        load_intents(jsonl)
+    with pytest.raises(InputError, match="unsupported file type"):
+        load_intents(tmp_path / "x.docx")
+
+
+def test_native_round_trip_keeps_everything(tmp_path):
+    data = load_intents(DEFAULT_INTENTS)
+    save_intents(data, tmp_path / "copy.yaml")
+    again = load_intents(tmp_path / "copy.yaml")
+    assert again.intents == data.intents and again.entities == data.entities
+    assert again.oos_examples == data.oos_examples

@@ -1,0 +1,16 @@
+"""The shipped default model is complete and was trained on the shipped default intents."""
+
+from __future__ import annotations
+
+from robot.intents.formats import load_intents
+from robot.paths import DEFAULT_INTENTS, SHIPPED_MODELS
+from robot.registry import check_model_folder
+
+
+def test_shipped_model_matches_the_default_intents():
+    folder = SHIPPED_MODELS / "intents"
+    check_model_folder(folder)
+    shipped = load_intents(folder / "intents.yaml")
+    assets = load_intents(DEFAULT_INTENTS)
+    assert shipped.intents == assets.intents and shipped.oos_examples == assets.oos_examples, \
+        "models/intents is stale: retrain it (README, 'Default model')"
