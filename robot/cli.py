@@ -128,8 +128,7 @@ def cmd_data_validate(args: argparse.Namespace) -> int:
             errors += problem.severity == "error"
             report.append({"file": str(path), **problem.__dict__})
             where = f"{path}:{problem.line}" if problem.line else str(path)
-            print(f"{where}: {problem.severity}: {problem.field}: {problem.message}",
-                  file=sys.stderr if args.json else sys.stdout)
+            print(f"{where}: {problem.severity}: {problem.field}: {problem.message}", file=sys.stderr)
         if not args.json:
             print(f"{path}: {len(data.intents)} intents, {sum(len(i.examples) for i in data.intents)} examples")
     if args.json:

@@ -52,7 +52,7 @@ def test_chat_repl_keeps_the_session():
 
 @pytest.mark.parametrize(("args", "message"), [
     (["eval", "intents", "--data", "/no/such/file.yaml"], "/no/such/file.yaml: file not found"),
-    (["train", "intents", "--data", "{bad}", "--json"], "line"),
+    (["train", "intents", "--data", "{bad}", "--json"], "bad.yaml:4: intents.a.responses[0]: template slot {who}"),
     (["models", "activate", "no-such-version"], "no model version"),
     (["data", "validate", "{bad}"], "never filled"),
     (["chat", "--bogus"], "unrecognized arguments"),
@@ -62,8 +62,9 @@ def test_bad_input_exits_2_with_one_clear_message(tmp_path, args, message):
     bad.write_text("intents:\n  a:\n    examples: [x, y]\n    responses: ['{who}']\n  b:\n    examples: [z]\n")
     result = robot_cli(*[str(bad) if a == "{bad}" else a for a in args], home=tmp_path)
     assert result.returncode == 2
-    assert message in result.stderr and "Traceback" not in result.stderr and result.stdout.strip() in ("", "{}") \
-        or args[0] == "data"
+    assert message in result.stderr and "Traceback" not in result.stderr
+    if args[0] != "data":  # `data validate` also prints its per-file summary on stdout
+        assert result.stdout == ""
 
 
 def test_train_eval_and_models_commands(tmp_path):

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from robot.actions import ACTIONS, MEMORY_SLOTS, PERSONA_SLOTS
 from robot.errors import InputError
+from robot.intents.annotations import Span, parse_example, plain_text
 
 OOS_LABELS = ("oos", "out_of_scope")
 
@@ -52,10 +53,16 @@ class IntentData:
         raise KeyError(name)
 
     def labelled_examples(self) -> tuple[list[str], list[str]]:
-        """All examples as parallel lists of texts and labels, out-of-scope ones labelled `oos`."""
-        texts = [e for i in self.intents for e in i.examples] + list(self.oos_examples)
+        """All examples (plain text, annotations removed) and their labels, out-of-scope ones labelled `oos`."""
+        texts = [plain_text(e) for i in self.intents for e in i.examples] + [plain_text(e) for e in self.oos_examples]
         labels = [i.name for i in self.intents for _ in i.examples] + ["oos"] * len(self.oos_examples)
         return texts, labels
+
+
+    def annotated_examples(self) -> list[tuple[str, list[Span]]]:
+        """(plain text, entity spans) of every example that carries an annotation."""
+        parsed = [parse_example(e) for i in self.intents for e in i.examples if "[" in e]
+        return [(text, spans) for text, spans in parsed if spans]
 
 
 @dataclass(frozen=True)
@@ -89,10 +96,11 @@ def check(data: IntentData, min_examples: int = 5) -> list[Problem]:
 
     if not data.intents:
         add("error", "no intents defined", ("intents",))
-    fillable = set(MEMORY_SLOTS) | set(PERSONA_SLOTS) | {e.name for e in data.entities}
+    annotated = {span.entity for _, spans in data.annotated_examples() for span in spans}
+    fillable = set(MEMORY_SLOTS) | set(PERSONA_SLOTS) | {e.name for e in data.entities} | annotated
     owner: dict[str, str] = {}
     for text in data.oos_examples:
-        owner[normalise(text)] = "oos"
+        owner[normalise(plain_text(text))] = "oos"
     for intent in data.intents:
         where = ("intents", intent.name)
         if not intent.examples:
@@ -101,7 +109,7 @@ def check(data: IntentData, min_examples: int = 5) -> list[Problem]:
             add("warning", f"only {len(intent.examples)} examples (at least {min_examples} advised)",
                 (*where, "examples"))
         for k, text in enumerate(intent.examples):
-            key = normalise(text)
+            key = normalise(plain_text(text))
             if not key:
                 add("error", "empty example", (*where, "examples", k))
             elif key in owner and owner[key] != intent.name:

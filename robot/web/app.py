@@ -22,8 +22,7 @@ footer { display: none !important; }
 
 def meta_line(reply: Reply) -> str:
     what = reply.intent or "out of scope"
-    return (f'<span class="reply-meta" data-intent="{html.escape(what)}" data-source="{reply.source}">'
-            f"{html.escape(what)} · {reply.confidence:.0%} · {reply.source}</span>")
+    return f'<span class="reply-meta">{html.escape(what)} · {reply.confidence:.0%} · {reply.source}</span>'
 
 
 def theme() -> gr.themes.Base:
