@@ -55,7 +55,7 @@ def main() -> None:
     test = to_intent_data(raw["test"] + raw["oos_test"], f"{args.data.name}:test+oos_test")
 
     encoder = SentenceEncoder()  # no cache: training time includes encoding every sentence
-    classifier, fit = train_intents(train, encoder, calibration=calibration, progress=True)
+    classifier, fit, _ = train_intents(train, encoder, calibration=calibration, progress=True)
     result = evaluate(classifier, test)["summary"]
 
     robot = load_robot(seed=0)

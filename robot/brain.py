@@ -107,8 +107,8 @@ class Brain:
 
     @classmethod
     def load(cls, folder: Path, version: str, encoder=None, device: str = "cpu") -> Brain:
-        classifier, data = load_bundle(folder, device=device, encoder=encoder)
-        return cls(classifier, data, EntityExtractor(data.entities), version)
+        classifier, data, tagger = load_bundle(folder, device=device, encoder=encoder)
+        return cls(classifier, data, EntityExtractor(data.entities, tagger), version)
 
 
 class Robot:
@@ -135,8 +135,9 @@ class Robot:
             return
         eligible = {i.name for i in brain.data.intents
                     if not i.context_in or any(c in session.contexts for c in i.context_in)}
-        prediction = brain.classifier.predict([message[:MAX_MESSAGE_CHARS]], eligible)[0]
-        entities = brain.extractor.extract(message[:MAX_MESSAGE_CHARS])
+        features, tokens = brain.classifier.encoder.encode_message(message[:MAX_MESSAGE_CHARS])
+        prediction = brain.classifier.decide(brain.classifier.logits(features), eligible)[0]
+        entities = brain.extractor.extract(message[:MAX_MESSAGE_CHARS], tokens)
         reply = Reply("", prediction.intent, prediction.confidence, "fallback", entities, prediction.ranking)
         text_out = self._compose(brain, prediction.intent, message, entities, session) if prediction.intent else None
         if text_out is not None:

@@ -70,9 +70,11 @@ def cmd_chat(args: argparse.Namespace) -> int:
 def cmd_train_intents(args: argparse.Namespace) -> int:
     from robot.paths import DEFAULT_INTENTS
     from robot.service import train_intent_model
+    from robot.training import training_lock
 
-    result = train_intent_model(args.data or [DEFAULT_INTENTS], out=args.out, device=args.device,
-                                progress=not args.json)
+    with training_lock():
+        result = train_intent_model(args.data or [DEFAULT_INTENTS], out=args.out, device=args.device,
+                                    progress=not args.json)
     if args.json:
         _print_json({**{k: v for k, v in result.metrics.items() if k != "config"},
                      "model": str(result.folder), "version": result.version})
@@ -88,6 +90,7 @@ def cmd_train_intents(args: argparse.Namespace) -> int:
 
 def cmd_eval_intents(args: argparse.Namespace) -> int:
     from robot.intents.bundle import load_bundle
+    from robot.intents.entities import EntityExtractor
     from robot.intents.evaluate import cross_validate, evaluate, write_report
     from robot.registry import ModelRegistry
     from robot.service import embedding_cache, load_encoder, load_training_data
@@ -97,8 +100,8 @@ def cmd_eval_intents(args: argparse.Namespace) -> int:
         metrics = cross_validate(data, args.folds, load_encoder(), progress=not args.json)
     else:
         folder = args.model or ModelRegistry("intents").active_path()
-        classifier, _ = load_bundle(Path(folder), cache_path=embedding_cache())
-        metrics = evaluate(classifier, data, progress=not args.json)
+        classifier, model_data, tagger = load_bundle(Path(folder), cache_path=embedding_cache())
+        metrics = evaluate(classifier, data, EntityExtractor(model_data.entities, tagger), progress=not args.json)
     written = write_report(metrics, args.report) if args.report else []
     summary = metrics["summary"]
     if args.json:
@@ -118,13 +121,15 @@ def cmd_eval_intents(args: argparse.Namespace) -> int:
 
 def cmd_data_validate(args: argparse.Namespace) -> int:
     from robot.intents.formats import load_intents
-    from robot.intents.schema import check
+    from robot.intents.lint import all_problems
+    from robot.service import load_encoder
 
     errors = 0
     report = []
+    encoder = load_encoder()
     for path in args.files:
         data = load_intents(path)
-        for problem in check(data):
+        for problem in all_problems(data, encoder):
             errors += problem.severity == "error"
             report.append({"file": str(path), **problem.__dict__})
             where = f"{path}:{problem.line}" if problem.line else str(path)
@@ -139,7 +144,10 @@ def cmd_data_validate(args: argparse.Namespace) -> int:
 def cmd_data_convert(args: argparse.Namespace) -> int:
     from robot.intents.formats import load_intents, save_intents
 
-    save_intents(load_intents(args.input), args.output)
+    data = load_intents(args.input)
+    save_intents(data, args.output, args.to)
+    print(f"{args.input} -> {args.output}: {len(data.intents)} intents, "
+          f"{sum(len(i.examples) for i in data.intents)} examples", file=sys.stderr)
     return 0
 
 
@@ -152,6 +160,8 @@ def cmd_models(args: argparse.Namespace) -> int:
         print(f"active: {args.name}")
     elif args.action == "rollback":
         print(f"active: {registry.rollback()}")
+    elif args.name:
+        raise InputError(f"'robot models {args.action}' takes no NAME")
     else:
         versions = registry.list()
         if args.json:
@@ -204,9 +214,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("files", nargs="+", type=Path)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_data_validate)
-    p = data.add_parser("convert", help="convert between intent formats (by file suffix)")
-    p.add_argument("input", type=Path)
+    p = data.add_parser("convert", help="convert between intent formats")
+    p.add_argument("input", type=Path, help="native YAML, Rasa NLU YAML, intents.json, CSV, TSV or JSONL")
     p.add_argument("output", type=Path)
+    p.add_argument("--to", choices=["native", "rasa", "json", "csv", "tsv", "jsonl"],
+                   help="output format (default: from the suffix; .yaml/.yml means native)")
     p.set_defaults(func=cmd_data_convert)
 
     p = sub.add_parser("models", help="list, activate or roll back intent model versions")

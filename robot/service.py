@@ -10,8 +10,10 @@ from pathlib import Path
 from robot.brain import Brain, Persona, Robot
 from robot.intents.bundle import save_bundle
 from robot.intents.encoder import EncoderConfig, SentenceEncoder
+from robot.intents.evaluate import write_report
 from robot.intents.formats import load_many
 from robot.intents.schema import IntentData, raise_first_error
+from robot.intents.tagger import train_entities
 from robot.intents.train import TrainConfig, pick_device, train_intents
 from robot.paths import DEFAULT_INTENTS, DEFAULT_PERSONA, SHIPPED_MODELS, robot_home
 from robot.registry import ModelRegistry, write_folder_atomically
@@ -46,12 +48,14 @@ def train_intent_model(paths: list[str | Path], out: Path | None = None, device:
     data = load_training_data(paths)
     device = pick_device(device)
     encoder = encoder or load_encoder(device=device)
-    classifier, metrics = train_intents(data, encoder, config, device=device, progress=progress)
+    classifier, metrics, report = train_intents(data, encoder, config, device=device, progress=progress)
+    tagger, metrics["entities"] = train_entities(data, encoder)
     command = "robot " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:2] == ["train"] else \
         "robot train intents " + " ".join(f"--data {shlex.quote(str(p))}" for p in paths)
 
     def write(folder: Path) -> None:
-        save_bundle(folder, classifier, data, metrics, command)
+        save_bundle(folder, classifier, data, metrics, command, tagger)
+        write_report(report, folder / "report")
 
     if out is not None:
         return TrainResult(write_folder_atomically(out, write), None, metrics)

@@ -41,7 +41,7 @@ def trained(encoder):
     from robot.service import load_training_data
 
     data = load_training_data([DEFAULT_INTENTS])
-    classifier, metrics = train_intents(data, encoder)
+    classifier, metrics, _ = train_intents(data, encoder)
     return classifier, data, metrics
 
 

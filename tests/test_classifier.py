@@ -83,7 +83,8 @@ def test_model_folder_round_trip(trained, tmp_path, encoder):
     save_bundle(tmp_path, classifier, data, metrics, "robot train intents")
     assert {p.name for p in tmp_path.iterdir()} >= {"model.safetensors", "config.json", "metrics.json", "README.md",
                                                     "intents.yaml"}
-    loaded, loaded_data = load_bundle(tmp_path, encoder=encoder)
+    loaded, loaded_data, tagger = load_bundle(tmp_path, encoder=encoder)
+    assert tagger is None  # the default intents carry no entity annotations
     texts = list(PARAPHRASES)[:5]
     assert np.allclose(loaded.logits(encoder.encode(texts)), classifier.logits(encoder.encode(texts)), atol=1e-5)
     assert loaded.threshold == classifier.threshold and loaded_data.intents == data.intents

@@ -17,10 +17,19 @@ from robot.intents.classifier import IntentClassifier
 from robot.intents.encoder import SentenceEncoder
 from robot.intents.formats import parse_native_yaml, read_text, to_native_yaml
 from robot.intents.schema import IntentData
+from robot.intents.tagger import EntityTagger
 
 
 def _pct(value: float | None) -> str:
     return "n/a" if value is None else f"{100 * value:.1f}%"
+
+
+def _entity_rows(entities: dict | None) -> str:
+    if not entities:
+        return ""
+    micro = entities["micro"]
+    return (f"| entities (held-out {entities['held_out']} annotated examples) | P {_pct(micro['precision'])}, "
+            f"R {_pct(micro['recall'])}, F1 {_pct(micro['f1'])} |\n")
 
 
 def model_card(data: IntentData, metrics: dict, command: str) -> str:
@@ -48,7 +57,7 @@ chosen to reject at most {_pct(metrics['config']['max_false_rejection'])} of hel
 | out-of-scope precision | {_pct(metrics['oos_precision'])} |
 | macro F1 | {_pct(metrics['macro_f1'])} |
 | training time | {metrics['train_seconds']:.1f} s |
-
+{_entity_rows(metrics.get('entities'))}
 ## Reproduce
 ```
 {command}
@@ -56,15 +65,18 @@ chosen to reject at most {_pct(metrics['config']['max_false_rejection'])} of hel
 """
 
 
-def save_bundle(folder: Path, classifier: IntentClassifier, data: IntentData, metrics: dict, command: str) -> None:
+def save_bundle(folder: Path, classifier: IntentClassifier, data: IntentData, metrics: dict, command: str,
+                tagger: EntityTagger | None = None) -> None:
     classifier.save(folder, extra={"trained_from": data.source})
+    if tagger is not None:
+        tagger.save(folder)
     (folder / "intents.yaml").write_text(to_native_yaml(data))
     (folder / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     (folder / "README.md").write_text(model_card(data, metrics, command))
 
 
 def load_bundle(folder: Path, device: str = "cpu", encoder: SentenceEncoder | None = None,
-                cache_path: Path | None = None) -> tuple[IntentClassifier, IntentData]:
+                cache_path: Path | None = None) -> tuple[IntentClassifier, IntentData, EntityTagger | None]:
     classifier = IntentClassifier.load(folder, device=device, encoder=encoder, cache_path=cache_path)
     path = folder / "intents.yaml"
-    return classifier, parse_native_yaml(read_text(path), source=str(path))
+    return classifier, parse_native_yaml(read_text(path), source=str(path)), EntityTagger.load(folder)

@@ -50,6 +50,12 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+@dataclass(frozen=True)
+class TokenStates:
+    offsets: list[tuple[int, int]]  # character span of each word piece in the text
+    states: torch.Tensor  # (pieces, hidden)
+
+
 class EmbeddingCache:
     """SQLite store of feature vectors keyed by (encoder key, sha1 of text); safe across processes."""
 
@@ -79,17 +85,18 @@ class EmbeddingCache:
 
 
 class PooledLayers(nn.Module):
-    """Mean-pooled hidden states of the last `layers` layers, concatenated (last layer first)."""
+    """Mean-pooled hidden states of the last `layers` layers, concatenated (last layer first), and the
+    last layer's token states (for the entity tagger), from one forward pass."""
 
     def __init__(self, model: nn.Module, layers: int) -> None:
         super().__init__()
         self.model, self.layers = model, layers
 
-    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         hidden = self.model(input_ids=input_ids, attention_mask=attention_mask, output_hidden_states=True).hidden_states
         mask = attention_mask.unsqueeze(-1).to(hidden[-1].dtype)
         pooled = [(h * mask).sum(1) / mask.sum(1).clamp(min=1) for h in hidden[-self.layers:][::-1]]
-        return torch.cat(pooled, dim=-1)
+        return torch.cat(pooled, dim=-1), hidden[-1]
 
 
 def trace(module: PooledLayers, tokenizer) -> nn.Module:
@@ -139,10 +146,32 @@ class SentenceEncoder:
         return file_sha256(Path(cached)) if isinstance(cached, str) else "unknown"
 
     @torch.inference_mode()
-    def _forward(self, texts: list[str]) -> np.ndarray:
+    def _run(self, texts: list[str]) -> tuple[np.ndarray, list[TokenStates]]:
         batch = self.tokenizer(texts, padding=True, truncation=True, max_length=self.config.max_length,
-                               return_tensors="pt").to(self.device)
-        return self.pooled(batch["input_ids"], batch["attention_mask"]).float().cpu().numpy()
+                               return_tensors="pt", return_offsets_mapping=True)
+        offsets = batch.pop("offset_mapping")
+        batch = batch.to(self.device)
+        pooled, hidden = self.pooled(batch["input_ids"], batch["attention_mask"])
+        tokens = []
+        for k in range(len(texts)):
+            keep = [j for j, (start, end) in enumerate(offsets[k].tolist()) if end > start]  # no specials, no pad
+            tokens.append(TokenStates([tuple(offsets[k][j].tolist()) for j in keep], hidden[k, keep].float().cpu()))
+        return pooled.float().cpu().numpy(), tokens
+
+    def _forward(self, texts: list[str]) -> np.ndarray:
+        return self._run(texts)[0]
+
+    def encode_tokens(self, texts: list[str]) -> list[TokenStates]:
+        """Last-layer token states with their character offsets (no cache: used to train the tagger)."""
+        out: list[TokenStates] = []
+        for start in range(0, len(texts), self.config.batch_size):
+            out += self._run(texts[start:start + self.config.batch_size])[1]
+        return out
+
+    def encode_message(self, text: str) -> tuple[np.ndarray, TokenStates]:
+        """Sentence features (1, dim) and token states of one message, from one forward pass."""
+        features, tokens = self._run([text])
+        return features, tokens[0]
 
     def encode(self, texts: list[str], progress: bool = False) -> np.ndarray:
         """Features for each text, shape (len(texts), dim), from the cache where possible."""

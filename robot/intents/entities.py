@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 
+from robot.intents.encoder import TokenStates
 from robot.intents.schema import Entity
+from robot.intents.tagger import EntityTagger
 
 
 def _phrase_pattern(phrases: list[str]) -> re.Pattern | None:
@@ -16,9 +18,13 @@ def _phrase_pattern(phrases: list[str]) -> re.Pattern | None:
 
 
 class EntityExtractor:
-    """Compiled once per intents set; `extract` returns {entity name: value} for one message."""
+    """Compiled once per intents set; `extract` returns {entity name: value} for one message.
 
-    def __init__(self, entities: list[Entity]) -> None:
+    Rules win (they are the user's explicit word); the learned tagger, when the model has one and the
+    message's token states are given, adds the entities the rules did not find."""
+
+    def __init__(self, entities: list[Entity], tagger: EntityTagger | None = None) -> None:
+        self.tagger = tagger
         self.rules: list[tuple[str, list[re.Pattern], re.Pattern | None, dict[str, str]]] = []
         for entity in entities:
             canonical = {v.casefold(): v for v in entity.lookup}
@@ -28,7 +34,7 @@ class EntityExtractor:
             regexes = [re.compile(p, re.IGNORECASE) for p in entity.regex]
             self.rules.append((entity.name, regexes, _phrase_pattern(list(canonical)), canonical))
 
-    def extract(self, text: str) -> dict[str, str]:
+    def extract(self, text: str, tokens: TokenStates | None = None) -> dict[str, str]:
         found: dict[str, str] = {}
         for name, regexes, phrases, canonical in self.rules:
             for pattern in regexes:
@@ -42,4 +48,7 @@ class EntityExtractor:
                 match = phrases.search(text)
                 if match:
                     found[name] = canonical[match.group(1).casefold()]
+        if self.tagger is not None and tokens is not None:
+            for name, value in self.tagger.tag(text, tokens).items():
+                found.setdefault(name, value)
         return found

@@ -12,17 +12,27 @@ import numpy as np
 from robot.errors import InputError
 from robot.intents.classifier import OOS, IntentClassifier, Prediction
 from robot.intents.encoder import SentenceEncoder
-from robot.intents.metrics import metrics_from_predictions
+from robot.intents.entities import EntityExtractor
+from robot.intents.metrics import entity_metrics, metrics_from_predictions
 from robot.intents.schema import Intent, IntentData
 from robot.intents.train import TrainConfig, _folds, train_intents
 
 
-def evaluate(classifier: IntentClassifier, data: IntentData, progress: bool = False) -> dict:
+def evaluate(classifier: IntentClassifier, data: IntentData, extractor: EntityExtractor | None = None,
+             progress: bool = False) -> dict:
+    """Intent metrics, plus entity metrics when the data carries annotations and an extractor is given."""
     texts, names = data.labelled_examples()
     if not texts:
         raise InputError("no examples to evaluate", path=data.source)
     features = classifier.encoder.encode(texts, progress=progress)
-    return metrics_from_predictions(names, classifier.decide(classifier.logits(features)), texts)
+    metrics = metrics_from_predictions(names, classifier.decide(classifier.logits(features)), texts)
+    gold = {text: {s.entity: s.value for s in spans} for text, spans in data.annotated_examples()}
+    if extractor is not None and gold:
+        tokens = classifier.encoder.encode_tokens(texts)
+        metrics["entities"] = entity_metrics([gold.get(t, {}) for t in texts],
+                                             [extractor.extract(t, k) for t, k in zip(texts, tokens)])
+        metrics["summary"]["entity_f1"] = metrics["entities"]["micro"]["f1"]
+    return metrics
 
 
 def _subset(data: IntentData, keep: np.ndarray) -> IntentData:
@@ -47,7 +57,7 @@ def cross_validate(data: IntentData, folds: int, encoder: SentenceEncoder, confi
     fold = _folds(np.array([label_ids[n] for n in names]), folds, config.seed)
     predictions: list[Prediction | None] = [None] * len(texts)
     for f in range(folds):
-        classifier, _ = train_intents(_subset(data, fold != f), encoder, config, device=device)
+        classifier, _, _ = train_intents(_subset(data, fold != f), encoder, config, device=device)
         held = np.flatnonzero(fold == f)
         for k, prediction in zip(held, classifier.predict([texts[k] for k in held])):
             predictions[k] = prediction
@@ -85,6 +95,15 @@ def write_report(metrics: dict, folder: Path) -> list[Path]:
         for label, row in metrics["per_intent"].items():
             out.writerow([label, f"{row['precision']:.4f}", f"{row['recall']:.4f}", f"{row['f1']:.4f}",
                           row["support"]])
+    if "entities" in metrics:
+        written.append(folder / "entities.csv")
+        with written[-1].open("w", newline="") as f:
+            out = csv.writer(f)
+            out.writerow(["entity", "precision", "recall", "f1", "support"])
+            rows = {**metrics["entities"]["per_entity"], "(all, micro)": metrics["entities"]["micro"]}
+            for name, row in rows.items():
+                out.writerow([name, f"{row['precision']:.4f}", f"{row['recall']:.4f}", f"{row['f1']:.4f}",
+                              row["support"]])
     with written[2].open("w", newline="") as f:
         out = csv.DictWriter(f, fieldnames=["text", "true", "predicted", "confidence"])
         out.writeheader()

@@ -14,12 +14,17 @@ from typing import Any
 import yaml
 
 from robot.errors import InputError
+from robot.intents.classic_json import parse_classic_json, to_classic_json
+from robot.intents.rasa import is_rasa, rasa_from_doc, to_rasa
 from robot.intents.schema import OOS_LABELS, Entity, Intent, IntentData
+from robot.intents.yamllines import yaml_with_lines
 
 INTENT_KEYS = {"examples", "responses", "action", "context_in", "context_out"}
 ENTITY_KEYS = {"regex", "lookup", "synonyms"}
-TABLE_SUFFIXES = {".csv", ".tsv", ".jsonl"}
-YAML_SUFFIXES = {".yaml", ".yml"}
+TABLE_SUFFIXES = (".csv", ".tsv", ".jsonl")
+YAML_SUFFIXES = (".yaml", ".yml")
+INPUT_SUFFIXES = (*YAML_SUFFIXES, ".json", *TABLE_SUFFIXES)
+OUTPUT_FORMATS = ("native", "rasa", "json", "csv", "tsv", "jsonl")
 
 
 def read_text(path: Path) -> str:
@@ -36,11 +41,14 @@ def read_text(path: Path) -> str:
 def load_intents(path: str | Path) -> IntentData:
     """Read any supported intents file, by its suffix."""
     path = Path(path)
-    if path.suffix.lower() in YAML_SUFFIXES:
-        return parse_native_yaml(read_text(path), source=str(path))
-    if path.suffix.lower() in TABLE_SUFFIXES:
-        return parse_table(read_text(path), path.suffix.lower(), source=str(path))
-    raise InputError(f"unsupported file type {path.suffix!r} (use .yaml, .yml, .csv, .tsv or .jsonl)", path=path)
+    suffix = path.suffix.lower()
+    if suffix in YAML_SUFFIXES:
+        return parse_yaml(read_text(path), source=str(path))
+    if suffix == ".json":
+        return parse_classic_json(read_text(path), source=str(path))
+    if suffix in TABLE_SUFFIXES:
+        return parse_table(read_text(path), suffix, source=str(path))
+    raise InputError(f"unsupported file type {path.suffix!r} (use {', '.join(INPUT_SUFFIXES)})", path=path)
 
 
 def load_many(paths: list[str | Path]) -> IntentData:
@@ -63,38 +71,6 @@ def load_many(paths: list[str | Path]) -> IntentData:
     return merged
 
 
-def _yaml_with_lines(text: str, source: str) -> tuple[Any, dict[tuple, int]]:
-    """Safe-load YAML and record the line of every mapping key and list item, keyed by its path."""
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise InputError(f"YAML syntax error: {problem}", path=source,
-                         line=mark.line + 1 if mark else None) from None
-    lines: dict[tuple, int] = {}
-
-    def walk(node: yaml.Node, path: tuple) -> None:
-        lines[path] = node.start_mark.line + 1
-        if isinstance(node, yaml.MappingNode):
-            seen = set()
-            for key, value in node.value:
-                if key.value in seen:
-                    raise InputError(f"duplicate key {key.value!r}", path=source, line=key.start_mark.line + 1,
-                                     field=".".join(map(str, (*path, key.value))))
-                seen.add(key.value)
-                walk(value, (*path, key.value))
-                lines[(*path, key.value)] = key.start_mark.line + 1
-        elif isinstance(node, yaml.SequenceNode):
-            for k, value in enumerate(node.value):
-                walk(value, (*path, k))
-
-    if root is not None:
-        walk(root, ())
-    return data, lines
-
-
 def _strings(value: Any, field: str, source: str, lines: dict, path: tuple) -> list[str]:
     if value is None:
         return []
@@ -113,8 +89,17 @@ def _strings(value: Any, field: str, source: str, lines: dict, path: tuple) -> l
     return out
 
 
+def parse_yaml(text: str, source: str = "<text>") -> IntentData:
+    """Native or Rasa NLU YAML, told apart by Rasa's top-level `nlu:` key."""
+    data, lines = yaml_with_lines(text, source)
+    return rasa_from_doc(data, lines, source) if is_rasa(data) else native_from_doc(data, lines, source)
+
+
 def parse_native_yaml(text: str, source: str = "<text>") -> IntentData:
-    data, lines = _yaml_with_lines(text, source)
+    return native_from_doc(*yaml_with_lines(text, source), source)
+
+
+def native_from_doc(data: Any, lines: dict[tuple, int], source: str) -> IntentData:
     if not isinstance(data, dict):
         raise InputError("expected a mapping with an 'intents' key", path=source, line=1)
     unknown = set(data) - {"version", "intents", "entities"}
@@ -243,7 +228,9 @@ def to_native_yaml(data: IntentData) -> str:
 
 
 def to_table(data: IntentData, suffix: str) -> str:
-    texts, labels = data.labelled_examples()
+    """Rows of text and intent; entity markup is kept in the text (a table has no other place for it)."""
+    texts = [e for i in data.intents for e in i.examples] + list(data.oos_examples)
+    labels = data.labelled_examples()[1]
     if suffix == ".jsonl":
         return "".join(json.dumps({"text": t, "intent": label}, ensure_ascii=False) + "\n"
                        for t, label in zip(texts, labels))
@@ -254,14 +241,29 @@ def to_table(data: IntentData, suffix: str) -> str:
     return out.getvalue()
 
 
-def save_intents(data: IntentData, path: str | Path) -> None:
-    """Write in the format the suffix names; tables keep only examples (no responses or entities)."""
-    path = Path(path)
+def format_for(path: Path) -> str:
     suffix = path.suffix.lower()
     if suffix in YAML_SUFFIXES:
-        text = to_native_yaml(data)
-    elif suffix in TABLE_SUFFIXES:
-        text = to_table(data, suffix)
-    else:
-        raise InputError(f"unsupported output type {suffix!r} (use .yaml, .yml, .csv, .tsv or .jsonl)", path=path)
-    path.write_text(text, encoding="utf-8")
+        return "native"
+    if suffix in (".json", *TABLE_SUFFIXES):
+        return suffix.lstrip(".")
+    raise InputError(f"unsupported output type {suffix!r} (use {', '.join(INPUT_SUFFIXES)} or --to)", path=path)
+
+
+def render(data: IntentData, fmt: str) -> str:
+    """The data in one of OUTPUT_FORMATS. Tables and intents.json keep examples as plain text; Rasa NLU
+    files carry no responses (Rasa keeps those in domain.yml)."""
+    if fmt == "native":
+        return to_native_yaml(data)
+    if fmt == "rasa":
+        return to_rasa(data)
+    if fmt == "json":
+        return to_classic_json(data)
+    if fmt in ("csv", "tsv", "jsonl"):
+        return to_table(data, f".{fmt}")
+    raise InputError(f"unknown format {fmt!r} (one of {', '.join(OUTPUT_FORMATS)})")
+
+
+def save_intents(data: IntentData, path: str | Path, fmt: str | None = None) -> None:
+    path = Path(path)
+    path.write_text(render(data, fmt or format_for(path)), encoding="utf-8")

@@ -50,3 +50,25 @@ def metrics_from_predictions(true: list[str], predictions: list[Prediction], tex
         "confidences": [(pred.confidence, t == p, t == OOS) for t, p, pred in zip(true, predicted, predictions)],
         "errors": errors,
     }
+
+
+def entity_metrics(gold: list[dict[str, str]], predicted: list[dict[str, str]]) -> dict:
+    """Per-entity and micro precision/recall/F1; a hit needs the right entity and value (case-insensitive)."""
+    counts: dict[str, Counter] = {}
+    for g, p in zip(gold, predicted):
+        g = {k: v.casefold() for k, v in g.items()}
+        p = {k: v.casefold() for k, v in p.items()}
+        for entity in set(g) | set(p):
+            c = counts.setdefault(entity, Counter())
+            c["tp"] += entity in g and g[entity] == p.get(entity)
+            c["fp"] += entity in p and g.get(entity) != p[entity]
+            c["fn"] += entity in g and p.get(entity) != g[entity]
+    total = sum(counts.values(), Counter())
+
+    def prf(c: Counter) -> dict:
+        precision = c["tp"] / (c["tp"] + c["fp"]) if c["tp"] + c["fp"] else 0.0
+        recall = c["tp"] / (c["tp"] + c["fn"]) if c["tp"] + c["fn"] else 0.0
+        return {"precision": precision, "recall": recall, "f1": _f1(precision, recall),
+                "support": c["tp"] + c["fn"]}
+
+    return {"micro": prf(total), "per_entity": {e: prf(c) for e, c in sorted(counts.items())}}

@@ -131,8 +131,9 @@ def _folds(targets: np.ndarray, k: int, seed: int) -> np.ndarray:
 
 def train_intents(data: IntentData, encoder: SentenceEncoder, config: TrainConfig = TrainConfig(),
                   calibration: IntentData | None = None, device: str = "cpu",
-                  progress: bool = False) -> tuple[IntentClassifier, dict]:
-    """Train and calibrate a classifier; returns it with its held-out metrics."""
+                  progress: bool = False) -> tuple[IntentClassifier, dict, dict]:
+    """Train and calibrate a classifier; returns it, its held-out summary metrics and the full held-out
+    report (per-intent table, confusion matrix, errors) that `evaluate.write_report` draws."""
     started = time.perf_counter()
     texts, names = data.labelled_examples()
     labels = [i.name for i in data.intents] + ([OOS] if data.oos_examples else [])
@@ -175,7 +176,8 @@ def train_intents(data: IntentData, encoder: SentenceEncoder, config: TrainConfi
     classifier.threshold = fit_threshold(confidence, correct, config.max_false_rejection)
 
     held_texts = texts if calibration is None else cal_texts
-    metrics = metrics_from_predictions(held_names, classifier.decide(held_logits), held_texts)["summary"]
+    report = metrics_from_predictions(held_names, classifier.decide(held_logits), held_texts)
+    metrics = dict(report["summary"])
     metrics.update({
         "held_out": "calibration set" if calibration is not None else f"{k}-fold out-of-fold predictions",
         "train_seconds": round(time.perf_counter() - started, 2), "n_examples": len(texts),
@@ -183,4 +185,4 @@ def train_intents(data: IntentData, encoder: SentenceEncoder, config: TrainConfi
         "temperature": classifier.temperature, "threshold": classifier.threshold,
         "device": device, "config": asdict(config),
     })
-    return classifier, metrics
+    return classifier, metrics, report

@@ -1,0 +1,57 @@
+"""Feedback from the chat, stored locally in SQLite: thumbs up/down on replies, and corrections
+("this should have been intent X") that the Train tab offers back as new training examples."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS votes (id INTEGER PRIMARY KEY, at REAL, message TEXT, reply TEXT, intent TEXT,
+                                  confidence REAL, liked INTEGER);
+CREATE TABLE IF NOT EXISTS corrections (id INTEGER PRIMARY KEY, at REAL, message TEXT, intent TEXT,
+                                        used INTEGER DEFAULT 0);
+"""
+
+
+@dataclass(frozen=True)
+class Correction:
+    id: int
+    message: str
+    intent: str
+
+
+class FeedbackStore:
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(path, timeout=30, check_same_thread=False)
+        self.db.executescript(SCHEMA)
+        self.lock = threading.Lock()
+
+    def vote(self, message: str, reply: str, intent: str | None, confidence: float, liked: bool) -> None:
+        with self.lock, self.db:
+            self.db.execute("INSERT INTO votes (at, message, reply, intent, confidence, liked) VALUES (?,?,?,?,?,?)",
+                            (time.time(), message, reply, intent, confidence, int(liked)))
+
+    def correct(self, message: str, intent: str) -> None:
+        with self.lock, self.db:
+            self.db.execute("INSERT INTO corrections (at, message, intent) VALUES (?,?,?)",
+                            (time.time(), message.strip(), intent))
+
+    def pending(self) -> list[Correction]:
+        with self.lock:
+            rows = self.db.execute("SELECT id, message, intent FROM corrections WHERE used = 0 ORDER BY id").fetchall()
+        return [Correction(*row) for row in rows]
+
+    def mark_used(self, ids: list[int]) -> None:
+        with self.lock, self.db:
+            self.db.executemany("UPDATE corrections SET used = 1 WHERE id = ?", [(i,) for i in ids])
+
+    def votes(self) -> dict[str, int]:
+        with self.lock:
+            up, down = self.db.execute(
+                "SELECT COALESCE(SUM(liked), 0), COALESCE(SUM(1 - liked), 0) FROM votes").fetchone()
+        return {"up": up, "down": down}

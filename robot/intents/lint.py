@@ -1,0 +1,73 @@
+"""Checks beyond the file's structure: intents whose examples mean nearly the same thing (needs the
+sentence encoder) and words the speech recogniser cannot pronounce (needs pocketsphinx's dictionary)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+
+from robot.intents.annotations import plain_text
+from robot.intents.encoder import SentenceEncoder
+from robot.intents.schema import IntentData, Problem, check
+
+NEAR_DUPLICATE_COSINE = 0.9
+_WORD = re.compile(r"[a-z][a-z']*")
+
+
+def near_duplicate_intents(data: IntentData, encoder: SentenceEncoder,
+                           threshold: float = NEAR_DUPLICATE_COSINE) -> list[Problem]:
+    """A warning for each pair of intents whose example centroids (normalised MiniLM sentence embeddings,
+    the last layer's mean pool) have a cosine similarity above `threshold`."""
+    intents = [i for i in data.intents if i.examples]
+    if len(intents) < 2:
+        return []
+    texts, labels = data.labelled_examples()
+    hidden = encoder.model.config.hidden_size
+    vectors = encoder.encode(texts)[:, :hidden]
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True).clip(min=1e-9)
+    centroids = np.stack([vectors[[k for k, label in enumerate(labels) if label == i.name]].mean(0) for i in intents])
+    centroids /= np.linalg.norm(centroids, axis=1, keepdims=True).clip(min=1e-9)
+    similarity = centroids @ centroids.T
+    problems = []
+    for a in range(len(intents)):
+        for b in range(a + 1, len(intents)):
+            if similarity[a, b] > threshold:
+                field = f"intents.{intents[b].name}"
+                message = (f"very similar to intent {intents[a].name!r} (cosine {similarity[a, b]:.2f}): "
+                           "merge them or make their examples more distinct")
+                problems.append(Problem("warning", message, field, data.lines.get(("intents", intents[b].name))))
+    return problems
+
+
+def pronunciation_dictionary() -> set[str]:
+    """The words pocketsphinx's shipped en-us dictionary can pronounce (variants like `word(2)` folded)."""
+    import pocketsphinx
+
+    path = Path(pocketsphinx.get_model_path()) / "en-us" / "cmudict-en-us.dict"
+    with path.open(encoding="utf-8", errors="replace") as f:
+        return {line.split(" ", 1)[0].split("(", 1)[0] for line in f if line.strip()}
+
+
+def unpronounceable_words(data: IntentData, dictionary: set[str] | None = None) -> list[Problem]:
+    """One warning per intent listing words of its examples the speech recogniser has no pronunciation
+    for (numbers are spoken as words, so digits are not counted)."""
+    dictionary = pronunciation_dictionary() if dictionary is None else dictionary
+    problems = []
+    for intent in data.intents:
+        words = {w for e in intent.examples for w in _WORD.findall(plain_text(e).casefold())}
+        missing = sorted(w for w in words if w not in dictionary and w.strip("'") not in dictionary)
+        if missing:
+            problems.append(Problem("warning", "the speech recogniser cannot pronounce: " + ", ".join(missing[:12])
+                                    + (" …" if len(missing) > 12 else ""), f"intents.{intent.name}.examples",
+                                    data.lines.get(("intents", intent.name, "examples"))))
+    return problems
+
+
+def all_problems(data: IntentData, encoder: SentenceEncoder | None = None) -> list[Problem]:
+    """Every check: structure (errors and warnings), then near-duplicate intents and pronunciations."""
+    problems = check(data)
+    if encoder is not None:
+        problems += near_duplicate_intents(data, encoder)
+    return problems + unpronounceable_words(data)

@@ -1,0 +1,221 @@
+"""The Train and Models tabs: bring intents (upload or edit), validate, train in the background while
+the chat keeps answering, read the report beside the model in use, activate with one click, roll back."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+import uuid
+from pathlib import Path
+
+import gradio as gr
+
+from robot.brain import Robot
+from robot.errors import InputError
+from robot.feedback import FeedbackStore
+from robot.intents.formats import INPUT_SUFFIXES, load_intents, parse_native_yaml, to_native_yaml
+from robot.intents.lint import all_problems
+from robot.intents.schema import Intent
+from robot.paths import robot_home
+from robot.registry import ModelRegistry
+from robot.training import activate, train_version
+
+MAX_UPLOAD_BYTES = 2 * 1024 * 1024
+PROBLEM_HEADERS = ["severity", "line", "field", "message"]
+COMPARED = [("in-scope accuracy", "in_scope_accuracy"), ("out-of-scope recall", "oos_recall"),
+            ("macro F1", "macro_f1"), ("intents", "n_intents"), ("examples", "n_examples"),
+            ("out-of-scope threshold", "threshold"), ("training seconds", "train_seconds")]
+
+
+def uploads_dir() -> Path:
+    path = robot_home() / "uploads"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def store_upload(source: str | Path) -> Path:
+    """Copy an uploaded file under the robot's data folder with a generated name, after checking it."""
+    source = Path(source)
+    suffix = source.suffix.lower()
+    if suffix not in INPUT_SUFFIXES:
+        raise InputError(f"unsupported file type {suffix!r} (accepted: {', '.join(INPUT_SUFFIXES)})")
+    if source.stat().st_size > MAX_UPLOAD_BYTES:
+        raise InputError(f"file too large ({source.stat().st_size} bytes; the limit is {MAX_UPLOAD_BYTES})")
+    dest = uploads_dir() / f"{uuid.uuid4().hex}{suffix}"
+    shutil.copyfile(source, dest)
+    return dest
+
+
+def store_text(text: str) -> Path:
+    if len(text.encode("utf-8")) > MAX_UPLOAD_BYTES:
+        raise InputError(f"intents too large (the limit is {MAX_UPLOAD_BYTES} bytes)")
+    dest = uploads_dir() / f"{uuid.uuid4().hex}.yaml"
+    dest.write_text(text, encoding="utf-8")
+    return dest
+
+
+def _fmt(value) -> str:
+    if value is None:
+        return "n/a"
+    if isinstance(value, float):
+        return f"{value:.3f}" if value <= 1 else f"{value:.1f}"
+    return str(value)
+
+
+def comparison(new: dict, current: dict) -> list[list[str]]:
+    rows = [[name, _fmt(new.get(key)), _fmt(current.get(key))] for name, key in COMPARED]
+    for label, metrics in (("new", new), ("current", current)):
+        entities = metrics.get("entities") or {}
+        if entities:
+            rows.append([f"entity F1 ({label})", _fmt(entities["micro"]["f1"]), ""])
+    return rows
+
+
+def read_csv(path: Path, limit: int = 200) -> list[list[str]]:
+    if not path.exists():
+        return []
+    with path.open(newline="") as f:
+        return list(csv.reader(f))[1:limit + 1]
+
+
+def build_train_tab(robot: Robot, registry: ModelRegistry, feedback: FeedbackStore) -> None:
+    new_version = gr.State(None)
+    gr.Markdown("Bring intents as native YAML, Rasa NLU YAML, intents.json, CSV, TSV or JSONL (upload), or edit "
+                "them below. Training runs in the background: the chat keeps answering with the model in use.")
+    with gr.Row():
+        upload = gr.File(label="Upload an intents file", file_types=list(INPUT_SUFFIXES), type="filepath",
+                         elem_id="upload", scale=2)
+        with gr.Column(scale=1):
+            validate_btn = gr.Button("Validate", elem_id="validate")
+            corrections_btn = gr.Button("Add feedback corrections", elem_id="add-corrections")
+            train_btn = gr.Button("Train", variant="primary", elem_id="train")
+    editor = gr.Code(value=(registry.active_path() / "intents.yaml").read_text(encoding="utf-8"), language="yaml",
+                     label="Intents (native YAML)", lines=18, max_lines=30, elem_id="editor", interactive=True)
+    status = gr.Markdown(elem_id="train-status")
+    problems = gr.Dataframe(headers=PROBLEM_HEADERS, label="Validation", interactive=False, wrap=True)
+    with gr.Column(visible=False) as report:
+        activate_btn = gr.Button("Activate this model", variant="primary", elem_id="activate")
+        compare = gr.Dataframe(headers=["metric", "new model", "model in use"], label="Compared with the model in use",
+                               interactive=False)
+        per_intent = gr.Dataframe(headers=["intent", "precision", "recall", "f1", "support"],
+                                  label="Per intent (held-out predictions)", interactive=False)
+        with gr.Row():
+            confusion = gr.Image(label="Most confused intents", type="filepath")
+            histogram = gr.Image(label="Confidence histogram", type="filepath")
+        errors = gr.Dataframe(headers=["text", "true", "predicted", "confidence"], label="Examples it gets wrong",
+                              interactive=False, wrap=True)
+
+    def on_upload(path):
+        if not path:
+            return gr.skip(), ""
+        try:
+            data = load_intents(store_upload(path))
+        except InputError as exc:
+            return gr.skip(), f"**Upload refused:** {exc.detail if exc.path else exc}"
+        return to_native_yaml(data), f"Loaded {len(data.intents)} intents from {Path(path).name}."
+
+    def parse(text: str):
+        return parse_native_yaml(text, source="editor")
+
+    def on_validate(text: str):
+        try:
+            data = parse(text)
+        except InputError as exc:
+            return [["error", exc.line, exc.field or "", exc.detail]], f"**Cannot read the intents:** {exc}"
+        found = all_problems(data, robot.brain.classifier.encoder)
+        errors_n = sum(p.severity == "error" for p in found)
+        rows = [[p.severity, p.line, p.field, p.message] for p in found]
+        return rows, (f"**{errors_n} errors**, {len(found) - errors_n} warnings." if found else "No problems found.")
+
+    def on_corrections(text: str):
+        pending = feedback.pending()
+        if not pending:
+            return gr.skip(), "No feedback corrections waiting."
+        try:
+            data = parse(text)
+        except InputError as exc:
+            return gr.skip(), f"**Cannot read the intents:** {exc}"
+        for c in pending:
+            try:
+                data.intent(c.intent).examples.append(c.message)
+            except KeyError:
+                data.intents.append(Intent(c.intent, [c.message]))
+        feedback.mark_used([c.id for c in pending])
+        return to_native_yaml(data), f"Added {len(pending)} corrected examples. Validate, then train."
+
+    def on_train(text: str, progress=gr.Progress(track_tqdm=True)):
+        hidden = (gr.Column(visible=False), None, None, None, None, None, None)
+        try:
+            data = parse(text)
+            found = all_problems(data)
+            if any(p.severity == "error" for p in found):
+                first = next(p for p in found if p.severity == "error")
+                return "**Fix the errors first:** " + f"{first.field}: {first.message}", *hidden
+            progress(0, desc="training")
+            result = train_version([store_text(text)], registry, robot, progress=True)
+        except InputError as exc:
+            return f"**Training refused:** {exc}", *hidden
+        current = json.loads((registry.active_path() / "metrics.json").read_text())
+        folder = result.folder / "report"
+        return (f"Trained version **{result.version}** in {result.metrics['train_seconds']:.1f} s. "
+                "Read the report, then activate it.", gr.Column(visible=True),
+                comparison(result.metrics, current), read_csv(folder / "per_intent.csv"),
+                str(folder / "confusion_matrix.png"), str(folder / "confidence_histogram.png"),
+                read_csv(folder / "errors.csv", 50), result.version)
+
+    def on_activate(name: str | None):
+        if not name:
+            return "Train a model first."
+        try:
+            activate(registry, name, robot)
+        except InputError as exc:
+            return f"**Cannot activate:** {exc}"
+        return f"Version **{name}** is now active; the chat uses it from the next message."
+
+    upload.upload(on_upload, upload, [editor, status], api_visibility="private")
+    validate_btn.click(on_validate, editor, [problems, status], api_name="validate")
+    corrections_btn.click(on_corrections, editor, [editor, status], api_visibility="private")
+    train_btn.click(on_train, editor, [status, report, compare, per_intent, confusion, histogram, errors, new_version],
+                    api_name="train", concurrency_limit=1, concurrency_id="train")
+    activate_btn.click(on_activate, new_version, status, api_name="activate")
+
+
+def version_rows(registry: ModelRegistry) -> list[list[str]]:
+    return [["●" if v.active else "", v.name, _fmt(v.metrics.get("n_intents")), _fmt(v.metrics.get("n_examples")),
+             _fmt(v.metrics.get("in_scope_accuracy")), _fmt(v.metrics.get("macro_f1")),
+             _fmt((v.metrics.get("entities") or {}).get("micro", {}).get("f1"))] for v in registry.list()]
+
+
+def build_models_tab(robot: Robot, registry: ModelRegistry) -> None:
+    table = gr.Dataframe(value=lambda: version_rows(registry), label="Intent model versions", interactive=False,
+                         headers=["active", "version", "intents", "examples", "held-out accuracy", "macro F1",
+                                  "entity F1"], elem_id="versions")
+    with gr.Row():
+        choice = gr.Dropdown(choices=[v.name for v in registry.list()], label="Version", allow_custom_value=True)
+        activate_btn = gr.Button("Activate", elem_id="models-activate")
+        rollback_btn = gr.Button("Roll back", elem_id="rollback")
+        refresh_btn = gr.Button("Refresh")
+    status = gr.Markdown()
+
+    def refresh():
+        return version_rows(registry), gr.Dropdown(choices=[v.name for v in registry.list()])
+
+    def on_activate(name: str):
+        try:
+            activate(registry, name, robot)
+        except InputError as exc:
+            return f"**Cannot activate:** {exc}", *refresh()
+        return f"Version **{name}** is active.", *refresh()
+
+    def on_rollback():
+        try:
+            name = registry.rollback()
+            activate(registry, name, robot)
+        except InputError as exc:
+            return f"**Cannot roll back:** {exc}", *refresh()
+        return f"Rolled back: version **{name}** is active.", *refresh()
+
+    activate_btn.click(on_activate, choice, [status, table, choice], api_name="models_activate")
+    rollback_btn.click(on_rollback, None, [status, table, choice], api_name="rollback")
+    refresh_btn.click(refresh, None, [table, choice], api_visibility="private")

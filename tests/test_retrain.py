@@ -1,0 +1,110 @@
+"""Retraining while the robot runs: one training at a time, kill -9 mid-training, chat during a swap,
+feedback corrections."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from robot.brain import Brain, Persona, Robot, Session
+from robot.feedback import FeedbackStore
+from robot.paths import DEFAULT_INTENTS, SHIPPED_MODELS
+from robot.registry import ModelRegistry
+from robot.training import TrainingBusy, activate, train_version, training_lock
+
+PLANT_CARE = """
+  plant_care:
+    examples: [how often should i water my cactus, my plant is dying, how much sun does a fern need,
+      when should i repot my plant, why are my tomato leaves yellow, should i fertilise my roses]
+    responses: ["Plants like routine: water when the soil is dry."]
+"""
+
+
+def test_two_trainings_at_once_are_refused(tmp_path):
+    with training_lock(tmp_path), pytest.raises(TrainingBusy, match="already running"), training_lock(tmp_path):
+        pass
+    with training_lock(tmp_path):  # released after the first one ends
+        pass
+
+
+def test_cli_refuses_while_another_process_trains(tmp_path):
+    holder = subprocess.Popen([sys.executable, "-c", "import time; from robot.training import training_lock\n"
+                               "with training_lock():\n print('held', flush=True); time.sleep(60)"],
+                              env={**os.environ, "ROBOT_HOME": str(tmp_path)}, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        result = subprocess.run([sys.executable, "-m", "robot.cli", "train", "intents", "--json"], capture_output=True,
+                                text=True, env={**os.environ, "ROBOT_HOME": str(tmp_path)}, timeout=300)
+        assert result.returncode == 2 and "already running" in result.stderr
+    finally:
+        holder.kill()
+
+
+def test_kill_9_during_training_leaves_the_active_model_working(tmp_path):
+    env = {**os.environ, "ROBOT_HOME": str(tmp_path), "OMP_NUM_THREADS": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "robot.cli", "train", "intents", "--data", str(DEFAULT_INTENTS)],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    for line in proc.stderr:  # wait until it is really training, then kill it without warning
+        if "training head" in line or "calibrating" in line:
+            break
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    registry = ModelRegistry("intents", home=tmp_path)
+    assert [v.name for v in registry.list()] == ["default"] and registry.active_name() == "default"
+    chat = subprocess.run([sys.executable, "-m", "robot.cli", "chat", "--message", "hello", "--json"], env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert chat.returncode == 0 and '"intent": "greet"' in chat.stdout
+
+
+def test_chat_keeps_answering_while_a_retrain_swaps_the_model(tmp_path, encoder):
+    registry = ModelRegistry("intents", home=tmp_path)
+    robot = Robot(Brain.load(SHIPPED_MODELS / "intents", "default", encoder=encoder), Persona.load(), seed=0)
+    data = tmp_path / "intents.yaml"
+    data.write_text(DEFAULT_INTENTS.read_text().replace("\nentities:", PLANT_CARE + "entities:"))
+    failures, replies = [], []
+    done = threading.Event()
+
+    def client(k: int) -> None:
+        session = Session()
+        while not done.is_set():
+            try:
+                messages = ["hello", "what is 3 plus 4", "tell me a joke", "how do i water my cactus"]
+                reply = robot.respond(messages[k % 4], session)
+                replies.append(reply)
+                assert reply.text
+            except Exception as exc:  # noqa: BLE001 - counted, then asserted to be none
+                failures.append(exc)
+            time.sleep(0.05)
+
+    threads = [threading.Thread(target=client, args=(k,)) for k in range(10)]
+    for t in threads:
+        t.start()
+    try:
+        result = train_version([data], registry, robot)
+        activate(registry, result.version, robot)
+        time.sleep(1.0)
+    finally:
+        done.set()
+        for t in threads:
+            t.join()
+    assert failures == [] and len(replies) > 20
+    assert robot.brain.version == result.version
+    assert robot.respond("how often do i water a cactus", Session()).intent == "plant_care"
+
+
+def test_feedback_corrections_are_offered_once(tmp_path):
+    store = FeedbackStore(Path(tmp_path) / "feedback.sqlite")
+    store.vote("hello", "Hi!", "greet", 0.9, True)
+    store.vote("what music", "Sorry", None, 0.1, False)
+    store.correct("can you water my plants", "plant_care")
+    pending = store.pending()
+    assert [(c.message, c.intent) for c in pending] == [("can you water my plants", "plant_care")]
+    store.mark_used([c.id for c in pending])
+    assert store.pending() == [] and store.votes() == {"up": 1, "down": 1}
