@@ -76,5 +76,6 @@ def ensure_default_model(progress: bool = True) -> None:
 def load_robot(registry: ModelRegistry | None = None, device: str = "cpu", seed: int | None = None) -> Robot:
     ensure_default_model()
     registry = registry or ModelRegistry("intents")
-    brain = Brain.load(registry.active_path(), registry.active_name(), device=device)
+    brain = Brain.load(registry.active_path(), registry.active_name(), device=device,
+                       encoder=load_encoder(device=device))  # with the embedding cache, reused by retraining
     return Robot(brain, Persona.load(DEFAULT_PERSONA), seed=seed)

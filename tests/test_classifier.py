@@ -104,6 +104,6 @@ def test_traced_encoder_matches_eager_on_padded_batches(encoder):
 
     texts = ["hi", "a much longer sentence that forces padding on the others", "what time is it"]
     batch = encoder.tokenizer(texts, padding=True, truncation=True, return_tensors="pt")
-    eager = PooledLayers(encoder.model, encoder.config.layers)(batch["input_ids"], batch["attention_mask"])
+    eager, _ = PooledLayers(encoder.model, encoder.config.layers)(batch["input_ids"], batch["attention_mask"])
     assert np.allclose(encoder._forward(texts), eager.detach().numpy(), atol=1e-5)
     assert np.allclose(encoder._forward(texts[:1]), eager[:1].detach().numpy(), atol=1e-5)
