@@ -43,7 +43,7 @@ class Reply:
     text: str
     intent: str | None
     confidence: float
-    source: str  # "template", "action" or "fallback" (later also "dialogue")
+    source: str  # "template", "action", "dialogue" (the dialogue model) or "fallback" (canned persona lines)
     entities: dict[str, str] = field(default_factory=dict)
     ranking: list[tuple[str, float]] = field(default_factory=list)
 
@@ -74,11 +74,15 @@ class Persona:
 
 
 class Fallback(Protocol):
+    source: str  # what a reply from it says it came from
+
     def stream(self, text: str, session: Session) -> Iterator[str]: ...
 
 
 class PersonaFallback:
-    """Canned persona replies for out-of-scope messages, until a dialogue model takes over."""
+    """Canned persona replies for out-of-scope messages, when no dialogue model is loaded."""
+
+    source = "fallback"
 
     def __init__(self, persona: Persona, rng: random.Random) -> None:
         self.persona, self.rng = persona, rng
@@ -144,6 +148,7 @@ class Robot:
             reply = replace(reply, text=text_out[0], source=text_out[1])
             yield reply
         else:
+            reply = replace(reply, source=self.fallback.source)
             for piece in self.fallback.stream(message, session):
                 reply = replace(reply, text=reply.text + piece)
                 yield reply

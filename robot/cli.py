@@ -119,6 +119,56 @@ def cmd_eval_intents(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_train_dialogue(args: argparse.Namespace) -> int:
+    from robot.dialogue.corpus import read_corpus
+    from robot.dialogue.train import DialogueTrainConfig, train_dialogue
+    from robot.paths import SHIPPED_MODELS
+    from robot.service import load_persona
+
+    corpus = read_corpus(args.corpus)
+    validation = read_corpus(args.val_corpus).dialogues if args.val_corpus else []
+    if not validation:  # hold out 2% of the dialogues
+        cut = max(1, len(corpus.dialogues) // 50)
+        validation, corpus.dialogues = corpus.dialogues[:cut], corpus.dialogues[cut:]
+    if corpus.malformed:
+        print(f"skipped {corpus.malformed} malformed dialogue lines", file=sys.stderr)
+    config = DialogueTrainConfig(preset=args.preset, init=args.init, steps=args.steps, batch_size=args.batch_size,
+                                 grad_accum=args.grad_accum, block_size=args.block_size, lr=args.lr,
+                                 max_seconds=args.max_minutes * 60, compile=args.compile, device=args.device,
+                                 eval_every=args.eval_every)
+    out = args.out or SHIPPED_MODELS / "dialogue"
+    metrics = train_dialogue(corpus, validation, load_persona().description, out, config, resume=args.resume,
+                             progress=not args.json)
+    if args.json:
+        _print_json({k: v for k, v in metrics.items() if k not in ("history", "config")} | {"model": str(out)})
+    elif int(os.environ.get("RANK", 0)) == 0:
+        print(f"Trained {metrics['parameters'] / 1e6:.1f}M parameters for {metrics['steps']} steps "
+              f"({metrics['tokens_seen']:,} tokens, {metrics['tokens_per_second']:,.0f} tokens/s) -> {out}")
+    return 0
+
+
+def cmd_eval_dialogue(args: argparse.Namespace) -> int:
+    from robot.dialogue.corpus import read_corpus
+    from robot.dialogue.evaluate import bits_per_char, repetition_rate
+    from robot.dialogue.generate import DialogueModel, GenerationConfig
+    from robot.paths import SHIPPED_MODELS
+
+    corpus = read_corpus(args.corpus)
+    model = DialogueModel(args.model or SHIPPED_MODELS / "dialogue")
+    dialogues = corpus.dialogues[: args.limit] if args.limit else corpus.dialogues
+    block = min(512, model.model.config.max_position_embeddings)
+    result = bits_per_char(model.model, model.tokenizer, dialogues, model.persona, block)
+    replies = [model.reply(d[0], config=GenerationConfig(seed=k)) for k, d in enumerate(dialogues[:20])]
+    result.update({"repetition_rate": repetition_rate(replies), "n_dialogues": len(dialogues),
+                   "malformed_lines": corpus.malformed})
+    if args.json:
+        _print_json(result)
+    else:
+        print(f"bits per character {result['bits_per_char']:.3f} on {result['n_chars']:,} characters of responses "
+              f"({len(dialogues)} dialogues); repetition rate {result['repetition_rate']:.1%}")
+    return 0
+
+
 def cmd_data_validate(args: argparse.Namespace) -> int:
     from robot.intents.formats import load_intents
     from robot.intents.lint import all_problems
@@ -200,6 +250,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_train_intents)
 
+    p = train.add_parser("dialogue", help="train the dialogue model (runs under torchrun too)")
+    p.add_argument("--corpus", nargs="+", type=Path, required=True, help="JSONL dialogues or alternating-line text")
+    p.add_argument("--val-corpus", nargs="+", type=Path, help="held-out dialogues (default: 2%% of --corpus)")
+    p.add_argument("--preset", default="tiny", help="micro, tiny, small or base (from scratch)")
+    p.add_argument("--init", default="scratch", help="scratch, or a local causal-LM folder or .gguf file")
+    p.add_argument("--out", type=Path, help="model folder (default: models/dialogue)")
+    p.add_argument("--steps", type=int, default=2000)
+    p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument("--grad-accum", type=int, default=1)
+    p.add_argument("--block-size", type=int, default=256)
+    p.add_argument("--lr", type=float, default=2e-3)
+    p.add_argument("--eval-every", type=int, default=250)
+    p.add_argument("--max-minutes", type=float, default=0, help="stop and save after this long (0: no limit)")
+    p.add_argument("--compile", action="store_true", help="torch.compile the model (GPU)")
+    p.add_argument("--resume", type=Path, help="a checkpoint folder (OUT.checkpoint)")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_train_dialogue)
+
     evaluate = sub.add_parser("eval", help="evaluate a model").add_subparsers(dest="what", required=True)
     p = evaluate.add_parser("intents", help="evaluate the intent classifier on labelled data")
     p.add_argument("--data", nargs="+", type=Path, required=True)
@@ -208,6 +277,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--folds", type=int, help="K-fold cross-validation on --data instead of a trained model")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_eval_intents)
+
+    p = evaluate.add_parser("dialogue", help="bits per character on the responses of held-out dialogues")
+    p.add_argument("--corpus", nargs="+", type=Path, required=True)
+    p.add_argument("--model", type=Path, help="model folder (default: models/dialogue)")
+    p.add_argument("--limit", type=int, default=0, help="evaluate on the first N dialogues only")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_eval_dialogue)
 
     data = sub.add_parser("data", help="check and convert intent files").add_subparsers(dest="what", required=True)
     p = data.add_parser("validate", help="report errors (exit 2) and warnings")

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import shlex
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 from robot.brain import Brain, Persona, Robot
+from robot.dialogue.generate import DialogueFallback, DialogueModel
 from robot.intents.bundle import save_bundle
 from robot.intents.encoder import EncoderConfig, SentenceEncoder
 from robot.intents.evaluate import write_report
@@ -73,9 +75,22 @@ def ensure_default_model(progress: bool = True) -> None:
         train_intent_model([DEFAULT_INTENTS], out=SHIPPED_MODELS / "intents", device="cpu", progress=progress)
 
 
+def load_persona() -> Persona:
+    return Persona.load(DEFAULT_PERSONA)
+
+
 def load_robot(registry: ModelRegistry | None = None, device: str = "cpu", seed: int | None = None) -> Robot:
     ensure_default_model()
     registry = registry or ModelRegistry("intents")
     brain = Brain.load(registry.active_path(), registry.active_name(), device=device,
                        encoder=load_encoder(device=device))  # with the embedding cache, reused by retraining
-    return Robot(brain, Persona.load(DEFAULT_PERSONA), seed=seed)
+    persona = load_persona()
+    return Robot(brain, persona, fallback=load_dialogue_fallback(persona, device), seed=seed)
+
+
+def load_dialogue_fallback(persona: Persona, device: str = "cpu") -> DialogueFallback | None:
+    """The shipped dialogue model as the fallback, unless it is missing or ROBOT_DIALOGUE=off."""
+    folder = SHIPPED_MODELS / "dialogue"
+    if os.environ.get("ROBOT_DIALOGUE", "on") == "off" or not (folder / "model.safetensors").exists():
+        return None
+    return DialogueFallback(DialogueModel(folder, device=device), persona.description)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from robot.brain import Session, clean_message
+from robot.brain import Robot, Session, clean_message
 
 
 def test_template_action_and_fallback_sources(robot):
@@ -14,7 +14,13 @@ def test_template_action_and_fallback_sources(robot):
     sum_ = robot.respond("what is 17 times 23", session)
     assert (sum_.intent, sum_.source) == ("calculate", "action") and "391" in sum_.text
     other = robot.respond("what music do you like?", session)
-    assert (other.intent, other.source) == (None, "fallback") and other.text in robot.persona.fallback
+    assert (other.intent, other.source) == (None, "dialogue") and other.text.strip()  # the shipped dialogue model
+
+
+def test_without_a_dialogue_model_the_persona_answers(robot):
+    plain = Robot(robot.brain, robot.persona, seed=0)
+    reply = plain.respond("what music do you like?", Session())
+    assert reply.source == "fallback" and reply.text in robot.persona.fallback
 
 
 def test_name_is_remembered_per_session(robot):

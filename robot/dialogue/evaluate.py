@@ -1,0 +1,44 @@
+"""Held-out evaluation: bits per character on the responses of a corpus (tokenizer-independent, so
+models with different vocabularies compare), and how often generated replies repeat themselves."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+from robot.dialogue.data import dialogue_segments
+from robot.dialogue.tokenizer import END
+
+
+@torch.inference_mode()
+def bits_per_char(model, tokenizer, dialogues: list[list[str]], persona: str, block_size: int) -> dict:
+    """Total negative log2-likelihood of every response turn (its text and its end-of-turn token) over
+    the characters of those turns, counting the end of a turn as one character."""
+    model.eval()
+    device = next(model.parameters()).device
+    end = tokenizer.convert_tokens_to_ids(END)
+    nats, chars = 0.0, 0
+    for ids, mask in dialogue_segments(tokenizer, dialogues, persona, block_size, score_openings=False):
+        if sum(mask) == 0:
+            continue
+        x = torch.tensor(ids[:-1], device=device)[None]
+        targets = torch.tensor(ids[1:], device=device)
+        scored = torch.tensor(mask[1:], device=device, dtype=torch.bool)
+        logits = model(input_ids=x).logits[0].float()
+        nats += F.cross_entropy(logits[scored], targets[scored], reduction="sum").item()
+        kept = [t for t, m in zip(ids[1:], mask[1:]) if m]
+        chars += len(tokenizer.decode([t for t in kept if t != end])) + kept.count(end)
+    return {"bits_per_char": nats / math.log(2) / max(chars, 1), "n_chars": chars}
+
+
+def repetition_rate(replies: list[str], n: int = 3) -> float:
+    """Share of word n-grams in the replies that repeat an earlier n-gram of the same reply."""
+    total = repeated = 0
+    for reply in replies:
+        words = reply.split()
+        grams = [tuple(words[k:k + n]) for k in range(len(words) - n + 1)]
+        total += len(grams)
+        repeated += len(grams) - len(set(grams))
+    return repeated / total if total else 0.0

@@ -1,0 +1,227 @@
+"""Training the dialogue model: one loop for CPU, one GPU, or several under torchrun (DDP).
+
+GPU-first: bf16 autocast, TF32 matmuls, fused AdamW and optional torch.compile on CUDA; the same code
+runs in fp32 on the CPU. Cosine schedule with warm-up, gradient accumulation and clipping, validation
+in bits per character, checkpoints for --resume (safetensors and JSON, no pickle), a progress bar with
+tokens/s, a training-curve PNG.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from contextlib import nullcontext
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+import torch.distributed as dist
+from safetensors.torch import load_file, save_file
+from tqdm import tqdm
+
+from robot.dialogue.corpus import Corpus
+from robot.dialogue.data import WindowSampler, dialogue_views, masked_loss
+from robot.dialogue.evaluate import bits_per_char
+from robot.dialogue.model import PRESETS, build_model, count_parameters, load_pretrained
+from robot.dialogue.tokenizer import SPECIAL_TOKENS, train_tokenizer
+from robot.errors import InputError
+from robot.registry import write_folder_atomically
+
+
+@dataclass(frozen=True)
+class DialogueTrainConfig:
+    preset: str = "tiny"
+    init: str = "scratch"  # or a local causal-LM folder / .gguf file
+    steps: int = 2000
+    batch_size: int = 16
+    grad_accum: int = 1
+    block_size: int = 256
+    lr: float = 2e-3
+    min_lr: float = 2e-4
+    warmup: int = 100
+    weight_decay: float = 0.1
+    clip: float = 1.0
+    eval_every: int = 250
+    eval_dialogues: int = 200
+    checkpoint_every: int = 500
+    max_seconds: float = 0.0  # stop (and save) after this long; 0: no limit
+    compile: bool = False
+    device: str = "auto"
+    seed: int = 0
+
+
+def lr_at(step: int, config: DialogueTrainConfig) -> float:
+    if step < config.warmup:
+        return config.lr * (step + 1) / config.warmup
+    progress = min(1.0, (step - config.warmup) / max(1, config.steps - config.warmup))
+    return config.min_lr + 0.5 * (config.lr - config.min_lr) * (1 + math.cos(math.pi * progress))
+
+
+def _distributed(backend: str) -> tuple[int, int, int]:
+    """(rank, local rank, world size); initialises the process group under torchrun."""
+    if "WORLD_SIZE" not in os.environ or int(os.environ["WORLD_SIZE"]) == 1:
+        return 0, 0, 1
+    if not dist.is_initialized():
+        dist.init_process_group(backend)
+    return dist.get_rank(), int(os.environ.get("LOCAL_RANK", 0)), dist.get_world_size()
+
+
+def _save_checkpoint(folder: Path, model, optimizer, step: int, tokens: int, history: list) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(folder / "model")
+    state = optimizer.state_dict()
+    tensors = {f"{p}.{k}": v.contiguous().cpu() for p, s in state["state"].items() for k, v in s.items()
+               if torch.is_tensor(v)}
+    save_file(tensors, str(folder / "optimizer.safetensors"))
+    (folder / "state.json").write_text(json.dumps({"step": step, "tokens": tokens, "history": history,
+                                                   "param_groups": state["param_groups"]}))
+
+
+def _load_checkpoint(folder: Path, model, optimizer) -> tuple[int, int, list]:
+    from transformers import AutoModelForCausalLM
+
+    model.load_state_dict(AutoModelForCausalLM.from_pretrained(folder / "model").state_dict())
+    meta = json.loads((folder / "state.json").read_text())
+    tensors = load_file(str(folder / "optimizer.safetensors"))
+    state: dict = {}
+    for key, value in tensors.items():
+        param, name = key.split(".", 1)
+        state.setdefault(int(param), {})[name] = value
+    optimizer.load_state_dict({"state": state, "param_groups": meta["param_groups"]})
+    return meta["step"], meta["tokens"], meta["history"]
+
+
+def plot_curve(history: list[dict], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4))
+    train = [h for h in history if "train_bits_per_token" in h]
+    val = [h for h in history if "val_bits_per_char" in h]
+    ax.plot([h["step"] for h in train], [h["train_bits_per_token"] for h in train], label="train (bits/token)")
+    ax2 = ax.twinx()
+    ax2.plot([h["step"] for h in val], [h["val_bits_per_char"] for h in val], "o-", color="tab:orange",
+             label="validation (bits/char)")
+    ax.set_xlabel("step")
+    ax.set_ylabel("bits per token")
+    ax2.set_ylabel("bits per character")
+    fig.legend(loc="upper right")
+    ax.set_title("Dialogue model training")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def train_dialogue(corpus: Corpus, validation: list[list[str]], persona: str, out: Path,
+                   config: DialogueTrainConfig = DialogueTrainConfig(), resume: Path | None = None,
+                   progress: bool = True) -> dict:
+    """Train, evaluate and write a model folder to `out` (rank 0). Returns the metrics."""
+    cuda = torch.cuda.is_available() and config.device != "cpu"
+    if config.device.startswith("cuda") and not torch.cuda.is_available():
+        raise InputError("--device cuda asked for, but PyTorch sees no CUDA device")
+    rank, local_rank, world = _distributed("nccl" if cuda else "gloo")
+    device = f"cuda:{local_rank}" if cuda else "cpu"
+    if cuda:
+        torch.cuda.set_device(device)
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+    torch.manual_seed(config.seed)
+
+    if config.init == "scratch":
+        preset = PRESETS.get(config.preset)
+        if preset is None:
+            raise InputError(f"unknown preset {config.preset!r} (one of {', '.join(PRESETS)})")
+        tokenizer = train_tokenizer((t for d in corpus.dialogues for t in d), preset.vocab)
+        model = build_model(config.preset, tokenizer)
+    else:
+        model, tokenizer = load_pretrained(config.init)
+        added = tokenizer.add_special_tokens({"additional_special_tokens": SPECIAL_TOKENS[2:]})
+        if tokenizer.pad_token is None:
+            tokenizer.pad_token = tokenizer.eos_token or "<|end|>"
+        if added:
+            model.resize_token_embeddings(len(tokenizer))
+    block = min(config.block_size, model.config.max_position_embeddings)
+    stream = dialogue_views(tokenizer, corpus.dialogues, persona, block)
+    sampler = WindowSampler(stream, block, config.seed + rank)
+    model.to(device)
+    raw_model = model
+    if world > 1:
+        model = torch.nn.parallel.DistributedDataParallel(model, device_ids=[local_rank] if cuda else None)
+    if config.compile:
+        model = torch.compile(model)
+    decay = [p for n, p in raw_model.named_parameters() if p.dim() >= 2]
+    no_decay = [p for n, p in raw_model.named_parameters() if p.dim() < 2]
+    optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": config.weight_decay},
+                                   {"params": no_decay, "weight_decay": 0.0}], lr=config.lr, betas=(0.9, 0.95),
+                                  fused=cuda)
+    step, tokens, history = 0, 0, []
+    checkpoint_dir = out.with_name(out.name + ".checkpoint")
+    if resume is not None:
+        step, tokens, history = _load_checkpoint(resume, raw_model, optimizer)
+
+    autocast = torch.autocast("cuda", dtype=torch.bfloat16) if cuda else torch.autocast("cpu", enabled=False)
+    started = time.perf_counter()
+    bar = tqdm(total=config.steps, initial=step, desc="training", unit="step", disable=not progress or rank != 0)
+    window_tokens = config.batch_size * block * config.grad_accum * world
+    while step < config.steps:
+        for group in optimizer.param_groups:
+            group["lr"] = lr_at(step, config)
+        model.train()
+        total = 0.0
+        for micro in range(config.grad_accum):
+            x, y, mask = (t.to(device, non_blocking=True) for t in sampler.batch(config.batch_size))
+            sync = world == 1 or micro == config.grad_accum - 1
+            context = model.no_sync() if not sync and hasattr(model, "no_sync") else nullcontext()
+            with context, autocast:
+                loss = masked_loss(model(input_ids=x).logits, y, mask) / config.grad_accum
+            loss.backward()
+            total += loss.item()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), config.clip)
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+        step += 1
+        tokens += window_tokens
+        elapsed = time.perf_counter() - started
+        if rank == 0:
+            history.append({"step": step, "train_bits_per_token": total / math.log(2)})
+            bar.set_postfix(loss=f"{total:.3f}", tok_s=f"{window_tokens * bar.n / max(elapsed, 1e-9):,.0f}"
+                            if bar.n else "-")
+            bar.update()
+        out_of_time = config.max_seconds and elapsed > config.max_seconds
+        if rank == 0 and validation and (step % config.eval_every == 0 or step == config.steps or out_of_time):
+            bpc = bits_per_char(raw_model, tokenizer, validation[: config.eval_dialogues], persona, block)
+            history.append({"step": step, "val_bits_per_char": bpc["bits_per_char"]})
+        if rank == 0 and step % config.checkpoint_every == 0:
+            _save_checkpoint(checkpoint_dir, raw_model, optimizer, step, tokens, history)
+        if out_of_time:
+            break
+    bar.close()
+    seconds = time.perf_counter() - started
+    metrics = {
+        "preset": config.preset if config.init == "scratch" else None, "init": config.init,
+        "parameters": count_parameters(raw_model), "steps": step, "tokens_seen": tokens,
+        "train_seconds": round(seconds, 1), "tokens_per_second": round(tokens / max(seconds, 1e-9), 1),
+        "device": device, "world_size": world, "n_dialogues": len(corpus.dialogues),
+        "malformed_lines": corpus.malformed, "block_size": block, "vocab_size": len(tokenizer),
+        "config": asdict(config),
+        "history": history,
+    }
+    if rank == 0:
+        def write(folder: Path) -> None:
+            raw_model.save_pretrained(folder)
+            tokenizer.save_pretrained(folder)
+            (folder / "persona.txt").write_text(persona + "\n")
+            (folder / "metrics.json").write_text(json.dumps({k: v for k, v in metrics.items() if k != "history"},
+                                                            indent=2) + "\n")
+            (folder / "history.json").write_text(json.dumps(history) + "\n")
+            plot_curve(history, folder / "training_curve.png")
+
+        write_folder_atomically(out, write)
+    if world > 1:
+        dist.barrier()
+        dist.destroy_process_group()
+    return metrics
