@@ -1,7 +1,8 @@
 """CLINC150 benchmark: train on train+oos_train, calibrate on val+oos_val, report on test+oos_test.
 
 Prints in-scope accuracy, out-of-scope recall/precision, macro F1, training seconds (encoding included,
-cold cache) and the latency of one chat turn on the intent path (classify + reply), batch 1.
+cold cache) and the latency of one chat turn on the intent path (classify + template, action or canned
+fallback; the dialogue model's generation is measured by benchmarks/dialogue.py), batch 1.
 
     python benchmarks/intents.py [--data ../shared/data/clinc150/data_full.json] [--threads 2]
 """
@@ -17,7 +18,7 @@ from pathlib import Path
 
 import torch
 
-from robot.brain import Session
+from robot.brain import Robot, Session
 from robot.intents.encoder import SentenceEncoder
 from robot.intents.evaluate import evaluate
 from robot.intents.schema import Intent, IntentData
@@ -58,7 +59,8 @@ def main() -> None:
     classifier, fit, _ = train_intents(train, encoder, calibration=calibration, progress=True)
     result = evaluate(classifier, test)["summary"]
 
-    robot = load_robot(seed=0)
+    shipped = load_robot(seed=0)
+    robot = Robot(shipped.brain, shipped.persona, seed=0)  # the intent path: no dialogue model generating
     texts = [t for t, _ in raw["test"][: args.turns]]
     for text in texts[:20]:
         robot.respond(text, Session())

@@ -133,7 +133,7 @@ def cmd_train_dialogue(args: argparse.Namespace) -> int:
     if corpus.malformed:
         print(f"skipped {corpus.malformed} malformed dialogue lines", file=sys.stderr)
     config = DialogueTrainConfig(preset=args.preset, init=args.init, steps=args.steps, batch_size=args.batch_size,
-                                 grad_accum=args.grad_accum, block_size=args.block_size, lr=args.lr,
+                                 grad_accum=args.grad_accum, block_size=args.block_size, lr=args.lr, warmup=args.warmup,
                                  max_seconds=args.max_minutes * 60, compile=args.compile, device=args.device,
                                  eval_every=args.eval_every)
     out = args.out or SHIPPED_MODELS / "dialogue"
@@ -261,6 +261,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--grad-accum", type=int, default=1)
     p.add_argument("--block-size", type=int, default=256)
     p.add_argument("--lr", type=float, default=2e-3)
+    p.add_argument("--warmup", type=int, default=100, help="warm-up steps before the cosine decay")
     p.add_argument("--eval-every", type=int, default=250)
     p.add_argument("--max-minutes", type=float, default=0, help="stop and save after this long (0: no limit)")
     p.add_argument("--compile", action="store_true", help="torch.compile the model (GPU)")

@@ -96,14 +96,14 @@ class ScriptedModel(torch.nn.Module):
         super().__init__()
         self.vocab, self.script, self.then, self.calls, self.prompt_len = vocab, script, then, 0, 0
 
-    def forward(self, input_ids, past_key_values=None, use_cache=True):
+    def forward(self, input_ids, cache=None, use_cache=True, logits_to_keep=0):
         if self.calls == 0:
             self.prompt_len = input_ids.shape[1]
         token = self.script[self.calls] if self.calls < len(self.script) else self.then
         self.calls += 1
         logits = torch.full((1, input_ids.shape[1], self.vocab), -10.0)
         logits[0, -1, token] = 10.0
-        return SimpleNamespace(logits=logits, past_key_values=past_key_values)
+        return SimpleNamespace(logits=logits, cache=cache)
 
 
 def scripted(folder: Path, script: list[str], then: str) -> DialogueModel:

@@ -14,6 +14,8 @@ from transformers import AutoModelForCausalLM, AutoTokenizer, DynamicCache
 from robot.dialogue.tokenizer import END, EOS, ROBOT, SYSTEM, USER
 from robot.errors import InputError
 
+TOP_K_CEILING = 256  # top-p sampling looks at the 256 likeliest tokens at most
+
 
 @dataclass(frozen=True)
 class GenerationConfig:
@@ -33,7 +35,7 @@ def sample(logits: torch.Tensor, seen: torch.Tensor, config: GenerationConfig, g
     if config.temperature <= 0:
         return int(logits.argmax())
     probs = torch.softmax(logits / config.temperature, dim=-1)
-    ordered, order = probs.sort(descending=True)
+    ordered, order = probs.topk(min(TOP_K_CEILING, len(probs)))  # the nucleus lies in here; no full sort
     keep = ordered.cumsum(0) - ordered < config.top_p  # the smallest set whose mass reaches top_p
     ordered = ordered * keep
     return int(order[torch.multinomial(ordered / ordered.sum(), 1, generator=generator)])
@@ -56,6 +58,9 @@ class DialogueModel:
 
     def encode(self, text: str) -> list[int]:
         return self.tokenizer(text, add_special_tokens=False)["input_ids"]
+
+    def decode(self, ids: list[int]) -> str:
+        return self.tokenizer.backend_tokenizer.decode(ids, skip_special_tokens=True)  # the Rust decoder, no wrappers
 
     def prompt(self, message: str, history: list[tuple[str, str]], persona: str | None,
                config: GenerationConfig) -> list[int]:
@@ -84,21 +89,19 @@ class DialogueModel:
         generated: list[int] = []
         shown = ""
         for _ in range(config.max_new_tokens):
-            out = self.model(input_ids=x, past_key_values=cache, use_cache=True)
-            cache = out.past_key_values
-            logits = out.logits[0, -1].cpu()
+            logits = self.model(input_ids=x, cache=cache, use_cache=True, logits_to_keep=1).logits[0, -1].cpu()
             logits[self.banned] = float("-inf")
             seen = torch.tensor(sorted(set(prompt[-64:] + generated)), dtype=torch.long)
             token = sample(logits, seen, config, generator)
             if token in (self.ids[END], self.ids[EOS]):
                 break
             generated.append(token)
-            text = self.tokenizer.decode(generated, skip_special_tokens=True)
+            text = self.decode(generated)
             if not text.endswith("\ufffd") and len(text) > len(shown):  # wait for whole UTF-8 characters
                 yield text[len(shown):]
                 shown = text
             x = torch.tensor([[token]], device=self.device)
-        text = self.tokenizer.decode(generated, skip_special_tokens=True).rstrip("\ufffd")
+        text = self.decode(generated).rstrip("\ufffd")
         if len(text) > len(shown):
             yield text[len(shown):]
 
