@@ -101,7 +101,8 @@ def fit_head(features: np.ndarray, targets: np.ndarray, n_classes: int, config: 
             optimizer.step()
             schedule.step()
             step += 1
-            bar.update()
+            if step % 10 == 0 or step == steps:  # few updates: the web app relays each one to the browser
+                bar.update(step - bar.n)
             if step == steps:
                 break
     bar.close()
