@@ -15,7 +15,7 @@ from pathlib import Path
 import torch
 
 from robot.dialogue.corpus import read_corpus
-from robot.dialogue.evaluate import bits_per_char, repetition_rate
+from robot.dialogue.evaluate import repetition_rate
 from robot.dialogue.generate import DialogueModel, GenerationConfig
 from robot.paths import SHIPPED_MODELS
 
@@ -71,9 +71,8 @@ def main() -> None:
     models, scores = {}, {}
     for folder in [args.model, *args.baseline]:
         model = models[folder] = DialogueModel(folder)
-        block = min(512, model.model.config.max_position_embeddings)
         for name, dialogues in sets.items():
-            result = bits_per_char(model.model, model.tokenizer, dialogues, model.persona, block)
+            result = model.bits_per_char(dialogues)
             scores[(folder, name)] = result["bits_per_char"]
             print(f"| {folder.name:<28} | {name:<32} | {result['bits_per_char']:>9.3f} | {result['n_chars']:>9,} |")
     tokens_per_s, first_ms, texts = speed(models[args.model], args.replies)

@@ -149,15 +149,14 @@ def cmd_train_dialogue(args: argparse.Namespace) -> int:
 
 def cmd_eval_dialogue(args: argparse.Namespace) -> int:
     from robot.dialogue.corpus import read_corpus
-    from robot.dialogue.evaluate import bits_per_char, repetition_rate
+    from robot.dialogue.evaluate import repetition_rate
     from robot.dialogue.generate import DialogueModel, GenerationConfig
     from robot.paths import SHIPPED_MODELS
 
     corpus = read_corpus(args.corpus)
     model = DialogueModel(args.model or SHIPPED_MODELS / "dialogue")
     dialogues = corpus.dialogues[: args.limit] if args.limit else corpus.dialogues
-    block = min(512, model.model.config.max_position_embeddings)
-    result = bits_per_char(model.model, model.tokenizer, dialogues, model.persona, block)
+    result = model.bits_per_char(dialogues)
     replies = [model.reply(d[0], config=GenerationConfig(seed=k)) for k, d in enumerate(dialogues[:20])]
     result.update({"repetition_rate": repetition_rate(replies), "n_dialogues": len(dialogues),
                    "malformed_lines": corpus.malformed})

@@ -11,9 +11,11 @@ from pathlib import Path
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer, DynamicCache
 
+from robot.dialogue.evaluate import bits_per_char
 from robot.dialogue.tokenizer import END, EOS, ROBOT, SYSTEM, USER
 from robot.errors import InputError
 
+MAX_EVAL_CONTEXT = 512  # tokens of context when scoring held-out dialogues
 TOP_K_CEILING = 256  # top-p sampling looks at the 256 likeliest tokens at most
 
 
@@ -55,6 +57,11 @@ class DialogueModel:
         self.ids = {t: self.tokenizer.convert_tokens_to_ids(t) for t in (SYSTEM, USER, ROBOT, END, EOS)}
         stops = (self.ids[END], self.ids[EOS])
         self.banned = torch.tensor([i for i in self.tokenizer.all_special_ids if i not in stops])
+
+    def bits_per_char(self, dialogues: list[list[str]]) -> dict:
+        """Held-out bits per character of this model on the dialogues' responses (see evaluate.py)."""
+        block = min(MAX_EVAL_CONTEXT, self.model.config.max_position_embeddings)
+        return bits_per_char(self.model, self.tokenizer, dialogues, self.persona, block)
 
     def encode(self, text: str) -> list[int]:
         return self.tokenizer(text, add_special_tokens=False)["input_ids"]

@@ -11,6 +11,7 @@ import json
 from typing import Any
 
 from robot.errors import InputError
+from robot.intents.annotations import plain_text
 from robot.intents.schema import OOS_LABELS, Intent, IntentData
 
 
@@ -61,8 +62,6 @@ def parse_classic_json(text: str, source: str = "<text>") -> IntentData:
 
 
 def to_classic_json(data: IntentData) -> str:
-    from robot.intents.annotations import plain_text
-
     intents = []
     for intent in data.intents:
         item: dict[str, Any] = {"tag": intent.name, "patterns": [plain_text(e) for e in intent.examples],

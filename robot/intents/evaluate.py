@@ -77,6 +77,16 @@ def _most_confused(metrics: dict, limit: int = 20) -> list[int]:
     return sorted(order) if order else list(range(min(limit, len(matrix))))
 
 
+def _write_scores(path: Path, kind: str, rows: dict[str, dict]) -> None:
+    """A CSV of precision, recall, F1 and support, one row per intent or entity."""
+    with path.open("w", newline="") as f:
+        out = csv.writer(f)
+        out.writerow([kind, "precision", "recall", "f1", "support"])
+        for name, row in rows.items():
+            out.writerow([name, f"{row['precision']:.4f}", f"{row['recall']:.4f}", f"{row['f1']:.4f}",
+                          row["support"]])
+
+
 def write_report(metrics: dict, folder: Path) -> list[Path]:
     """metrics.json, per_intent.csv, errors.csv, confusion_matrix.png, confidence_histogram.png."""
     import matplotlib
@@ -89,21 +99,11 @@ def write_report(metrics: dict, folder: Path) -> list[Path]:
                folder / "confusion_matrix.png", folder / "confidence_histogram.png"]
     written[0].write_text(json.dumps({"summary": metrics["summary"], "per_intent": metrics["per_intent"]},
                                      indent=2) + "\n")
-    with written[1].open("w", newline="") as f:
-        out = csv.writer(f)
-        out.writerow(["intent", "precision", "recall", "f1", "support"])
-        for label, row in metrics["per_intent"].items():
-            out.writerow([label, f"{row['precision']:.4f}", f"{row['recall']:.4f}", f"{row['f1']:.4f}",
-                          row["support"]])
+    _write_scores(written[1], "intent", metrics["per_intent"])
     if "entities" in metrics:
         written.append(folder / "entities.csv")
-        with written[-1].open("w", newline="") as f:
-            out = csv.writer(f)
-            out.writerow(["entity", "precision", "recall", "f1", "support"])
-            rows = {**metrics["entities"]["per_entity"], "(all, micro)": metrics["entities"]["micro"]}
-            for name, row in rows.items():
-                out.writerow([name, f"{row['precision']:.4f}", f"{row['recall']:.4f}", f"{row['f1']:.4f}",
-                              row["support"]])
+        _write_scores(written[-1], "entity", {**metrics["entities"]["per_entity"],
+                                              "(all, micro)": metrics["entities"]["micro"]})
     with written[2].open("w", newline="") as f:
         out = csv.DictWriter(f, fieldnames=["text", "true", "predicted", "confidence"])
         out.writeheader()

@@ -3,6 +3,7 @@ sentence encoder) and words the speech recogniser cannot pronounce (needs pocket
 
 from __future__ import annotations
 
+import functools
 import re
 from pathlib import Path
 
@@ -41,16 +42,17 @@ def near_duplicate_intents(data: IntentData, encoder: SentenceEncoder,
     return problems
 
 
-def pronunciation_dictionary() -> set[str]:
+@functools.cache
+def pronunciation_dictionary() -> frozenset[str]:
     """The words pocketsphinx's shipped en-us dictionary can pronounce (variants like `word(2)` folded)."""
     import pocketsphinx
 
     path = Path(pocketsphinx.get_model_path()) / "en-us" / "cmudict-en-us.dict"
     with path.open(encoding="utf-8", errors="replace") as f:
-        return {line.split(" ", 1)[0].split("(", 1)[0] for line in f if line.strip()}
+        return frozenset(line.split(" ", 1)[0].split("(", 1)[0] for line in f if line.strip())
 
 
-def unpronounceable_words(data: IntentData, dictionary: set[str] | None = None) -> list[Problem]:
+def unpronounceable_words(data: IntentData, dictionary: frozenset[str] | None = None) -> list[Problem]:
     """One warning per intent listing words of its examples the speech recogniser has no pronunciation
     for (numbers are spoken as words, so digits are not counted)."""
     dictionary = pronunciation_dictionary() if dictionary is None else dictionary
