@@ -5,17 +5,14 @@ from __future__ import annotations
 import math
 import re
 
+from robot.numbers import words_to_digits
+
 _OPERATOR_WORDS = [
     (r"\bto the power of\b|\bpower\b|\*\*", "^"), (r"\bsquared\b", "^2"), (r"\bcubed\b", "^3"),
     (r"\bmultiplied by\b|\btimes\b|×", "*"), (r"\bdivided by\b|\bover\b|÷", "/"),
     (r"\bplus\b|\badd\b", "+"), (r"\bminus\b|\bsubtract\b", "-"), (r"\bmod(?:ulo)?\b", "%"),
     (r"(?<=\d)\s*x\s*(?=[\d(])", "*"),
 ]
-_UNITS = ("zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
-          "sixteen seventeen eighteen nineteen").split()
-_TENS = "twenty thirty forty fifty sixty seventy eighty ninety".split()
-_NUMBER_WORD = re.compile(
-    rf"\b(?:({'|'.join(_TENS)})(?:[\s-]({'|'.join(_UNITS[1:10])}))?|({'|'.join(_UNITS)}))\b(?:\s+hundred\b)?")
 _EXPRESSION = re.compile(r"[-(]*\d[\d.\s+\-*/^%()]*")
 MAX_MAGNITUDE = 1e100
 
@@ -24,17 +21,9 @@ class CalculationError(ValueError):
     """The text holds no expression we can compute safely."""
 
 
-def _number_words_to_digits(text: str) -> str:
-    def value(match: re.Match) -> str:
-        tens, unit, small = match.groups()
-        n = (_TENS.index(tens) + 2) * 10 + (_UNITS.index(unit) if unit else 0) if tens else _UNITS.index(small)
-        return str(n * 100 if match.group(0).endswith("hundred") else n)
-    return _NUMBER_WORD.sub(value, text)
-
-
 def find_expression(text: str) -> str:
     """The arithmetic expression in a sentence, in symbols: 'what is six times 7?' -> '6*7'."""
-    text = _number_words_to_digits(text.casefold())
+    text = words_to_digits(text.casefold())
     for pattern, symbol in _OPERATOR_WORDS:
         text = re.sub(pattern, f" {symbol} ", text)
     candidates = [m.group(0).strip() for m in _EXPRESSION.finditer(text)]

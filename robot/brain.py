@@ -108,11 +108,12 @@ class Brain:
     data: IntentData
     extractor: EntityExtractor
     version: str = "default"
+    folder: Path | None = None  # the model folder, when loaded from one (its speech/ language model)
 
     @classmethod
     def load(cls, folder: Path, version: str, encoder=None, device: str = "cpu") -> Brain:
         classifier, data, tagger = load_bundle(folder, device=device, encoder=encoder)
-        return cls(classifier, data, EntityExtractor(data.entities, tagger), version)
+        return cls(classifier, data, EntityExtractor(data.entities, tagger), version, folder)
 
 
 class Robot:

@@ -227,6 +227,81 @@ def cmd_models(args: argparse.Namespace) -> int:
     return 0
 
 
+def _voice_options(args: argparse.Namespace):
+    from robot.speech.tts import Voice
+    from robot.speech.voice import VoiceOptions
+
+    return VoiceOptions(voice=Voice(args.voice, args.rate), whisper=args.whisper)
+
+
+def cmd_transcribe(args: argparse.Namespace) -> int:
+    from robot.registry import ModelRegistry
+    from robot.service import ensure_default_model
+    from robot.speech import audio
+    from robot.speech.recognizers import PocketsphinxRecognizer, WhisperRecognizer
+    from robot.speech.voice import language_model_folder, transcribe_utterance
+
+    limits = audio.AudioLimits(max_seconds=args.max_seconds)
+    samples = audio.load(args.file, limits)
+    if args.whisper:
+        recognizer = WhisperRecognizer(args.whisper)
+    elif args.general:
+        recognizer = PocketsphinxRecognizer(None)
+    else:
+        ensure_default_model(progress=False)
+        recognizer = PocketsphinxRecognizer(language_model_folder(args.model or ModelRegistry("intents").active_path()))
+    transcript = transcribe_utterance(recognizer, samples, limits)
+    if args.json:
+        _print_json({**transcript.to_dict(), "file": str(args.file)})
+    else:
+        print(transcript.text)
+    return 0
+
+
+def cmd_say(args: argparse.Namespace) -> int:
+    from robot.speech.tts import Voice, synthesize, synthesize_wav
+
+    voice = Voice(args.voice, args.rate)
+    if args.output is None:
+        from robot.speech.audio import SAMPLE_RATE
+        from robot.speech.microphone import sounddevice_module
+
+        sd = sounddevice_module()
+        sd.play(synthesize(args.text, voice), samplerate=SAMPLE_RATE, device=args.output_device)
+        sd.wait()
+        return 0
+    wav = synthesize_wav(args.text, voice)
+    try:
+        args.output.write_bytes(wav)
+    except OSError as error:
+        raise InputError(f"cannot write {args.output}: {error.strerror}") from None
+    print(f"wrote {args.output}", file=sys.stderr)
+    return 0
+
+
+def cmd_voice(args: argparse.Namespace) -> int:
+    from robot.speech.microphone import ConversationLoop, LoopOptions, list_devices
+    from robot.speech.voice import VoiceRobot
+
+    if args.list_devices:
+        print(list_devices())
+        return 0
+    from robot.service import load_robot
+
+    options = LoopOptions(input_device=_device(args.input_device), output_device=_device(args.output_device),
+                          sample_rate=args.sample_rate, push_to_talk=args.push_to_talk, max_turns=args.max_turns,
+                          max_seconds=args.max_seconds)
+    loop = ConversationLoop(VoiceRobot(load_robot(), _voice_options(args)), options,
+                            report=lambda line: print(line, flush=True))
+    loop.run()
+    return 0
+
+
+def _device(value: str | None) -> int | str | None:
+    """A sounddevice device: an index ("3") or (part of) a name."""
+    return int(value) if value is not None and value.isdigit() else value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="robot", description="An offline-first robot you can chat with.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -302,6 +377,35 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("name", nargs="?")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_models)
+
+    p = sub.add_parser("transcribe", help="speech to text from an audio file (WAV, FLAC, OGG, MP3)")
+    p.add_argument("file", type=Path)
+    p.add_argument("--model", type=Path, help="intent model folder whose language model to use (default: active)")
+    p.add_argument("--general", action="store_true", help="pocketsphinx's general English model, not the adapted one")
+    p.add_argument("--whisper", help="a local Whisper model folder or cached hub id, instead of pocketsphinx")
+    p.add_argument("--max-seconds", type=float, default=30.0, help="refuse longer audio (default 30)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_transcribe)
+
+    voice_args = argparse.ArgumentParser(add_help=False)
+    voice_args.add_argument("--voice", default="en-us", help="espeak-ng voice, e.g. en-us, en-gb, en-us+f3")
+    voice_args.add_argument("--rate", type=int, default=160, help="speaking rate in words per minute")
+    voice_args.add_argument("--output-device", help="speaker: index or name from --list-devices")
+
+    p = sub.add_parser("say", parents=[voice_args], help="text to speech (to a WAV file, or the speaker)")
+    p.add_argument("text")
+    p.add_argument("-o", "--output", type=Path, help="write a WAV file instead of playing it")
+    p.set_defaults(func=cmd_say)
+
+    p = sub.add_parser("voice", parents=[voice_args], help="talk to the robot through a microphone")
+    p.add_argument("--list-devices", action="store_true", help="list audio devices and exit")
+    p.add_argument("--input-device", help="microphone: index or name from --list-devices")
+    p.add_argument("--push-to-talk", action="store_true", help="Enter starts and stops each recording")
+    p.add_argument("--sample-rate", type=int, default=16000, help="capture rate (resampled to 16 kHz)")
+    p.add_argument("--whisper", help="a local Whisper model folder or cached hub id, instead of pocketsphinx")
+    p.add_argument("--max-turns", type=int, help="stop after this many replies")
+    p.add_argument("--max-seconds", type=float, help="stop after listening this long")
+    p.set_defaults(func=cmd_voice)
     return parser
 
 

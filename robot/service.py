@@ -19,6 +19,7 @@ from robot.intents.tagger import train_entities
 from robot.intents.train import TrainConfig, pick_device, train_intents
 from robot.paths import DEFAULT_INTENTS, DEFAULT_PERSONA, SHIPPED_MODELS, robot_home
 from robot.registry import ModelRegistry, write_folder_atomically
+from robot.speech.language_model import SPEECH_DIR, adapted_model
 
 
 def embedding_cache() -> Path:
@@ -52,11 +53,14 @@ def train_intent_model(paths: list[str | Path], out: Path | None = None, device:
     encoder = encoder or load_encoder(device=device)
     classifier, metrics, report = train_intents(data, encoder, config, device=device, progress=progress)
     tagger, metrics["entities"] = train_entities(data, encoder)
+    speech = adapted_model(data)  # the recogniser's language model follows the intents
+    metrics["speech"] = speech.summary()
     command = "robot " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:2] == ["train"] else \
         "robot train intents " + " ".join(f"--data {shlex.quote(str(p))}" for p in paths)
 
     def write(folder: Path) -> None:
         save_bundle(folder, classifier, data, metrics, command, tagger)
+        speech.save(folder / SPEECH_DIR)
         write_report(report, folder / "report")
 
     if out is not None:

@@ -3,18 +3,14 @@ sentence encoder) and words the speech recogniser cannot pronounce (needs pocket
 
 from __future__ import annotations
 
-import functools
-import re
-from pathlib import Path
-
 import numpy as np
 
 from robot.intents.annotations import plain_text
 from robot.intents.encoder import SentenceEncoder
 from robot.intents.schema import IntentData, Problem, check
+from robot.speech.language_model import pronunciations, words_of
 
 NEAR_DUPLICATE_COSINE = 0.9
-_WORD = re.compile(r"[a-z][a-z']*")
 
 
 def near_duplicate_intents(data: IntentData, encoder: SentenceEncoder,
@@ -42,24 +38,13 @@ def near_duplicate_intents(data: IntentData, encoder: SentenceEncoder,
     return problems
 
 
-@functools.cache
-def pronunciation_dictionary() -> frozenset[str]:
-    """The words pocketsphinx's shipped en-us dictionary can pronounce (variants like `word(2)` folded)."""
-    import pocketsphinx
-
-    path = Path(pocketsphinx.get_model_path()) / "en-us" / "cmudict-en-us.dict"
-    with path.open(encoding="utf-8", errors="replace") as f:
-        return frozenset(line.split(" ", 1)[0].split("(", 1)[0] for line in f if line.strip())
-
-
-def unpronounceable_words(data: IntentData, dictionary: frozenset[str] | None = None) -> list[Problem]:
+def unpronounceable_words(data: IntentData) -> list[Problem]:
     """One warning per intent listing words of its examples the speech recogniser has no pronunciation
-    for (numbers are spoken as words, so digits are not counted)."""
-    dictionary = pronunciation_dictionary() if dictionary is None else dictionary
+    for (numbers count as the words they are spoken as)."""
+    known = pronunciations()
     problems = []
     for intent in data.intents:
-        words = {w for e in intent.examples for w in _WORD.findall(plain_text(e).casefold())}
-        missing = sorted(w for w in words if w not in dictionary and w.strip("'") not in dictionary)
+        missing = sorted({w for e in intent.examples for w in words_of(plain_text(e))} - known.keys())
         if missing:
             problems.append(Problem("warning", "the speech recogniser cannot pronounce: " + ", ".join(missing[:12])
                                     + (" …" if len(missing) > 12 else ""), f"intents.{intent.name}.examples",

@@ -1,0 +1,39 @@
+"""Numbers between digits and English words, both ways: typed maths says "12", a recogniser says "twelve"."""
+
+from __future__ import annotations
+
+import re
+
+UNITS = ("zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
+         "sixteen seventeen eighteen nineteen").split()
+TENS = "twenty thirty forty fifty sixty seventy eighty ninety".split()
+_NUMBER_WORD = re.compile(
+    rf"\b(?:({'|'.join(TENS)})(?:[\s-]({'|'.join(UNITS[1:10])}))?|({'|'.join(UNITS)}))\b(?:\s+hundred\b)?")
+
+
+def words_to_digits(text: str) -> str:
+    """'seven times twenty one' -> '7 times 21' (0-99, and whole hundreds)."""
+    def value(match: re.Match) -> str:
+        tens, unit, small = match.groups()
+        n = (TENS.index(tens) + 2) * 10 + (UNITS.index(unit) if unit else 0) if tens else UNITS.index(small)
+        return str(n * 100 if match.group(0).endswith("hundred") else n)
+    return _NUMBER_WORD.sub(value, text)
+
+
+def number_words(value: str) -> str:
+    """'42' -> 'forty two', '3.5' -> 'three point five'; digit by digit from a billion up."""
+    whole, _, fraction = value.partition(".")
+    words = " ".join(UNITS[int(d)] for d in whole) if len(whole) > 9 else _integer_words(int(whole))
+    return words + (" point " + " ".join(UNITS[int(d)] for d in fraction) if fraction else "")
+
+
+def _integer_words(n: int) -> str:
+    if n < 20:
+        return UNITS[n]
+    if n < 100:
+        return TENS[n // 10 - 2] + ("" if n % 10 == 0 else " " + UNITS[n % 10])
+    for size, name in ((10**6, "million"), (1000, "thousand"), (100, "hundred")):
+        if n >= size:
+            rest = n % size
+            return f"{_integer_words(n // size)} {name}" + ("" if rest == 0 else " " + _integer_words(rest))
+    raise AssertionError(n)

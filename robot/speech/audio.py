@@ -1,0 +1,113 @@
+"""Audio in any common form -> 16 kHz mono float32, checked; and float -> int16 for the recogniser.
+
+Files are read with libsndfile (WAV, FLAC, OGG/Vorbis/Opus, MP3 and more), arrays come from browsers and
+sound cards at their own rates. Resampling uses a polyphase Kaiser-windowed FIR (scipy's resample_poly):
+a naive decimation would fold 8-24 kHz energy of a 48 kHz recording down into the speech band.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import soundfile
+from scipy.signal import resample_poly
+
+from robot.errors import InputError
+
+SAMPLE_RATE = 16000
+
+
+class AudioError(InputError):
+    """Audio we cannot use: unreadable, empty, silent, too short or too long."""
+
+
+@dataclass(frozen=True)
+class AudioLimits:
+    min_seconds: float = 0.2
+    max_seconds: float = 30.0
+    silence_dbfs: float = -55.0  # a peak below this is treated as silence
+
+
+def resample(samples: np.ndarray, rate: int, target: int = SAMPLE_RATE) -> np.ndarray:
+    """Band-limited resampling of a 1-D float signal (anti-aliasing filter included)."""
+    if rate == target:
+        return samples.astype(np.float32, copy=False)
+    ratio = Fraction(target, rate).limit_denominator(1000)
+    return resample_poly(samples, ratio.numerator, ratio.denominator).astype(np.float32)
+
+
+def to_float(samples: np.ndarray) -> np.ndarray:
+    """Integer PCM -> float32 in [-1, 1]; float input is kept (clipped)."""
+    samples = np.asarray(samples)
+    if samples.dtype.kind in "iu":
+        info = np.iinfo(samples.dtype)
+        middle = (info.max + 1) / 2 if samples.dtype.kind == "u" else 0
+        return ((samples.astype(np.float32) - middle) / (info.max + 1 - middle)).astype(np.float32)
+    if samples.dtype.kind != "f":
+        raise AudioError(f"unsupported sample type {samples.dtype}")
+    return np.clip(np.nan_to_num(samples.astype(np.float32)), -1.0, 1.0)
+
+
+def to_int16(samples: np.ndarray) -> np.ndarray:
+    """float [-1, 1] -> int16 with rounding (truncation would add a DC bias and distortion)."""
+    return np.round(np.clip(samples, -1.0, 1.0) * 32767).astype(np.int16)
+
+
+def from_array(rate: int, samples: np.ndarray, limits: AudioLimits | None = AudioLimits()) -> np.ndarray:
+    """Samples shaped (n,) or (n, channels), any dtype and rate -> checked 16 kHz mono float32."""
+    samples = np.asarray(samples)
+    if samples.ndim == 2:
+        channels_last = samples.shape[1] <= 8 or samples.shape[0] > samples.shape[1]
+        samples = to_float(samples).mean(axis=1 if channels_last else 0)
+    elif samples.ndim != 1:
+        raise AudioError(f"audio must be 1-D or (samples, channels), got shape {samples.shape}")
+    if rate <= 0:
+        raise AudioError(f"invalid sample rate {rate}")
+    if samples.size == 0:
+        raise AudioError("the audio is empty")
+    audio = resample(to_float(samples), rate)
+    if limits is not None:
+        check(audio, limits)
+    return audio
+
+
+def load(source: str | Path | bytes, limits: AudioLimits | None = AudioLimits()) -> np.ndarray:
+    """A file (path or its bytes) -> checked 16 kHz mono float32."""
+    name = "the audio" if isinstance(source, bytes) else str(source)
+    if not isinstance(source, bytes) and not Path(source).is_file():
+        raise AudioError(f"{name}: no such file")
+    try:
+        data, rate = soundfile.read(io.BytesIO(source) if isinstance(source, bytes) else source,
+                                    dtype="float32", always_2d=True)
+    except (soundfile.LibsndfileError, RuntimeError, TypeError) as error:
+        if isinstance(source, (str, Path)) and Path(source).exists() and Path(source).stat().st_size == 0:
+            raise AudioError(f"{name}: the file is empty") from None
+        raise AudioError(f"{name}: not a readable audio file ({error})") from None
+    try:
+        return from_array(rate, data, limits)
+    except AudioError as error:
+        raise AudioError(f"{name}: {error}") from None
+
+
+def check(audio: np.ndarray, limits: AudioLimits = AudioLimits()) -> None:
+    seconds = audio.size / SAMPLE_RATE
+    if audio.size == 0:
+        raise AudioError("the audio is empty")
+    if seconds < limits.min_seconds:
+        raise AudioError(f"the audio is too short ({seconds:.2f} s; at least {limits.min_seconds} s)")
+    if seconds > limits.max_seconds:
+        raise AudioError(f"the audio is too long ({seconds:.1f} s; at most {limits.max_seconds:g} s)")
+    peak = float(np.max(np.abs(audio)))
+    if peak == 0 or 20 * np.log10(peak) < limits.silence_dbfs:
+        raise AudioError("the audio is silent: no speech to recognise")
+
+
+def wav_bytes(audio: np.ndarray, rate: int = SAMPLE_RATE) -> bytes:
+    """16-bit PCM WAV in memory."""
+    buffer = io.BytesIO()
+    soundfile.write(buffer, to_int16(audio), rate, format="WAV", subtype="PCM_16")
+    return buffer.getvalue()

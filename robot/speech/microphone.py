@@ -1,0 +1,163 @@
+"""`robot voice`: listen on a microphone, answer on a speaker (sounddevice/PortAudio).
+
+Hands-free by default: the endpointer finds each utterance and the recogniser decodes it while the user
+is still speaking, so the reply is ready soon after they stop. With push-to-talk, Enter starts and Enter
+stops a recording. The microphone is ignored while the robot speaks, so it does not answer itself.
+"""
+
+from __future__ import annotations
+
+import queue
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from robot.brain import Session
+from robot.errors import InputError
+from robot.speech.audio import SAMPLE_RATE, AudioError, from_array, resample, to_float
+from robot.speech.endpoint import EndpointOptions
+from robot.speech.listen import Listener
+from robot.speech.voice import VoiceReply, VoiceRobot
+
+
+@dataclass(frozen=True)
+class LoopOptions:
+    input_device: int | str | None = None  # sounddevice index or name; None is the system default
+    output_device: int | str | None = None
+    sample_rate: int = SAMPLE_RATE  # the capture rate; anything else is resampled to 16 kHz
+    push_to_talk: bool = False
+    endpoint: EndpointOptions = EndpointOptions()
+    max_turns: int | None = None  # stop after this many replies (scripts, tests)
+    max_seconds: float | None = None  # stop after listening this long, counted in samples
+
+
+def sounddevice_module():
+    """sounddevice, or a clear error when the PortAudio library is missing."""
+    try:
+        import sounddevice
+    except OSError as error:
+        raise InputError("PortAudio is not installed, so there is no microphone or speaker: "
+                         f"`sudo apt-get install libportaudio2` ({error})") from None
+    return sounddevice
+
+
+def list_devices() -> str:
+    sd = sounddevice_module()
+    return str(sd.query_devices())
+
+
+class ConversationLoop:
+    """The microphone loop. `report` receives one line per event (heard text, reply) for the terminal."""
+
+    def __init__(self, voice: VoiceRobot, options: LoopOptions = LoopOptions(),
+                 report: Callable[[str], None] = print) -> None:
+        self.voice, self.options, self.report = voice, options, report
+        self.sd = sounddevice_module()
+        self.session = Session()
+        self.turns = 0
+        self._blocks: queue.Queue[np.ndarray] = queue.Queue()
+        self._listening = threading.Event()
+        self._listening.set()
+
+    def _callback(self, data: np.ndarray, frames: int, when, status) -> None:
+        if self._listening.is_set():
+            self._blocks.put(data[:, 0].copy())
+
+    def _open_input(self):
+        sd = self.sd
+        try:
+            sd.check_input_settings(self.options.input_device, channels=1, dtype="int16",
+                                    samplerate=self.options.sample_rate)
+            return sd.InputStream(samplerate=self.options.sample_rate, channels=1, dtype="int16",
+                                  device=self.options.input_device, callback=self._callback,
+                                  blocksize=int(self.options.sample_rate * 0.03))
+        except (ValueError, sd.PortAudioError) as error:
+            raise InputError(f"cannot open input device {self.options.input_device or 'default'} at "
+                             f"{self.options.sample_rate} Hz mono ({error}); see `robot voice --list-devices`, "
+                             "or try --sample-rate 48000") from None
+
+    def _next_block(self, samples_read: int) -> np.ndarray | None:
+        """The next captured block at 16 kHz, or None once `max_seconds` of input were consumed."""
+        if self.options.max_seconds is not None and samples_read >= self.options.max_seconds * self.options.sample_rate:
+            return None
+        try:
+            block = to_float(self._blocks.get(timeout=5))
+        except queue.Empty:
+            raise InputError(f"no audio from input device {self.options.input_device or 'default'} for 5 s") from None
+        return resample(block, self.options.sample_rate)
+
+    def run(self) -> int:
+        """Listen and answer until Ctrl-C (or the turn/time limits). Returns the number of replies."""
+        stream = self._open_input()
+        self.report(f"Listening ({'Enter to talk' if self.options.push_to_talk else 'just speak'}; Ctrl-C stops).")
+        try:
+            with stream:
+                if self.options.push_to_talk:
+                    self._push_to_talk()
+                else:
+                    self._hands_free()
+        except KeyboardInterrupt:
+            self.report("Stopped.")
+        return self.turns
+
+    def _done(self) -> bool:
+        return self.options.max_turns is not None and self.turns >= self.options.max_turns
+
+    def _hands_free(self) -> None:
+        listener = Listener(self.voice, self.options.endpoint)
+        read = 0
+        while not self._done():
+            block = self._next_block(read)
+            if block is None:
+                return
+            read += block.size * self.options.sample_rate // SAMPLE_RATE
+            for heard in listener.feed(block):
+                self._answer(self.voice.answer(heard.transcript, self.session))
+                listener.reset()
+
+    def _push_to_talk(self) -> None:
+        while not self._done():
+            self._listening.clear()
+            if sys.stdin.readline() == "":
+                return  # end of input
+            self._drain()
+            self._listening.set()
+            self.report("Recording… Enter to stop.")
+            if sys.stdin.readline() == "":
+                return
+            self._listening.clear()
+            blocks = self._drain()
+            try:
+                audio = from_array(self.options.sample_rate, np.concatenate(blocks) if blocks else np.empty(0))
+                self._answer(self.voice.turn(audio, self.session))
+            except AudioError as error:
+                self.report(f"(nothing to send: {error})")
+
+    def _drain(self) -> list[np.ndarray]:
+        blocks = []
+        while not self._blocks.empty():
+            blocks.append(self._blocks.get_nowait())
+        return blocks
+
+    def _answer(self, result: VoiceReply) -> None:
+        self.turns += 1
+        self.report(f"you> {result.transcript.text or '(nothing recognised)'}")
+        self.report(f"{self.voice.robot.persona.name.lower()}> {result.reply.text}")
+        if result.audio is not None:
+            self._listening.clear()  # do not hear ourselves
+            started = time.perf_counter()
+            try:
+                self.sd.play(result.audio, samplerate=SAMPLE_RATE, device=self.options.output_device)
+                self.sd.wait()
+            except (ValueError, self.sd.PortAudioError) as error:
+                raise InputError(f"cannot play on output device {self.options.output_device or 'default'} "
+                                 f"({error}); see `robot voice --list-devices`") from None
+            finally:
+                remaining = result.audio.size / SAMPLE_RATE - (time.perf_counter() - started)
+                time.sleep(max(0.0, min(remaining, 0.2)))  # let the speaker's last samples die out
+                self._drain()
+                self._listening.set()

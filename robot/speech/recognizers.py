@@ -1,0 +1,158 @@
+"""Speech-to-text behind one small interface: `transcribe(audio) -> Transcript` on 16 kHz float32 audio,
+plus, for recognisers that can, incremental decoding so that the text is ready soon after speech ends.
+
+- `PocketsphinxRecognizer` (default): offline, the acoustic model shipped in the pocketsphinx wheel,
+  and a language model adapted to the robot's intents (`language_model.py`) or pocketsphinx's general one.
+- `WhisperRecognizer`: any Whisper checkpoint through transformers, from a local folder or a hub id that
+  is already in the local cache (nothing is downloaded).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from robot.errors import InputError
+from robot.speech.audio import SAMPLE_RATE, to_int16
+from robot.speech.language_model import ACOUSTIC_MODEL, DICT_FILE, DICTIONARY, GENERAL_LM, LM_FILE
+
+
+@dataclass(frozen=True)
+class Transcript:
+    text: str
+    seconds: float  # decoding time
+    audio_seconds: float
+    backend: str
+
+    @property
+    def real_time_factor(self) -> float:
+        return self.seconds / max(self.audio_seconds, 1e-9)
+
+    def to_dict(self) -> dict:
+        return {"text": self.text, "audio_seconds": round(self.audio_seconds, 3),
+                "decode_seconds": round(self.seconds, 3), "real_time_factor": round(self.real_time_factor, 4),
+                "backend": self.backend}
+
+
+class Recognizer(Protocol):
+    """`start`, `feed`* and `finish` decode an utterance as it arrives; `transcribe` a whole one."""
+
+    name: str
+
+    def start(self) -> None: ...
+
+    def feed(self, audio: np.ndarray) -> None: ...
+
+    def finish(self) -> Transcript: ...
+
+    def transcribe(self, audio: np.ndarray) -> Transcript: ...
+
+
+@dataclass(frozen=True)
+class PocketsphinxOptions:
+    language_weight: float = 6.5  # first pass; the second pass and lattice get +2 and +3 (pocketsphinx's defaults)
+    extra: tuple[tuple[str, object], ...] = ()  # any other pocketsphinx setting, e.g. (("fwdflat", False),)
+    beam: float = 1e-60
+    word_beam: float = 1e-40
+    word_penalty: float = 0.2
+    noise_floor: float = 0.003  # -50 dBFS of white noise, see `feed`
+
+
+class PocketsphinxRecognizer:
+    """Decodes with the adapted model in `folder` (lm.arpa + words.dict), or the general model if None."""
+
+    name = "pocketsphinx"
+
+    def __init__(self, folder: Path | None = None, options: PocketsphinxOptions = PocketsphinxOptions()) -> None:
+        import pocketsphinx
+
+        if folder is not None and not (folder / LM_FILE).exists():
+            raise InputError(f"{folder}: no speech language model ({LM_FILE}); retrain the intents to build it")
+        lm, words = (folder / LM_FILE, folder / DICT_FILE) if folder is not None else (GENERAL_LM, DICTIONARY)
+        self.language_model = "adapted" if folder is not None else "general"
+        self.decoder = pocketsphinx.Decoder(hmm=str(ACOUSTIC_MODEL), lm=str(lm), dict=str(words),
+                                            samprate=SAMPLE_RATE, lw=options.language_weight,
+                                            fwdflatlw=options.language_weight + 2,
+                                            bestpathlw=options.language_weight + 3,
+                                            beam=options.beam, wbeam=options.word_beam, wip=options.word_penalty,
+                                            loglevel="FATAL", **dict(options.extra))
+        self.options = options
+        self._noise = np.random.default_rng(0)
+        self._samples = 0
+        self._decode_seconds = 0.0
+
+    def start(self) -> None:
+        """Begin an utterance that will be fed in pieces while the user speaks."""
+        self.decoder.start_utt()
+        self._samples, self._decode_seconds = 0, 0.0
+
+    def feed(self, audio: np.ndarray) -> None:
+        """Decode more of the utterance. A faint noise floor is mixed in first: stretches of digital silence
+        (synthetic speech, gated microphones, padded uploads) give degenerate log-energy features that throw
+        the acoustic model off (WER 46% -> 30% on espeak-ng speech); a real microphone's own noise is louder."""
+        began = time.perf_counter()
+        noise = self._noise.standard_normal(audio.size).astype(np.float32) * self.options.noise_floor
+        self.decoder.process_raw(to_int16(audio + noise).tobytes(), False, False)
+        self._samples += audio.size
+        self._decode_seconds += time.perf_counter() - began
+
+    def finish(self) -> Transcript:
+        began = time.perf_counter()
+        self.decoder.end_utt()
+        hypothesis = self.decoder.hyp()
+        words = [] if hypothesis is None else hypothesis.hypstr.split()
+        text = " ".join(w.split("(", 1)[0] for w in words if not w.startswith(("<", "[")))
+        seconds = self._decode_seconds + time.perf_counter() - began
+        return Transcript(text, seconds, self._samples / SAMPLE_RATE, self.name)
+
+    def transcribe(self, audio: np.ndarray) -> Transcript:
+        """A whole utterance in two passes: the first (no search, cheap) sets the cepstral mean from this very
+        audio, so the first words are not misheard while live normalisation would still be adapting."""
+        self.decoder.start_utt()
+        self.decoder.process_raw(to_int16(audio).tobytes(), True, False)
+        self.decoder.end_utt()
+        self.start()
+        self.feed(audio)
+        return self.finish()
+
+
+class WhisperRecognizer:
+    """Whisper through transformers. `model` is a local folder or a hub id already in the local cache."""
+
+    name = "whisper"
+
+    def __init__(self, model: str | Path, device: str = "cpu", max_new_tokens: int = 128) -> None:
+        from transformers import WhisperForConditionalGeneration, WhisperProcessor
+
+        try:
+            self.processor = WhisperProcessor.from_pretrained(str(model), local_files_only=True)
+            self.model = WhisperForConditionalGeneration.from_pretrained(str(model), local_files_only=True)
+        except (OSError, ValueError) as error:  # ValueError: a path that is not a valid hub id either
+            raise InputError(f"{model}: not a Whisper model folder or a cached hub id ({error})".split("\n")[0]) \
+                from None
+        self.model.to(device).eval()
+        self.device, self.max_new_tokens = device, max_new_tokens
+        self._pieces: list[np.ndarray] = []
+
+    def start(self) -> None:
+        self._pieces = []
+
+    def feed(self, audio: np.ndarray) -> None:
+        self._pieces.append(audio)  # Whisper reads the whole utterance at once
+
+    def finish(self) -> Transcript:
+        return self.transcribe(np.concatenate(self._pieces) if self._pieces else np.zeros(1600, np.float32))
+
+    def transcribe(self, audio: np.ndarray) -> Transcript:
+        import torch
+
+        began = time.perf_counter()
+        features = self.processor(audio, sampling_rate=SAMPLE_RATE, return_tensors="pt").input_features
+        with torch.inference_mode():
+            ids = self.model.generate(features.to(self.device, self.model.dtype), max_new_tokens=self.max_new_tokens)
+        text = self.processor.batch_decode(ids, skip_special_tokens=True)[0].strip()
+        return Transcript(text, time.perf_counter() - began, audio.size / SAMPLE_RATE, self.name)

@@ -1,0 +1,214 @@
+"""Speech on real audio: espeak-ng speech through the endpointer and pocketsphinx with the adapted language
+model, to the robot's intent and a spoken reply; the language model's arithmetic; Whisper's plumbing."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pocketsphinx
+import pytest
+
+from robot.brain import Session
+from robot.errors import InputError
+from robot.intents.formats import parse_native_yaml
+from robot.speech.audio import SAMPLE_RATE
+from robot.speech.endpoint import Endpointer, utterances
+from robot.speech.language_model import (
+    DICT_FILE,
+    LM_FILE,
+    LanguageModelConfig,
+    adapted_model,
+    training_sentences,
+    words_of,
+)
+from robot.speech.recognizers import PocketsphinxRecognizer, WhisperRecognizer
+from robot.speech.tts import SpeechSynthesisError, Voice, synthesize, synthesize_wav
+from robot.speech.voice import VoiceRobot, language_model_folder, transcribe_utterance
+
+GARDEN = """
+intents:
+  water:
+    examples: [water the tomatoes, please water the tomatoes, turn on the garden sprinkler, start the sprinkler,
+      the tomatoes need water, switch the sprinkler on]
+    responses: [Watering now.]
+  lights:
+    examples: [turn on the lights, switch the lights on, lights on please, make it brighter in here,
+      i need some light, turn the lamp on]
+    responses: [Lights on.]
+  zorb:
+    examples: [zorbleflux now, start the zorbleflux, zorbleflux please, run zorbleflux, zorbleflux it, do a zorbleflux]
+    responses: [Done.]
+"""
+
+
+def with_room_noise(speech: np.ndarray, before: float = 1.0, after: float = 1.0, seed: int = 0) -> np.ndarray:
+    """Speech inside a quiet room: -50 dBFS of noise before, under and after it."""
+    silence = np.zeros(int(before * SAMPLE_RATE), np.float32), np.zeros(int(after * SAMPLE_RATE), np.float32)
+    signal = np.concatenate([silence[0], speech, silence[1]])
+    return signal + 0.003 * np.random.default_rng(seed).standard_normal(signal.size).astype(np.float32)
+
+
+def test_words_of_spells_numbers_and_drops_punctuation():
+    assert words_of("What's 12 x 3.5?!") == ["what's", "twelve", "x", "three", "point", "five"]
+
+
+def test_training_sentences_vary_numbers_and_entity_values():
+    data = parse_native_yaml("""
+intents:
+  maths:
+    examples: [what is 2 plus 2, add 7 and 8, a, b, c]
+    responses: [ok]
+  name:
+    examples: ["call me [sam](name)", d, e, f, g]
+    responses: [ok]
+entities:
+  name:
+    lookup: [priya, noor]
+""")
+    sentences = {" ".join(s) for s in training_sentences(data, LanguageModelConfig(entity_variants=8))}
+    assert "what is two plus two" in sentences
+    assert len({s for s in sentences if s.startswith("what is")}) > 3  # other numbers
+    assert {"call me priya", "call me noor"} <= sentences
+
+
+def test_the_arpa_model_is_a_normalised_distribution(tmp_path):
+    data = parse_native_yaml(GARDEN)
+    model = adapted_model(data, LanguageModelConfig(general_words=300))
+    model.save(tmp_path)
+    config = pocketsphinx.Config(dict=str(tmp_path / DICT_FILE), lm=None, loglevel="FATAL")
+    lm = pocketsphinx.NGramModel(config, pocketsphinx.LogMath(), str(tmp_path / LM_FILE))
+    vocabulary = [line.split()[1] for line in model.arpa.split("\\1-grams:")[1].split("\\2-grams:")[0].splitlines()
+                  if line.strip() and line.split()[1] != "<s>"]
+    for history in (["<s>"], ["the"], ["water", "the"], ["garden"]):
+        total = sum(math.exp(lm.prob([w, *reversed(history)]) * math.log(1.0001)) for w in vocabulary)  # word first
+        assert total == pytest.approx(1.0, abs=0.01), history
+    assert model.missing == ["zorbleflux"] and "zorbleflux" not in model.dictionary
+    assert "sprinkler" in model.arpa and "\nsprinkler " in model.dictionary
+
+
+def test_espeak_speech_to_transcript_to_intent(robot):
+    voice = VoiceRobot(robot)
+    for text, intent in [("what's the weather like", "weather"), ("are you a robot", "bot_challenge"),
+                         ("who made you", "creator")]:
+        result = voice.turn(with_room_noise(synthesize(text, Voice("en-us", 150))), Session())
+        assert result.transcript.text == text
+        assert result.reply.intent == intent
+        assert result.audio is not None and result.audio.size > SAMPLE_RATE // 2
+
+
+def test_the_adapted_model_beats_the_general_one(robot):
+    adapted = PocketsphinxRecognizer(language_model_folder(robot.brain.folder, robot.brain.data))
+    general = PocketsphinxRecognizer(None)
+    for text, voice in [("what day is it", Voice("en-us", 150)), ("i'm bored", Voice("en-us+f2", 160))]:
+        audio = with_room_noise(synthesize(text, voice))
+        assert transcribe_utterance(adapted, audio).text == text
+        assert transcribe_utterance(general, audio).text != text
+
+
+def test_retrained_intents_bring_their_own_language_model(robot, tmp_path, encoder):
+    from robot.brain import Brain
+    from robot.service import train_intent_model
+
+    path = tmp_path / "garden.yaml"
+    path.write_text(GARDEN)
+    result = train_intent_model([path], out=tmp_path / "model", device="cpu", encoder=encoder)
+    assert result.metrics["speech"]["unpronounceable"] == ["zorbleflux"]
+    assert (tmp_path / "model" / "speech" / LM_FILE).exists()
+    voice = VoiceRobot(robot)
+    audio = with_room_noise(synthesize("turn on the garden sprinkler", Voice("en-us", 150)))
+    before = voice.transcribe(audio).text
+    old = robot.brain
+    try:
+        robot.swap(Brain.load(tmp_path / "model", "garden", encoder=encoder))
+        after = voice.turn(audio, Session())
+    finally:
+        robot.swap(old)
+    assert before != "turn on the garden sprinkler"
+    assert after.transcript.text == "turn on the garden sprinkler" and after.reply.intent == "water"
+
+
+def test_endpointer_finds_the_utterance_with_its_first_syllable():
+    speech = synthesize("five", Voice("en-us", 150))
+    stream = with_room_noise(speech, before=1.0, after=1.0)
+    events = []
+    endpointer = Endpointer()
+    for start in range(0, stream.size, 1600):  # 0.1 s blocks, as a sound card delivers them
+        events += [(start, e) for e in endpointer.feed(stream[start:start + 1600])]
+    kinds = [e.kind for _, e in events]
+    assert kinds[0] == "start" and kinds[-1] == "end" and kinds.count("start") == 1
+    utterance = np.concatenate([e.audio for _, e in events])
+    voiced = np.nonzero(np.abs(speech) > 0.02)[0]
+    lead = int(np.argmax(np.abs(utterance) > 0.02))
+    assert lead >= int(0.15 * SAMPLE_RATE)  # pre-roll: quiet audio before the first syllable is kept
+    assert utterance.size >= lead + voiced[-1] - voiced[0]  # and the whole word after it
+    assert events[-1][0] < 1.0 * SAMPLE_RATE + speech.size + 0.6 * SAMPLE_RATE  # the end comes soon after
+
+
+def test_endpointer_separates_two_utterances():
+    first, second = synthesize("hello", Voice("en-us", 150)), synthesize("goodbye", Voice("en-us", 150))
+    stream = with_room_noise(np.concatenate([first, np.zeros(SAMPLE_RATE, np.float32), second]))
+    found = list(utterances(iter(np.array_split(stream, 50))))
+    assert len(found) == 2
+
+
+def test_tts_rate_and_voice_settings():
+    slow = synthesize("the quick brown fox jumps over the lazy dog", Voice("en-us", 120))
+    fast = synthesize("the quick brown fox jumps over the lazy dog", Voice("en-us", 240))
+    assert 1.6 < slow.size / fast.size < 2.4
+    wav = synthesize_wav("hello", Voice("en-gb+f3", 160))
+    assert wav[:4] == b"RIFF" and int.from_bytes(wav[40:44], "little") == len(wav) - 44  # real sizes
+    with pytest.raises(SpeechSynthesisError, match="no-such-voice"):
+        synthesize_wav("hello", Voice("no-such-voice"))
+    with pytest.raises(SpeechSynthesisError, match="empty"):
+        synthesize_wav("   ")
+
+
+def test_missing_espeak_is_a_clear_error(monkeypatch, tmp_path):
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(SpeechSynthesisError, match="apt-get install espeak-ng"):
+        synthesize_wav("hello")
+
+
+@pytest.fixture(scope="module")
+def tiny_whisper(tmp_path_factory):
+    """A randomly initialised Whisper with a 62-token vocabulary: exercises loading, features, generation
+    and decoding, not recognition (it knows nothing)."""
+    from transformers import (
+        WhisperConfig,
+        WhisperFeatureExtractor,
+        WhisperForConditionalGeneration,
+        WhisperProcessor,
+        WhisperTokenizer,
+    )
+
+    folder = tmp_path_factory.mktemp("whisper")
+    letters = [chr(c) for c in range(ord("a"), ord("z") + 1)]
+    (folder / "vocab.json").write_text(json.dumps({t: i for i, t in enumerate(letters + ["Ġ" + c for c in letters])}))
+    (folder / "merges.txt").write_text("#version: 0.2\n")
+    end = "<|endoftext|>"
+    tokenizer = WhisperTokenizer(str(folder / "vocab.json"), str(folder / "merges.txt"), unk_token=end,
+                                 bos_token=end, eos_token=end, pad_token=end)
+    special = ["<|startoftranscript|>", "<|en|>", "<|transcribe|>", "<|notimestamps|>"]
+    tokenizer.add_special_tokens({"additional_special_tokens": special})
+    WhisperProcessor(WhisperFeatureExtractor(feature_size=80), tokenizer).save_pretrained(folder)
+    ids = {t: tokenizer.convert_tokens_to_ids(t) for t in [end, *special]}
+    config = WhisperConfig(vocab_size=len(tokenizer), d_model=16, encoder_layers=1, decoder_layers=1,
+                           encoder_attention_heads=2, decoder_attention_heads=2, encoder_ffn_dim=32,
+                           decoder_ffn_dim=32, max_target_positions=64, pad_token_id=ids[end], bos_token_id=ids[end],
+                           eos_token_id=ids[end], decoder_start_token_id=ids["<|startoftranscript|>"])
+    model = WhisperForConditionalGeneration(config)
+    model.generation_config.no_timestamps_token_id = ids["<|notimestamps|>"]
+    model.save_pretrained(folder)
+    return folder
+
+
+def test_whisper_backend_plumbing(tiny_whisper):
+    recognizer = WhisperRecognizer(tiny_whisper, max_new_tokens=6)
+    transcript = recognizer.transcribe(with_room_noise(synthesize("hello"), 0.2, 0.2))
+    assert transcript.backend == "whisper" and isinstance(transcript.text, str)
+    assert 0 < len(transcript.text.replace(" ", "")) <= 6  # random weights: some letters, at most 6 tokens
+    with pytest.raises(InputError, match="not a Whisper model folder"):
+        WhisperRecognizer(tiny_whisper / "missing")
+
