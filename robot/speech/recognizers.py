@@ -56,9 +56,6 @@ class Recognizer(Protocol):
 class PocketsphinxOptions:
     language_weight: float = 6.5  # first pass; the second pass and lattice get +2 and +3 (pocketsphinx's defaults)
     extra: tuple[tuple[str, object], ...] = ()  # any other pocketsphinx setting, e.g. (("fwdflat", False),)
-    beam: float = 1e-60
-    word_beam: float = 1e-40
-    word_penalty: float = 0.2
     noise_floor: float = 0.003  # -50 dBFS of white noise, see `feed`
 
 
@@ -78,7 +75,6 @@ class PocketsphinxRecognizer:
                                             samprate=SAMPLE_RATE, lw=options.language_weight,
                                             fwdflatlw=options.language_weight + 2,
                                             bestpathlw=options.language_weight + 3,
-                                            beam=options.beam, wbeam=options.word_beam, wip=options.word_penalty,
                                             loglevel="FATAL", **dict(options.extra))
         self.options = options
         self._noise = np.random.default_rng(0)

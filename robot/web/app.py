@@ -8,6 +8,7 @@ from __future__ import annotations
 import html
 import os
 import re
+from collections.abc import Iterator
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
@@ -17,7 +18,9 @@ from robot.brain import Reply, Robot, Session  # noqa: E402
 from robot.feedback import FeedbackStore  # noqa: E402
 from robot.paths import robot_home  # noqa: E402
 from robot.registry import ModelRegistry  # noqa: E402
+from robot.speech.voice import VoiceOptions, VoiceRobot  # noqa: E402
 from robot.web.train_tab import MAX_UPLOAD_BYTES, build_models_tab, build_train_tab  # noqa: E402
+from robot.web.voice_controls import RAW_MICROPHONE, build_voice_controls  # noqa: E402
 
 CSS = """
 .reply-meta { font-size: 0.75em; opacity: 0.6; display: block; margin-top: 0.3em; }
@@ -42,7 +45,20 @@ def _text(content) -> str:
     return str(content)
 
 
-def build_chat_tab(robot: Robot, feedback: FeedbackStore) -> None:
+def converse(robot: Robot, message: str, history: list[dict], session: Session) -> Iterator[tuple[list[dict], Reply]]:
+    """The chat history growing with one turn: the user's message, then the reply as it streams, then the
+    reply with its discreet intent · confidence · source line."""
+    history = [*history, {"role": "user", "content": message},
+               {"role": "assistant", "content": ""}]
+    reply = None
+    for reply in robot.stream(message, session):
+        history[-1] = {"role": "assistant", "content": html.escape(reply.text, quote=False)}
+        yield history, reply
+    history[-1] = {"role": "assistant", "content": f"{html.escape(reply.text, quote=False)}\n{meta_line(reply)}"}
+    yield history, reply
+
+
+def build_chat_tab(robot: Robot, feedback: FeedbackStore, voice: VoiceRobot) -> None:
     session = gr.State(None)
     chatbot = gr.Chatbot(show_label=False, height=480, elem_id="chat", feedback_options=("Like", "Dislike"))
     with gr.Row():
@@ -55,16 +71,12 @@ def build_chat_tab(robot: Robot, feedback: FeedbackStore) -> None:
                              scale=3, elem_id="wanted")
         correct = gr.Button("Save correction", size="sm", elem_id="correct")
     note = gr.Markdown()
+    build_voice_controls(voice, chatbot, session, converse)
 
     def chat(message: str, history: list[dict], state: Session | None):
         state = state or Session()
-        history = [*history, {"role": "user", "content": message}, {"role": "assistant", "content": ""}]
-        reply = None
-        for reply in robot.stream(message, state):
-            history[-1] = {"role": "assistant", "content": html.escape(reply.text, quote=False)}
-            yield "", history, state
-        history[-1] = {"role": "assistant", "content": f"{html.escape(reply.text, quote=False)}\n{meta_line(reply)}"}
-        yield "", history, state
+        for grown, _ in converse(robot, message, history, state):
+            yield "", grown, state
 
     def respond(message: str, state: Session | None) -> tuple[dict, Session]:
         state = state or Session()
@@ -96,13 +108,14 @@ def build_chat_tab(robot: Robot, feedback: FeedbackStore) -> None:
     hidden_in.submit(respond, [hidden_in, session], [hidden_out, session], api_name="respond")
 
 
-def build_app(robot: Robot, registry: ModelRegistry | None = None, feedback: FeedbackStore | None = None) -> gr.Blocks:
+def build_app(robot: Robot, registry: ModelRegistry | None = None, feedback: FeedbackStore | None = None,
+              voice: VoiceRobot | None = None) -> gr.Blocks:
     registry = registry or ModelRegistry("intents")
     feedback = feedback or FeedbackStore(robot_home() / "feedback.sqlite")
     with gr.Blocks(title=f"{robot.persona.name} · robot") as app:
         gr.Markdown(f"## {robot.persona.name}\nA robot that runs entirely on this computer. Ask it what it can do.")
         with gr.Tab("Chat"):
-            build_chat_tab(robot, feedback)
+            build_chat_tab(robot, feedback, voice or VoiceRobot(robot))
         with gr.Tab("Train"):
             build_train_tab(robot, registry, feedback)
         with gr.Tab("Models"):
@@ -111,17 +124,17 @@ def build_app(robot: Robot, registry: ModelRegistry | None = None, feedback: Fee
 
 
 def launch(robot: Robot, host: str = "127.0.0.1", port: int = 7860, block: bool = True,
-           registry: ModelRegistry | None = None) -> gr.Blocks:
-    app = build_app(robot, registry)
+           registry: ModelRegistry | None = None, voice: VoiceRobot | None = None) -> gr.Blocks:
+    app = build_app(robot, registry, voice=voice)
     app.queue(default_concurrency_limit=8)
     app.launch(server_name=host, server_port=port, theme=theme(), css=CSS, prevent_thread_lock=not block,
-               show_error=True, quiet=not block, max_file_size=MAX_UPLOAD_BYTES)
+               show_error=True, quiet=not block, max_file_size=MAX_UPLOAD_BYTES, head=RAW_MICROPHONE)
     return app
 
 
-def serve(host: str = "127.0.0.1", port: int = 7860) -> None:
+def serve(host: str = "127.0.0.1", port: int = 7860, voice: VoiceOptions = VoiceOptions()) -> None:
     from robot.service import load_robot
 
     robot = load_robot()
     print(f"{robot.persona.name} is listening on http://{host}:{port} (Ctrl-C to stop)", flush=True)
-    launch(robot, host, port, block=True)
+    launch(robot, host, port, block=True, voice=VoiceRobot(robot, voice))

@@ -1,0 +1,81 @@
+"""Voice in the Chat tab: record or upload a request, see its transcript as your message, hear the reply.
+
+Browsers record at 44.1 or 48 kHz (Gradio hands over a WAV); `audio.from_array` downmixes and resamples it
+to 16 kHz with an anti-aliasing filter before the recogniser sees it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import gradio as gr
+import numpy as np
+
+from robot.brain import Session
+from robot.errors import InputError
+from robot.speech.audio import SAMPLE_RATE, from_array, to_int16
+from robot.speech.tts import Voice, synthesize
+from robot.speech.voice import VoiceRobot
+
+# Chrome's call-oriented processing (echo cancellation, noise suppression, automatic gain) smears and can
+# clip speech meant for a recogniser; the robot never talks while it listens, so ask for the raw signal.
+RAW_MICROPHONE = """<script>
+(() => {
+  const media = navigator.mediaDevices;
+  if (!media || !media.getUserMedia) return;
+  const original = media.getUserMedia.bind(media);
+  media.getUserMedia = (constraints) => {
+    if (constraints && constraints.audio) {
+      const audio = constraints.audio === true ? {} : constraints.audio;
+      constraints = {...constraints, audio: {...audio, echoCancellation: false, noiseSuppression: false,
+                                             autoGainControl: false}};
+    }
+    return original(constraints);
+  };
+})();
+</script>"""
+
+VOICES = ["en-us", "en-us+f2", "en-us+m3", "en-gb", "en-gb+f3"]
+
+
+def build_voice_controls(voice: VoiceRobot, chatbot: gr.Chatbot, session: gr.State, converse: Callable) -> None:
+    with gr.Row(equal_height=True):
+        microphone = gr.Audio(sources=["microphone", "upload"], type="numpy", label="Speak (or upload a recording)",
+                              elem_id="microphone", scale=3)
+        spoken = gr.Audio(label="Reply, spoken", autoplay=True, interactive=False, elem_id="spoken-reply", scale=2)
+    with gr.Row():
+        speak = gr.Checkbox(True, label="Speak replies", elem_id="speak-replies")
+        voice_name = gr.Dropdown(VOICES, value=voice.options.voice.name, label="Voice", allow_custom_value=True)
+        rate = gr.Slider(100, 250, value=voice.options.voice.words_per_minute, step=5, label="Words per minute")
+
+    def hear(recording, history: list[dict], state: Session | None, speak: bool, name: str, wpm: float):
+        """Transcribe a recording, answer it like a typed message, and speak the reply."""
+        state = state or Session()
+        if recording is None:
+            yield None, history, state, None
+            return
+        try:
+            rate_hz, samples = recording
+            transcript = voice.transcribe(from_array(rate_hz, np.asarray(samples), voice.options.limits))
+        except InputError as error:
+            gr.Warning(str(error))
+            yield None, history, state, None
+            return
+        if not transcript.text:
+            gr.Warning("I heard speech but could not make out any words; try again a little closer.")
+            yield None, history, state, None
+            return
+        for grown, reply in converse(voice.robot, transcript.text, history, state):  # noqa: B007 - the last is kept
+            yield None, grown, state, None
+        audio = None
+        if speak:
+            try:
+                audio = (SAMPLE_RATE, to_int16(synthesize(reply.text, Voice(name or "en-us", int(wpm)))))
+            except InputError as error:
+                gr.Warning(str(error))
+        yield None, grown, state, audio
+
+    inputs = [microphone, chatbot, session, speak, voice_name, rate]
+    outputs = [microphone, chatbot, session, spoken]
+    microphone.upload(hear, inputs, outputs, api_name="hear")
+    microphone.stop_recording(hear, inputs, outputs, api_name="hear_recording", api_visibility="private")
