@@ -17,19 +17,19 @@ def _print_json(obj: dict) -> None:
 
 
 def _quiet_libraries() -> None:
+    """Offline and quiet, set before any library reads it (importing transformers here would cost every
+    command seconds, `robot say` included)."""
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    import transformers
-
-    transformers.utils.logging.set_verbosity_error()
-    transformers.utils.logging.disable_progress_bar()
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # transformers follows it for its own bars
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
     from robot.web.app import serve
 
-    serve(host=args.host, port=args.port)
+    serve(host=args.host, port=args.port, voice=_voice_options(args))
     return 0
 
 
@@ -85,6 +85,10 @@ def cmd_train_intents(args: argparse.Namespace) -> int:
               f"-> {where}")
         print(f"Held-out ({m['held_out']}): in-scope accuracy {m['in_scope_accuracy']:.1%}, "
               f"macro F1 {m['macro_f1']:.1%}, out-of-scope threshold {m['threshold']:.2f}")
+        print(f"Speech: language model rebuilt ({m['speech']['vocabulary']:,} words)")
+        if missing := m["speech"]["unpronounceable"]:
+            print(f"warning: the speech recogniser has no pronunciation for: {', '.join(missing)} "
+                  "(spoken requests cannot contain these words)", file=sys.stderr)
     return 0
 
 
@@ -305,8 +309,15 @@ def _device(value: str | None) -> int | str | None:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="robot", description="An offline-first robot you can chat with.")
     sub = parser.add_subparsers(dest="command", required=True)
+    voice_args = argparse.ArgumentParser(add_help=False)
+    voice_args.add_argument("--voice", default="en-us", help="espeak-ng voice, e.g. en-us, en-gb, en-us+f3")
+    voice_args.add_argument("--rate", type=int, default=160, help="speaking rate in words per minute")
+    whisper_args = argparse.ArgumentParser(add_help=False)
+    whisper_args.add_argument("--whisper", help="a local Whisper model folder or cached hub id (not pocketsphinx)")
+    output_args = argparse.ArgumentParser(add_help=False)
+    output_args.add_argument("--output-device", help="speaker: index or name from `robot voice --list-devices`")
 
-    p = sub.add_parser("serve", help="start the web app")
+    p = sub.add_parser("serve", parents=[voice_args, whisper_args], help="start the web app")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=7860)
     p.set_defaults(func=cmd_serve)
@@ -378,31 +389,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_models)
 
-    p = sub.add_parser("transcribe", help="speech to text from an audio file (WAV, FLAC, OGG, MP3)")
+    p = sub.add_parser("transcribe", parents=[whisper_args], help="speech to text from a WAV, FLAC, OGG or MP3 file")
     p.add_argument("file", type=Path)
     p.add_argument("--model", type=Path, help="intent model folder whose language model to use (default: active)")
     p.add_argument("--general", action="store_true", help="pocketsphinx's general English model, not the adapted one")
-    p.add_argument("--whisper", help="a local Whisper model folder or cached hub id, instead of pocketsphinx")
     p.add_argument("--max-seconds", type=float, default=30.0, help="refuse longer audio (default 30)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_transcribe)
 
-    voice_args = argparse.ArgumentParser(add_help=False)
-    voice_args.add_argument("--voice", default="en-us", help="espeak-ng voice, e.g. en-us, en-gb, en-us+f3")
-    voice_args.add_argument("--rate", type=int, default=160, help="speaking rate in words per minute")
-    voice_args.add_argument("--output-device", help="speaker: index or name from --list-devices")
-
-    p = sub.add_parser("say", parents=[voice_args], help="text to speech (to a WAV file, or the speaker)")
+    p = sub.add_parser("say", parents=[voice_args, output_args], help="text to speech (to a WAV file, or the speaker)")
     p.add_argument("text")
     p.add_argument("-o", "--output", type=Path, help="write a WAV file instead of playing it")
     p.set_defaults(func=cmd_say)
 
-    p = sub.add_parser("voice", parents=[voice_args], help="talk to the robot through a microphone")
+    p = sub.add_parser("voice", parents=[voice_args, whisper_args, output_args],
+                       help="talk to the robot through a microphone")
     p.add_argument("--list-devices", action="store_true", help="list audio devices and exit")
     p.add_argument("--input-device", help="microphone: index or name from --list-devices")
     p.add_argument("--push-to-talk", action="store_true", help="Enter starts and stops each recording")
     p.add_argument("--sample-rate", type=int, default=16000, help="capture rate (resampled to 16 kHz)")
-    p.add_argument("--whisper", help="a local Whisper model folder or cached hub id, instead of pocketsphinx")
     p.add_argument("--max-turns", type=int, help="stop after this many replies")
     p.add_argument("--max-seconds", type=float, help="stop after listening this long")
     p.set_defaults(func=cmd_voice)

@@ -32,6 +32,18 @@ def _entity_rows(entities: dict | None) -> str:
             f"R {_pct(micro['recall'])}, F1 {_pct(micro['f1'])} |\n")
 
 
+def speech_section(speech: dict | None) -> str:
+    if not speech:
+        return ""
+    missing = ", ".join(speech["unpronounceable"]) or "none"
+    return f"""## Speech
+`speech/` holds the recogniser's language model, built from these intents: a trigram model over
+{speech['vocabulary']:,} words (ARPA, `speech/lm.arpa`) and their pronunciations (`speech/words.dict`).
+Words of the examples without a pronunciation, left out: {missing}.
+
+"""
+
+
 def model_card(data: IntentData, metrics: dict, command: str) -> str:
     encoder = metrics.get("encoder", "all-MiniLM-L6-v2")
     return f"""# Intent model
@@ -58,7 +70,7 @@ chosen to reject at most {_pct(metrics['config']['max_false_rejection'])} of hel
 | macro F1 | {_pct(metrics['macro_f1'])} |
 | training time | {metrics['train_seconds']:.1f} s |
 {_entity_rows(metrics.get('entities'))}
-## Reproduce
+{speech_section(metrics.get('speech'))}## Reproduce
 ```
 {command}
 ```

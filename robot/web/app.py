@@ -65,13 +65,13 @@ def build_chat_tab(robot: Robot, feedback: FeedbackStore, voice: VoiceRobot) -> 
         box = gr.Textbox(placeholder="Type a message and press Enter", show_label=False, scale=8,
                          elem_id="message", autofocus=True)
         send = gr.Button("Send", variant="primary", scale=1, elem_id="send")
+    build_voice_controls(voice, chatbot, session, converse)
     with gr.Row():
         clear = gr.Button("New conversation", size="sm")
         wanted = gr.Dropdown(choices=[i.name for i in robot.brain.data.intents], label="That should have been intent",
                              scale=3, elem_id="wanted")
         correct = gr.Button("Save correction", size="sm", elem_id="correct")
     note = gr.Markdown()
-    build_voice_controls(voice, chatbot, session, converse)
 
     def chat(message: str, history: list[dict], state: Session | None):
         state = state or Session()

@@ -79,6 +79,16 @@ def read_csv(path: Path, limit: int = 200) -> list[list[str]]:
         return list(csv.reader(f))[1:limit + 1]
 
 
+def speech_note(metrics: dict) -> str:
+    """What the speech recogniser's rebuilt language model cannot hear."""
+    missing = metrics.get("speech", {}).get("unpronounceable", [])
+    if not missing:
+        return ""
+    return ("\n\n**Voice:** no pronunciation for " + ", ".join(f"`{w}`" for w in missing[:20])
+            + (" …" if len(missing) > 20 else "") + ": spoken requests cannot contain these words. "
+            "Spell numbers and abbreviations as they are said, or use a common word.")
+
+
 def build_train_tab(robot: Robot, registry: ModelRegistry, feedback: FeedbackStore) -> None:
     new_version = gr.State(None)
     gr.Markdown("Bring intents as native YAML, Rasa NLU YAML, intents.json, CSV, TSV or JSONL (upload), or edit "
@@ -159,7 +169,7 @@ def build_train_tab(robot: Robot, registry: ModelRegistry, feedback: FeedbackSto
         current = json.loads((registry.active_path() / "metrics.json").read_text())
         folder = result.folder / "report"
         return (f"Trained version **{result.version}** in {result.metrics['train_seconds']:.1f} s. "
-                "Read the report, then activate it.", gr.Column(visible=True),
+                "Read the report, then activate it." + speech_note(result.metrics), gr.Column(visible=True),
                 comparison(result.metrics, current), read_csv(folder / "per_intent.csv"),
                 str(folder / "confusion_matrix.png"), str(folder / "confidence_histogram.png"),
                 read_csv(folder / "errors.csv", 50), result.version)

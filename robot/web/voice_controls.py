@@ -1,19 +1,20 @@
 """Voice in the Chat tab: record or upload a request, see its transcript as your message, hear the reply.
 
-Browsers record at 44.1 or 48 kHz (Gradio hands over a WAV); `audio.from_array` downmixes and resamples it
-to 16 kHz with an anti-aliasing filter before the recogniser sees it.
+Browsers record at 44.1 or 48 kHz (Gradio hands over a WAV file), uploads come in any format: both are read
+by `audio.load` (libsndfile: WAV, FLAC, OGG, MP3; no ffmpeg needed), downmixed and resampled to 16 kHz with an
+anti-aliasing filter before the recogniser sees them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import gradio as gr
-import numpy as np
 
 from robot.brain import Session
 from robot.errors import InputError
-from robot.speech.audio import SAMPLE_RATE, from_array, to_int16
+from robot.speech.audio import SAMPLE_RATE, load, to_int16
 from robot.speech.tts import Voice, synthesize
 from robot.speech.voice import VoiceRobot
 
@@ -40,23 +41,22 @@ VOICES = ["en-us", "en-us+f2", "en-us+m3", "en-gb", "en-gb+f3"]
 
 def build_voice_controls(voice: VoiceRobot, chatbot: gr.Chatbot, session: gr.State, converse: Callable) -> None:
     with gr.Row(equal_height=True):
-        microphone = gr.Audio(sources=["microphone", "upload"], type="numpy", label="Speak (or upload a recording)",
+        microphone = gr.Audio(sources=["microphone", "upload"], type="filepath", label="Speak (or upload a recording)",
                               elem_id="microphone", scale=3)
         spoken = gr.Audio(label="Reply, spoken", autoplay=True, interactive=False, elem_id="spoken-reply", scale=2)
-    with gr.Row():
+    with gr.Accordion("Voice settings", open=False), gr.Row():
         speak = gr.Checkbox(True, label="Speak replies", elem_id="speak-replies")
         voice_name = gr.Dropdown(VOICES, value=voice.options.voice.name, label="Voice", allow_custom_value=True)
         rate = gr.Slider(100, 250, value=voice.options.voice.words_per_minute, step=5, label="Words per minute")
 
-    def hear(recording, history: list[dict], state: Session | None, speak: bool, name: str, wpm: float):
+    def hear(recording: str | None, history: list[dict], state: Session | None, speak: bool, name: str, wpm: float):
         """Transcribe a recording, answer it like a typed message, and speak the reply."""
         state = state or Session()
         if recording is None:
             yield None, history, state, None
             return
         try:
-            rate_hz, samples = recording
-            transcript = voice.transcribe(from_array(rate_hz, np.asarray(samples), voice.options.limits))
+            transcript = voice.transcribe(load(Path(recording).read_bytes(), voice.options.limits))
         except InputError as error:
             gr.Warning(str(error))
             yield None, history, state, None
