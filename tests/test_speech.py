@@ -220,3 +220,22 @@ def test_whisper_backend_plumbing(tiny_whisper):
     with pytest.raises(InputError, match="not a Whisper model folder"):
         WhisperRecognizer(tiny_whisper / "missing")
 
+
+
+def test_cli_say_then_transcribe_round_trip(tmp_path):
+    from tests.test_cli import robot_cli
+
+    wav = tmp_path / "reply.wav"
+    said = robot_cli("say", "do you remember my name", "-o", str(wav), "--voice", "en-us", "--rate", "150")
+    assert said.returncode == 0, said.stderr
+    heard = robot_cli("transcribe", str(wav), "--json")
+    assert heard.returncode == 0, heard.stderr
+    result = json.loads(heard.stdout)
+    assert result["text"] == "do you remember my name" and result["backend"] == "pocketsphinx"
+    assert 0 < result["real_time_factor"] < 1
+    empty = tmp_path / "empty.wav"
+    empty.write_bytes(b"")
+    refused = robot_cli("transcribe", str(empty))
+    assert refused.returncode == 2 and "empty" in refused.stderr and "Traceback" not in refused.stderr
+    bad_voice = robot_cli("say", "hi", "-o", str(wav), "--voice", "klingon")
+    assert bad_voice.returncode == 2 and "unknown espeak-ng voice" in bad_voice.stderr

@@ -7,6 +7,7 @@ fresh process with ALSA_CONFIG_PATH pointing at the test's configuration."""
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 
@@ -89,3 +90,27 @@ def test_a_missing_device_is_a_clear_error(virtual_audio):
     assert result.returncode == 2
     assert "cannot open input device no such microphone" in result.stderr and "Traceback" not in result.stderr
 
+
+
+def test_ctrl_c_stops_the_loop_cleanly(virtual_audio):
+    config, microphone, _ = virtual_audio
+    speak_into(microphone, "hello")
+    env = {**os.environ, "ALSA_CONFIG_PATH": str(config), "ROBOT_DIALOGUE": "off"}
+    process = subprocess.Popen([sys.executable, "-m", "robot.cli", "voice"], env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout.readline().startswith("Listening")  # the microphone is open
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == 0, err
+    assert "Stopped." in out and "Traceback" not in err
+
+
+def test_missing_portaudio_is_a_clear_error():
+    script = ("import ctypes.util, sys; ctypes.util.find_library = lambda name: None; "
+              "from robot.cli import main; sys.exit(main(['voice', '--list-devices']))")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2
+    assert "PortAudio is not installed" in result.stderr and "libportaudio2" in result.stderr
