@@ -237,5 +237,5 @@ def test_cli_say_then_transcribe_round_trip(tmp_path):
     empty.write_bytes(b"")
     refused = robot_cli("transcribe", str(empty))
     assert refused.returncode == 2 and "empty" in refused.stderr and "Traceback" not in refused.stderr
-    bad_voice = robot_cli("say", "hi", "-o", str(wav), "--voice", "klingon")
+    bad_voice = robot_cli("say", "hi", "-o", str(wav), "--voice", "no-such-voice")
     assert bad_voice.returncode == 2 and "unknown espeak-ng voice" in bad_voice.stderr
