@@ -12,11 +12,11 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import statistics
 import time
 from pathlib import Path
 
 import torch
+from report import percentile, print_table
 
 from robot.brain import Robot, Session
 from robot.intents.encoder import SentenceEncoder
@@ -37,10 +37,6 @@ def to_intent_data(pairs: list[list[str]], source: str) -> IntentData:
         else:
             intents.setdefault(label, Intent(label, [])).examples.append(text)
     return IntentData(list(intents.values()), oos_examples=oos, source=source)
-
-
-def percentile(values: list[float], q: float) -> float:
-    return statistics.quantiles(values, n=100)[int(q) - 1]
 
 
 def main() -> None:
@@ -82,9 +78,7 @@ def main() -> None:
     ]
     print(f"\nCLINC150 ({args.data.name}), {platform.processor() or platform.machine()}, "
           f"{args.threads} torch threads, threshold {classifier.threshold:.3f}, T {classifier.temperature:.3f}")
-    print(f"| {'metric':<42} | {'value':>9} | {'target':>9} |\n|{'-' * 44}|{'-' * 11}|{'-' * 11}|")
-    for name, value, target in rows:
-        print(f"| {name:<42} | {value:>9} | {target:>9} |")
+    print_table(rows, ("metric", "value", "target"))
 
 
 if __name__ == "__main__":

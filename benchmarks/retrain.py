@@ -19,6 +19,7 @@ os.environ["ROBOT_HOME"] = tempfile.mkdtemp(prefix="robot-bench-")  # a clean re
 
 import torch  # noqa: E402
 from gradio_client import Client  # noqa: E402
+from report import print_table  # noqa: E402
 
 from robot.paths import DEFAULT_INTENTS  # noqa: E402
 from robot.registry import ModelRegistry  # noqa: E402
@@ -93,9 +94,7 @@ def main() -> None:
                  f"{len(answered)} ok, {len(failures)} failed", "0 failed"))
 
     print(f"\nretrain benchmark, {args.threads} torch threads")
-    print(f"| {'measure':<58} | {'value':>18} | {'target':>9} |\n|{'-' * 60}|{'-' * 20}|{'-' * 11}|")
-    for name, value, target in rows:
-        print(f"| {name:<58} | {value:>18} | {target:>9} |")
+    print_table(rows)
     if failures:
         print("first failure:", failures[0])
 

@@ -22,6 +22,7 @@ os.environ["ROBOT_DIALOGUE"] = "off"  # the targets are for the intent path
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
+from report import percentile, print_table  # noqa: E402
 
 from robot.brain import Session  # noqa: E402
 from robot.intents.annotations import plain_text  # noqa: E402
@@ -70,10 +71,6 @@ def run(voice: VoiceRobot, streams: list[tuple[np.ndarray, int]]) -> list[dict]:
         row["text"] = " ".join(t for t in texts if t)
         results.append(row)
     return results
-
-
-def percentile(values: list[float], q: float) -> float:
-    return float(np.percentile(values, q)) if values else float("nan")
 
 
 def main() -> None:
@@ -127,9 +124,7 @@ def main() -> None:
     ]
     print(f"\n{platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch threads {args.threads}, "
           f"{time.strftime('%Y-%m-%d')}")
-    print(f"{'measure':<52} {'value':>10}  target")
-    for name, value, target in rows:
-        print(f"{name:<52} {value:>10}  {target}")
+    print_table(rows)
     if args.errors:
         print()
         for (intent, sentence), r, v in zip(requests, adapted, voices):
