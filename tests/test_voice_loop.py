@@ -10,6 +10,8 @@ import os
 import signal
 import subprocess
 import sys
+import threading
+import time
 
 import numpy as np
 import pytest
@@ -114,3 +116,56 @@ def test_missing_portaudio_is_a_clear_error():
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert result.returncode == 2
     assert "PortAudio is not installed" in result.stderr and "libportaudio2" in result.stderr
+
+
+def test_push_to_talk_records_between_two_enters(tmp_path):
+    """Here the virtual microphone reads a named pipe, so the test paces it: room noise until the first Enter,
+    then the request, then room noise again until the second Enter."""
+    fifo, speaker = tmp_path / "microphone.fifo", tmp_path / "speaker.raw"
+    os.mkfifo(fifo)
+    config = tmp_path / "asound.conf"
+    config.write_text(ALSA.format(microphone=fifo, speaker=speaker))
+    speech = to_int16(synthesize("are you a robot", Voice("en-us", 150))).tobytes()
+    room = to_int16(np.random.default_rng(0).standard_normal(1600).astype(np.float32) * 0.003).tobytes()
+    talking, done = threading.Event(), threading.Event()
+
+    def microphone() -> None:  # 0.1 s blocks in real time; the request once, when the test says
+        while not done.is_set():
+            try:
+                with fifo.open("wb") as pipe:  # PortAudio opens and closes devices to probe them: reopen
+                    while not done.is_set():
+                        if talking.is_set():
+                            pipe.write(speech)
+                            talking.clear()
+                        pipe.write(room)
+                        pipe.flush()
+                        time.sleep(0.1)
+            except BrokenPipeError:
+                continue
+
+    threading.Thread(target=microphone, daemon=True).start()
+    env = {**os.environ, "ALSA_CONFIG_PATH": str(config), "ROBOT_DIALOGUE": "off"}
+    process = subprocess.Popen([sys.executable, "-m", "robot.cli", "voice", "--push-to-talk", "--max-turns", "1"],
+                               env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True)
+    watchdog = threading.Timer(180, process.kill)
+    watchdog.start()
+    try:
+        assert process.stdout.readline().startswith("Listening")
+        time.sleep(0.5)
+        process.stdin.write("\n")  # Enter: start
+        process.stdin.flush()
+        assert process.stdout.readline().startswith("Recording")
+        time.sleep(0.3)
+        talking.set()
+        time.sleep(2.5)  # the request and some room after it
+        process.stdin.write("\n")  # Enter: stop
+        process.stdin.flush()
+        out, err = process.communicate(timeout=120)
+    finally:
+        done.set()
+        watchdog.cancel()
+        process.kill()
+    assert process.returncode == 0, err
+    assert "you> are you a robot" in out
+    assert speaker.stat().st_size > 0  # the reply was played
