@@ -115,3 +115,16 @@ def test_too_short_and_too_long_are_rejected_with_the_limit():
 def test_wav_bytes_round_trip():
     signal = tone(250, SAMPLE_RATE, 0.5)
     assert np.allclose(audio.load(audio.wav_bytes(signal)), signal, atol=1e-4)
+
+
+@pytest.mark.parametrize("rate", [48000, 44100, 8000, 16000])
+def test_stream_resampling_in_blocks_equals_resampling_at_once(rate):
+    signal = tone(440, rate, 1.0) + tone(3000, rate, 1.0, 0.2)
+    resampler = audio.StreamResampler(rate)
+    rng = np.random.default_rng(0)
+    cuts = np.sort(rng.choice(np.arange(1, signal.size), 40, replace=False))
+    streamed = np.concatenate([resampler(block) for block in np.split(signal, cuts)])
+    whole = audio.resample(signal, rate)
+    held_back = (resampler.down + 2 * resampler.margin) * resampler.up / resampler.down
+    assert streamed.size >= whole.size - held_back  # at most 25 ms, at 44.1 kHz
+    assert np.allclose(streamed, whole[:streamed.size], atol=1e-5)

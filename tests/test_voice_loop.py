@@ -16,7 +16,7 @@ import time
 import numpy as np
 import pytest
 
-from robot.speech.audio import SAMPLE_RATE, to_int16
+from robot.speech.audio import SAMPLE_RATE, resample, to_int16
 from robot.speech.tts import Voice, synthesize
 
 ALSA = """
@@ -52,13 +52,14 @@ def virtual_audio(tmp_path):
     return config, microphone, speaker
 
 
-def speak_into(path, text: str, seconds_after: float = 2.0) -> float:
-    """Raw S16_LE 16 kHz mono: a quiet room, the request, a quiet room. Returns the total length in seconds."""
+def speak_into(path, text: str, seconds_after: float = 2.0, rate: int = SAMPLE_RATE) -> float:
+    """Raw S16_LE mono at `rate`: a quiet room, the request, a quiet room. Returns the length in seconds."""
     speech = synthesize(text, Voice("en-us", 150))
     room = np.random.default_rng(0).standard_normal(int((1.0 + seconds_after) * SAMPLE_RATE) + speech.size) * 0.003
     room[SAMPLE_RATE:SAMPLE_RATE + speech.size] += speech
-    path.write_bytes(to_int16(room.astype(np.float32)).tobytes())
-    return room.size / SAMPLE_RATE
+    signal = resample(room.astype(np.float32), SAMPLE_RATE, rate)
+    path.write_bytes(to_int16(signal).tobytes())
+    return signal.size / rate
 
 
 def run_robot_voice(config, *args: str, stdin: str = "") -> subprocess.CompletedProcess:
@@ -67,10 +68,11 @@ def run_robot_voice(config, *args: str, stdin: str = "") -> subprocess.Completed
                           capture_output=True, text=True, timeout=240)
 
 
-def test_microphone_loop_hears_a_request_and_speaks_the_reply(virtual_audio):
+@pytest.mark.parametrize("rate", [16000, 48000])
+def test_microphone_loop_hears_a_request_and_speaks_the_reply(virtual_audio, rate):
     config, microphone, speaker = virtual_audio
-    seconds = speak_into(microphone, "what's the weather like")
-    result = run_robot_voice(config, "--max-turns", "1", "--max-seconds", str(seconds))
+    seconds = speak_into(microphone, "what's the weather like", rate=rate)
+    result = run_robot_voice(config, "--max-turns", "1", "--max-seconds", str(seconds), "--sample-rate", str(rate))
     assert result.returncode == 0, result.stderr
     assert "you> what's the weather like" in result.stdout
     assert "offline" in result.stdout.lower() or "forecast" in result.stdout.lower()  # the weather replies

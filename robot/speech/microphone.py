@@ -18,7 +18,7 @@ import numpy as np
 
 from robot.brain import Session
 from robot.errors import InputError
-from robot.speech.audio import SAMPLE_RATE, AudioError, from_array, resample, to_float
+from robot.speech.audio import SAMPLE_RATE, AudioError, StreamResampler, from_array, to_float
 from robot.speech.endpoint import EndpointOptions
 from robot.speech.listen import Listener
 from robot.speech.voice import VoiceReply, VoiceRobot
@@ -62,6 +62,7 @@ class ConversationLoop:
         self._blocks: queue.Queue[np.ndarray] = queue.Queue()
         self._listening = threading.Event()
         self._listening.set()
+        self._resample = StreamResampler(options.sample_rate)
 
     def _callback(self, data: np.ndarray, frames: int, when, status) -> None:
         if self._listening.is_set():
@@ -88,7 +89,7 @@ class ConversationLoop:
             block = to_float(self._blocks.get(timeout=5))
         except queue.Empty:
             raise InputError(f"no audio from input device {self.options.input_device or 'default'} for 5 s") from None
-        return resample(block, self.options.sample_rate)
+        return self._resample(block)
 
     def run(self) -> int:
         """Listen and answer until Ctrl-C (or the turn/time limits). Returns the number of replies."""
