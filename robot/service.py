@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shlex
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,9 +52,11 @@ def train_intent_model(paths: list[str | Path], out: Path | None = None, device:
     data = load_training_data(paths)
     device = pick_device(device)
     encoder = encoder or load_encoder(device=device)
-    classifier, metrics, report = train_intents(data, encoder, config, device=device, progress=progress)
-    tagger, metrics["entities"] = train_entities(data, encoder)
-    speech = adapted_model(data)  # the recogniser's language model follows the intents
+    with ThreadPoolExecutor(1) as background:  # the recogniser's language model follows the intents; its
+        speech = background.submit(adapted_model, data)  # pure-Python counting overlaps torch's training
+        classifier, metrics, report = train_intents(data, encoder, config, device=device, progress=progress)
+        tagger, metrics["entities"] = train_entities(data, encoder)
+        speech = speech.result()
     metrics["speech"] = speech.summary()
     command = "robot " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:2] == ["train"] else \
         "robot train intents " + " ".join(f"--data {shlex.quote(str(p))}" for p in paths)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import math
+import os
 import random
 import re
 from collections import Counter, defaultdict
@@ -112,9 +113,12 @@ class BuiltModel:
     missing: list[str]  # words of the sentences that have no pronunciation (left out of the model)
 
     def save(self, folder: Path) -> None:
+        """The dictionary, then the model by an atomic rename: a folder with lm.arpa is complete."""
         folder.mkdir(parents=True, exist_ok=True)
-        (folder / LM_FILE).write_text(self.arpa)
         (folder / DICT_FILE).write_text(self.dictionary)
+        partial = folder / f"{LM_FILE}.tmp-{os.getpid()}"
+        partial.write_text(self.arpa)
+        partial.replace(folder / LM_FILE)
 
     def summary(self) -> dict:
         return {"vocabulary": self.vocabulary, "unpronounceable": self.missing}
