@@ -88,18 +88,6 @@ class Endpointer:
         self.__init__(self.options)
 
 
-def utterances(blocks: Iterator[np.ndarray], options: EndpointOptions = EndpointOptions()) -> Iterator[np.ndarray]:
-    """Whole utterances from a stream of blocks (for files and tests; the live loop uses the events)."""
-    endpointer = Endpointer(options)
-    pieces: list[np.ndarray] = []
-    for block in blocks:
-        for event in endpointer.feed(block):
-            pieces.append(event.audio)
-            if event.kind == "end":
-                yield np.concatenate(pieces)
-                pieces = []
-
-
 def trim_silence(audio: np.ndarray, options: EndpointOptions = EndpointOptions()) -> np.ndarray:
     """The audio from the first detected speech (with pre-roll) to the end of the last, as a live microphone
     would have passed it on; unchanged when no speech is detected (a whisper still deserves a try)."""

@@ -70,7 +70,6 @@ class PocketsphinxRecognizer:
         if folder is not None and not (folder / LM_FILE).exists():
             raise InputError(f"{folder}: no speech language model ({LM_FILE}); retrain the intents to build it")
         lm, words = (folder / LM_FILE, folder / DICT_FILE) if folder is not None else (GENERAL_LM, DICTIONARY)
-        self.language_model = "adapted" if folder is not None else "general"
         self.decoder = pocketsphinx.Decoder(hmm=str(ACOUSTIC_MODEL), lm=str(lm), dict=str(words),
                                             samprate=SAMPLE_RATE, lw=options.language_weight,
                                             fwdflatlw=options.language_weight + 2,

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -39,7 +38,6 @@ class VoiceReply:
     transcript: Transcript
     reply: Reply
     audio: np.ndarray | None  # the reply spoken, 16 kHz float32 (None when speech is off)
-    seconds: dict[str, float] = field(default_factory=dict)  # decode, respond, speak
 
 
 def language_model_folder(folder: Path | None, data: IntentData | None = None) -> Path:
@@ -88,13 +86,9 @@ class VoiceRobot:
             return transcribe_utterance(self.recognizer(), audio, self.options.limits)
 
     def answer(self, transcript: Transcript, session: Session) -> VoiceReply:
-        began = time.perf_counter()
         reply = self.robot.respond(transcript.text, session)
-        responded = time.perf_counter()
         audio = synthesize(reply.text, self.options.voice) if self.options.speak else None
-        spoken = time.perf_counter()
-        return VoiceReply(transcript, reply, audio, {"decode": transcript.seconds, "respond": responded - began,
-                                                     "speak": spoken - responded})
+        return VoiceReply(transcript, reply, audio)
 
     def turn(self, audio: np.ndarray, session: Session) -> VoiceReply:
         return self.answer(self.transcribe(audio), session)
