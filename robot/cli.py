@@ -242,18 +242,15 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
     from robot.registry import ModelRegistry
     from robot.service import ensure_default_model
     from robot.speech import audio
-    from robot.speech.recognizers import PocketsphinxRecognizer, WhisperRecognizer
-    from robot.speech.voice import language_model_folder, transcribe_utterance
+    from robot.speech.voice import VoiceOptions, make_recognizer, transcribe_utterance
 
     limits = audio.AudioLimits(max_seconds=args.max_seconds)
     samples = audio.load(args.file, limits)
-    if args.whisper:
-        recognizer = WhisperRecognizer(args.whisper)
-    elif args.general:
-        recognizer = PocketsphinxRecognizer(None)
-    else:
+    folder = None
+    if not (args.whisper or args.general):  # the active intent model's adapted language model
         ensure_default_model(progress=False)
-        recognizer = PocketsphinxRecognizer(language_model_folder(args.model or ModelRegistry("intents").active_path()))
+        folder = args.model or ModelRegistry("intents").active_path()
+    recognizer = make_recognizer(VoiceOptions(whisper=args.whisper, general=args.general), folder)
     transcript = transcribe_utterance(recognizer, samples, limits)
     if args.json:
         _print_json({**transcript.to_dict(), "file": str(args.file)})

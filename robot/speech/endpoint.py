@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from robot.speech.audio import SAMPLE_RATE, to_int16
+from robot.speech.audio import SAMPLE_RATE, to_float, to_int16
 
 
 @dataclass(frozen=True)
@@ -65,7 +65,7 @@ class Endpointer:
         self._recent.append((self._clock, frame))
         self._clock += frame.size
         out = self.vad.process(to_int16(frame).tobytes())
-        speech = None if out is None else np.frombuffer(out, dtype=np.int16).astype(np.float32) / 32767
+        speech = None if out is None else to_float(np.frombuffer(out, dtype=np.int16))
         if not was_speaking and self.in_speech:
             start = int(self.vad.speech_start * SAMPLE_RATE) - int(self.options.pre_roll * SAMPLE_RATE)
             end = int(self.vad.speech_start * SAMPLE_RATE)
@@ -94,14 +94,12 @@ def trim_silence(audio: np.ndarray, options: EndpointOptions = EndpointOptions()
     endpointer = Endpointer(options)
     first = last = None
     blocks = np.array_split(audio, max(1, audio.size // endpointer.frame))
-    position = 0
     for block in [*blocks, np.zeros(int((options.window + 0.1) * SAMPLE_RATE), np.float32)]:
         for event in endpointer.feed(block):
             if event.kind == "start" and first is None:
                 first = max(0, int((endpointer.vad.speech_start - options.pre_roll) * SAMPLE_RATE))
             if event.kind == "end":
                 last = int(endpointer.vad.speech_end * SAMPLE_RATE)
-        position += block.size
     if first is None:
         return audio
     return audio[first:last if last is not None else audio.size]

@@ -54,6 +54,14 @@ def language_model_folder(folder: Path | None, data: IntentData | None = None) -
     return cached
 
 
+def make_recognizer(options: VoiceOptions, folder: Path | None, data: IntentData | None = None) -> Recognizer:
+    """The recogniser the options ask for; pocketsphinx's adapted language model is the one of the intent
+    model in `folder` (or built from `data`)."""
+    if options.whisper is not None:
+        return WhisperRecognizer(options.whisper)
+    return PocketsphinxRecognizer(None if options.general else language_model_folder(folder, data))
+
+
 def transcribe_utterance(recognizer: Recognizer, audio: np.ndarray, limits: AudioLimits = AudioLimits()) -> Transcript:
     """Check a recorded utterance and decode it without the silence around it (as the microphone loop's
     endpointer would have passed it on): long silences are where recognisers hallucinate words."""
@@ -72,11 +80,7 @@ class VoiceRobot:
         """The recogniser for the robot's current brain (rebuilt after a model swap)."""
         brain = self.robot.brain
         if self._recognizer is None or (self._brain is not brain and self.options.whisper is None):
-            if self.options.whisper is not None:
-                self._recognizer = WhisperRecognizer(self.options.whisper)
-            else:
-                folder = None if self.options.general else language_model_folder(brain.folder, brain.data)
-                self._recognizer = PocketsphinxRecognizer(folder)
+            self._recognizer = make_recognizer(self.options, brain.folder, brain.data)
             self._brain = brain
         return self._recognizer
 
