@@ -5,15 +5,18 @@ from __future__ import annotations
 import math
 import re
 
-from robot.numbers import words_to_digits
+from text_to_num import alpha2digit
 
 _OPERATOR_WORDS = [
     (r"\bto the power of\b|\bpower\b|\*\*", "^"), (r"\bsquared\b", "^2"), (r"\bcubed\b", "^3"),
     (r"\bmultiplied by\b|\btimes\b|×", "*"), (r"\bdivided by\b|\bover\b|÷", "/"),
-    (r"\bplus\b|\badd\b", "+"), (r"\bminus\b|\bsubtract\b", "-"), (r"\bmod(?:ulo)?\b", "%"),
+    (r"\bplus\b|\badd\b", "+"), (r"\bminus\b|\bsubtract\b|\bnegative\b", "-"), (r"\bmod(?:ulo)?\b", "%"),
     (r"(?<=\d)\s*x\s*(?=[\d(])", "*"),
 ]
-_EXPRESSION = re.compile(r"[-(]*\d[\d.\s+\-*/^%()]*")
+_THOUSANDS_SEPARATOR = re.compile(r"(?<=\d),(?=\d{3}\b)")
+_TOKEN = re.compile(r"\d+(?:\.\d+)?|\.\d+|[-+*/^%()]|[^\s\d\-+*/^%()]+")
+_NUMBER = re.compile(r"\.?\d")
+_BINARY = re.compile(r"[+*/^%]|(?<=[\d)])-")
 MAX_MAGNITUDE = 1e100
 
 
@@ -21,16 +24,37 @@ class CalculationError(ValueError):
     """The text holds no expression we can compute safely."""
 
 
+def _runs(tokens: list[str]) -> list[list[str]]:
+    """Maximal stretches of numbers, operators and brackets. A word ends a stretch, and so does a number
+    right after a number or a closing bracket: '12 3 plus 4' holds '12' and '3+4', never '123+4'."""
+    runs: list[list[str]] = [[]]
+    for token in tokens:
+        is_number = bool(_NUMBER.match(token))
+        if not (is_number or token in "-+*/^%()"):
+            runs.append([])
+        elif is_number and runs[-1] and (_NUMBER.match(runs[-1][-1]) or runs[-1][-1] == ")"):
+            runs.append([token])
+        else:
+            runs[-1].append(token)
+    return runs
+
+
 def find_expression(text: str) -> str:
-    """The arithmetic expression in a sentence, in symbols: 'what is six times 7?' -> '6*7'."""
-    text = words_to_digits(text.casefold())
+    """The arithmetic expression in a sentence, in symbols: 'what is one hundred and six times 7?' -> '106*7'.
+
+    Number words (hundreds, thousands, millions, 'and', 'point') are read by text2num; digit groups with
+    thousands separators ('1,000') are one number."""
+    text = _THOUSANDS_SEPARATOR.sub("", alpha2digit(text.casefold(), "en", threshold=0))
     for pattern, symbol in _OPERATOR_WORDS:
         text = re.sub(pattern, f" {symbol} ", text)
-    candidates = [m.group(0).strip() for m in _EXPRESSION.finditer(text)]
-    candidates = [c for c in candidates if re.search(r"\d\s*[-+*/^%]\s*[-(]*\d|\^\s*\d", c)]
+    candidates = []
+    for run in _runs(_TOKEN.findall(text)):
+        expression = "".join(run).lstrip("+*/^%)").rstrip("+-*/^%(")
+        if _NUMBER.search(expression) and _BINARY.search(expression):
+            candidates.append(expression)
     if not candidates:
         raise CalculationError("no arithmetic expression found")
-    return re.sub(r"\s+", "", max(candidates, key=len)).rstrip("+-*/^%(")
+    return max(candidates, key=len)
 
 
 class _Parser:

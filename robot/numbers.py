@@ -1,23 +1,11 @@
-"""Numbers between digits and English words, both ways: typed maths says "12", a recogniser says "twelve"."""
+"""Numbers as English words, as a recogniser hears them: typed "12" is said "twelve". (Words to digits is
+text2num's `alpha2digit`, in `robot.arithmetic`.)"""
 
 from __future__ import annotations
-
-import re
 
 UNITS = ("zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
          "sixteen seventeen eighteen nineteen").split()
 TENS = "twenty thirty forty fifty sixty seventy eighty ninety".split()
-_NUMBER_WORD = re.compile(
-    rf"\b(?:({'|'.join(TENS)})(?:[\s-]({'|'.join(UNITS[1:10])}))?|({'|'.join(UNITS)}))\b(?:\s+hundred\b)?")
-
-
-def words_to_digits(text: str) -> str:
-    """'seven times twenty one' -> '7 times 21' (0-99, and whole hundreds)."""
-    def value(match: re.Match) -> str:
-        tens, unit, small = match.groups()
-        n = (TENS.index(tens) + 2) * 10 + (UNITS.index(unit) if unit else 0) if tens else UNITS.index(small)
-        return str(n * 100 if match.group(0).endswith("hundred") else n)
-    return _NUMBER_WORD.sub(value, text)
 
 
 def number_words(value: str) -> str:

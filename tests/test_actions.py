@@ -15,21 +15,27 @@ from robot.arithmetic import CalculationError, calculate
     ("2 to the power of 10", "1024"), ("what is 10 divided by 4", "2.5"), ("twenty five plus 17", "42"),
     ("7 x 8", "56"), ("what is 5 squared", "25"), ("what is -3 + 5", "2"), ("9 minus 12 minus 1", "-4"),
     ("2 ^ 3 ^ 2", "512"), ("17 mod 5", "2"), ("what is 1/3", "0.3333333333"),
+    # number words of any size, "and", decimals, negatives, thousands separators
+    ("what's one hundred twenty times two", "240"), ("what is one hundred and twenty times two", "240"),
+    ("two thousand five hundred minus one", "2499"), ("1,000 plus 1", "1001"), ("1,234,567 plus 1", "1234568"),
+    ("three million divided by two thousand", "1500"), ("what is two point five times four", "10"),
+    ("negative three times four", "-12"), ("zero times nine", "0"), ("what is 5 plus 5.", "10"),
+    # numbers apart are never glued: the expression is the part that has an operator
+    ("12 3 plus 4", "7"),
 ])
 def test_calculate(text, result):
     assert calculate(text)[1] == result
 
 
-@pytest.mark.parametrize("text", [
-    "hello there", "1/0", "what is 2 ^ 99999", "__import__('os').system('ls') 1+1x", "9" * 200 + " ^ 9" * 3,
-    "(((1+2)", "10 % 0",
-])
+@pytest.mark.parametrize("text", ["hello there", "1/0", "what is 2 ^ 99999", "9" * 200 + " ^ 9" * 3, "(((1+2)",
+                                  "10 % 0", "one hundred", "12 3"])
 def test_calculate_refuses_what_it_cannot_do_safely(text):
-    try:
-        expression, result = calculate(text)
-    except CalculationError:
-        return
-    assert "import" not in expression and len(result) < 120  # anything found is plain arithmetic
+    with pytest.raises(CalculationError):
+        calculate(text)
+
+
+def test_calculate_reads_only_the_arithmetic():
+    assert calculate("__import__('os').system('ls') 1+1x") == ("1+1", "2")
 
 
 def test_time_and_date_fill_their_slots():
