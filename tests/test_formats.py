@@ -75,6 +75,21 @@ def test_validation_errors_name_line_and_field(text, line, field, words):
     assert words in str(error) and str(error).startswith(f"t.yaml:{line}: {field}: ")
 
 
+@pytest.mark.parametrize("template", ["{}", "{0}", "{user_name!r}", "{user_name:d}", "{robot_name:>999999999}",
+                                      "{user_name.upper}", "{user_name[0]}", "open {brace"])
+def test_validation_rejects_templates_the_reply_step_cannot_fill(template):
+    text = (f"intents:\n  greet:\n    examples: [hi, hey]\n    responses:\n      - ok\n      - '{template}'\n"
+            "  bye:\n    examples: [bye]\n")
+    error = first_error(text)
+    assert (error.line, error.field) == (6, "intents.greet.responses[1]") and "bad template" in str(error)
+
+
+def test_literal_braces_in_templates_are_fine():
+    data = parse_native_yaml("intents:\n  greet:\n    examples: [hi, hey]\n    responses: ['{{hi}} {user_name}']\n"
+                             "  bye:\n    examples: [bye]\n", source="t.yaml")
+    assert [p for p in check(data) if p.severity == "error"] == []
+
+
 def test_tables_parse_and_convert_round_trip(tmp_path):
     csv_path = tmp_path / "d.csv"
     csv_path.write_text('text,intent\nhi,greet\n"hello, you",greet\nbook a flight,oos\nbye,goodbye\n')

@@ -82,7 +82,18 @@ def normalise(text: str) -> str:
 
 
 def template_slots(template: str) -> list[str]:
-    return [name for _, name, _, _ in string.Formatter().parse(template) if name]
+    """The slot names of a response template. Only plain `{name}` placeholders are allowed (and `{{`/`}}` for
+    braces): slot values are strings, so a conversion, a format spec, an index or a positional `{}` could
+    only fail, or build a huge reply, at reply time. Raises ValueError on anything else."""
+    slots = []
+    for _, name, spec, conversion in string.Formatter().parse(template):
+        if name is None:
+            continue
+        if not name.isidentifier() or spec or conversion:
+            shown = "{" + name + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "") + "}"
+            raise ValueError(f"{shown} is not a plain {{slot}} placeholder (write {{{{ and }}}} for literal braces)")
+        slots.append(name)
+    return slots
 
 
 def check(data: IntentData, min_examples: int = 5) -> list[Problem]:
