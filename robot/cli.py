@@ -68,6 +68,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
 
 
 def cmd_train_intents(args: argparse.Namespace) -> int:
+    from robot.intents.negatives import negatives_note
     from robot.paths import DEFAULT_INTENTS
     from robot.service import train_intent_model
     from robot.training import training_lock
@@ -86,6 +87,8 @@ def cmd_train_intents(args: argparse.Namespace) -> int:
         print(f"Held-out ({m['held_out']}): in-scope accuracy {m['in_scope_accuracy']:.1%}, "
               f"macro F1 {m['macro_f1']:.1%}, out-of-scope threshold {m['threshold']:.2f}")
         print(f"Speech: language model rebuilt ({m['speech']['vocabulary']:,} words)")
+        if note := negatives_note(m):
+            print(f"note: {note}", file=sys.stderr)
         if missing := m["speech"]["unpronounceable"]:
             print(f"warning: the speech recogniser has no pronunciation for: {', '.join(missing)} "
                   "(spoken requests cannot contain these words)", file=sys.stderr)

@@ -15,6 +15,7 @@ from robot.intents.bundle import save_bundle
 from robot.intents.encoder import EncoderConfig, SentenceEncoder
 from robot.intents.evaluate import write_report
 from robot.intents.formats import load_many
+from robot.intents.negatives import with_generic_negatives
 from robot.intents.schema import IntentData, raise_first_error
 from robot.intents.tagger import train_entities
 from robot.intents.train import TrainConfig, pick_device, train_intents
@@ -54,7 +55,9 @@ def train_intent_model(paths: list[str | Path], out: Path | None = None, device:
     encoder = encoder or load_encoder(device=device)
     with ThreadPoolExecutor(1) as background:  # the recogniser's language model follows the intents; its
         speech = background.submit(adapted_model, data)  # pure-Python counting overlaps torch's training
-        classifier, metrics, report = train_intents(data, encoder, config, device=device, progress=progress)
+        training_data, generic = with_generic_negatives(data, encoder)
+        classifier, metrics, report = train_intents(training_data, encoder, config, device=device, progress=progress)
+        metrics["generic_negatives"] = generic
         tagger, metrics["entities"] = train_entities(data, encoder)
         speech = speech.result()
     metrics["speech"] = speech.summary()

@@ -24,7 +24,8 @@ transformers.utils.logging.disable_progress_bar()
 from robot.brain import Robot  # noqa: E402
 from robot.paths import DEFAULT_INTENTS  # noqa: E402
 
-FORMATS = Path(__file__).resolve().parents[2] / "shared" / "data" / "formats"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"  # small licensed files, see fixtures/README.md
+FORMATS = FIXTURES / "formats"
 
 
 @pytest.fixture(scope="session")

@@ -107,3 +107,26 @@ def test_traced_encoder_matches_eager_on_padded_batches(encoder):
     eager, _ = PooledLayers(encoder.model, encoder.config.layers)(batch["input_ids"], batch["attention_mask"])
     assert np.allclose(encoder._forward(texts), eager.detach().numpy(), atol=1e-5)
     assert np.allclose(encoder._forward(texts[:1]), eager[:1].detach().numpy(), atol=1e-5)
+
+
+def test_data_without_negatives_still_learns_to_refuse(encoder, tmp_path):
+    """The pytorch-chatbot intents have no out-of-scope examples: trained on them alone, "what time is it" was
+    'delivery' at 100%. Generic negatives give the model a rejection region; the card says so."""
+    from robot.brain import Brain, Robot, Session
+    from robot.intents.formats import load_intents
+    from robot.intents.schema import check
+    from robot.service import load_persona, train_intent_model
+    from tests.conftest import FORMATS
+
+    path = FORMATS / "pytorch-chatbot" / "intents.json"
+    assert any("no out-of-scope examples" in p.message for p in check(load_intents(path)))
+    result = train_intent_model([path], out=tmp_path / "model", device="cpu", encoder=encoder)
+    assert result.metrics["generic_negatives"] >= 40
+    assert "generic negatives from the default persona" in (result.folder / "README.md").read_text()
+    assert "oos:" not in (result.folder / "intents.yaml").read_text()  # the user's data is kept as it was
+    robot = Robot(Brain.load(result.folder, "test", encoder=encoder), load_persona(), seed=0)
+    for text in ["what time is it", "who wrote hamlet", "turn up the volume", "is it going to rain tomorrow"]:
+        assert robot.respond(text, Session()).intent is None, text
+    for text, intent in [("do you take credit cards", "payments"), ("how long does shipping take", "delivery"),
+                         ("tell me something funny", "funny")]:
+        assert robot.respond(text, Session()).intent == intent, text

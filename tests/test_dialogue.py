@@ -21,14 +21,15 @@ from robot.dialogue.model import build_model
 from robot.dialogue.tokenizer import END, ROBOT, USER, train_tokenizer
 from robot.dialogue.train import DialogueTrainConfig, train_dialogue
 from robot.errors import InputError
+from tests.conftest import FIXTURES
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "data" / "dialogue" / "ccc_chitchat" / "valid.jsonl"
+CORPUS = FIXTURES / "dialogue" / "ccc_chitchat.valid.jsonl"
 PERSONA = "Robo is a friendly robot."
 
 
 @pytest.fixture(scope="module")
 def dialogues() -> list[list[str]]:
-    return read_corpus([CORPUS]).dialogues[:120]
+    return read_corpus([CORPUS]).dialogues
 
 
 @pytest.fixture(scope="module")
@@ -136,7 +137,9 @@ def test_generation_respects_reply_and_context_caps(micro_folder):
 def test_trained_micro_model_streams_text(micro_folder):
     folder, _ = micro_folder
     pieces = list(DialogueModel(folder).stream("do you like music?", config=GenerationConfig(seed=1)))
-    assert all(isinstance(p, str) for p in pieces) and "<|" not in "".join(pieces)
+    text = "".join(pieces)
+    assert len(pieces) >= 2 and all(isinstance(p, str) and p for p in pieces)  # streamed, piece by piece
+    assert any(c.isalpha() for c in text) and "<|" not in text
 
 
 def test_corpus_errors_and_malformed_lines(tmp_path):

@@ -18,7 +18,7 @@ from tests.conftest import FORMATS
 
 
 @pytest.mark.parametrize(("name", "n_intents", "n_examples"), [
-    ("pytorch-chatbot/intents.json", 7, 26), ("context-intents/intents_context.json", 9, 27),
+    ("pytorch-chatbot/intents.json", 7, 26), ("context/intents_context.json", 6, 19),
     ("rasa/demo-rasa.yml", 6, 46), ("rasa/formbot_nlu.yml", 9, 289), ("rasa/moodbot_nlu.yml", 7, 67),
 ])
 def test_real_samples_import(name, n_intents, n_examples):
@@ -28,9 +28,10 @@ def test_real_samples_import(name, n_intents, n_examples):
 
 
 def test_classic_contexts_and_responses():
-    data = load_intents(FORMATS / "context-intents" / "intents_context.json")
+    data = load_intents(FORMATS / "context" / "intents_context.json")
     assert data.intent("rental").context_out == ["rentalday"] and data.intent("today").context_in == ["rentalday"]
-    assert data.intent("greeting").context_out == []  # "" means none
+    assert data.intent("later").context_in == ["rentalday"]  # a list works as well as a string
+    assert data.intent("greeting").context_out == [] and data.intent("prices").context_in == []  # "" means none
     chatbot = load_intents(FORMATS / "pytorch-chatbot" / "intents.json")
     assert chatbot.intent("greeting").responses[0] == "Hey :-)"
 

@@ -106,14 +106,11 @@ def test_espeak_speech_to_transcript_to_intent(default_robot):
         assert result.audio is not None and result.audio.size > SAMPLE_RATE // 2
 
 
-def test_the_adapted_model_beats_the_general_one():
+def test_the_adapted_model_hears_requests_in_other_voices():
     adapted = PocketsphinxRecognizer(language_model_folder(SHIPPED_MODELS / "intents"))
-    general = PocketsphinxRecognizer(None)
     for text, voice in [("what day is it", Voice("en-us", 150)), ("tell me a joke", Voice("en-us+f2", 160)),
-                        ("who made you", Voice("en-us", 150))]:
-        audio = with_room_noise(synthesize(text, voice))
-        assert transcribe_utterance(adapted, audio).text == text
-        assert transcribe_utterance(general, audio).text != text
+                        ("who made you", Voice("en-us+m3", 140))]:
+        assert transcribe_utterance(adapted, with_room_noise(synthesize(text, voice))).text == text
 
 
 def test_retrained_intents_bring_their_own_language_model(default_robot, tmp_path, encoder):

@@ -16,6 +16,7 @@ import torch
 from robot.intents.classifier import IntentClassifier
 from robot.intents.encoder import SentenceEncoder
 from robot.intents.formats import parse_native_yaml, read_text, to_native_yaml
+from robot.intents.negatives import negatives_note
 from robot.intents.schema import IntentData
 from robot.intents.tagger import EntityTagger
 
@@ -53,7 +54,8 @@ Trained by `robot train intents` on {time.strftime('%Y-%m-%d %H:%M %Z')} ({platf
 
 ## Data
 `{data.source}`: {metrics['n_intents']} intents, {metrics['n_examples']} examples \
-({metrics['n_oos_examples']} out-of-scope negatives). The intents and responses are in `intents.yaml`.
+({metrics['n_oos_examples']} out-of-scope negatives). {negatives_note(metrics)}
+The intents and responses are in `intents.yaml`.
 
 ## Model
 Sentence encoder {encoder} (frozen; mean-pooled last layers), an MLP head trained with AdamW

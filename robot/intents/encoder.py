@@ -173,6 +173,11 @@ class SentenceEncoder:
         features, tokens = self._run([text])
         return features, tokens[0]
 
+    def unit_vectors(self, texts: list[str]) -> np.ndarray:
+        """Length-normalised last-layer mean pools, for cosine similarities between sentences."""
+        vectors = self.encode(texts)[:, :self.model.config.hidden_size]
+        return vectors / np.linalg.norm(vectors, axis=1, keepdims=True).clip(min=1e-9)
+
     def encode(self, texts: list[str], progress: bool = False) -> np.ndarray:
         """Features for each text, shape (len(texts), dim), from the cache where possible."""
         cached = self.cache.get(texts) if self.cache else {}

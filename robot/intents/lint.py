@@ -21,9 +21,7 @@ def near_duplicate_intents(data: IntentData, encoder: SentenceEncoder,
     if len(intents) < 2:
         return []
     texts, labels = data.labelled_examples()
-    hidden = encoder.model.config.hidden_size
-    vectors = encoder.encode(texts)[:, :hidden]
-    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True).clip(min=1e-9)
+    vectors = encoder.unit_vectors(texts)
     centroids = np.stack([vectors[[k for k, label in enumerate(labels) if label == i.name]].mean(0) for i in intents])
     centroids /= np.linalg.norm(centroids, axis=1, keepdims=True).clip(min=1e-9)
     similarity = centroids @ centroids.T

@@ -147,6 +147,10 @@ def check(data: IntentData, min_examples: int = 5) -> list[Problem]:
                 if slot not in fillable | provided:
                     add("error", f"template slot {{{slot}}} is never filled (no entity, action or memory "
                         f"gives it)", (*where, "responses", k))
+    if data.intents and not data.oos_examples:
+        add("warning", "no out-of-scope examples (intent `oos`): training adds generic negatives from the default "
+            "persona so that unrelated messages are refused; your own examples of what the robot should not "
+            "answer work better", ("intents",))
     for entity in data.entities:
         for k, pattern in enumerate(entity.regex):
             try:

@@ -16,6 +16,7 @@ from robot.errors import InputError
 from robot.feedback import FeedbackStore
 from robot.intents.formats import INPUT_SUFFIXES, load_intents, parse_native_yaml, to_native_yaml
 from robot.intents.lint import all_problems
+from robot.intents.negatives import negatives_note
 from robot.intents.schema import Intent
 from robot.paths import robot_home
 from robot.registry import ModelRegistry
@@ -169,7 +170,7 @@ def build_train_tab(robot: Robot, registry: ModelRegistry, feedback: FeedbackSto
         current = json.loads((registry.active_path() / "metrics.json").read_text())
         folder = result.folder / "report"
         return (f"Trained version **{result.version}** in {result.metrics['train_seconds']:.1f} s. "
-                "Read the report, then activate it." + speech_note(result.metrics), gr.Column(visible=True),
+                "Read the report, then activate it. " + negatives_note(result.metrics) + speech_note(result.metrics), gr.Column(visible=True),
                 comparison(result.metrics, current), read_csv(folder / "per_intent.csv"),
                 str(folder / "confusion_matrix.png"), str(folder / "confidence_histogram.png"),
                 read_csv(folder / "errors.csv", 50), result.version)
