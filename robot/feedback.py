@@ -1,5 +1,6 @@
-"""Feedback from the chat, stored locally in SQLite: thumbs up/down on replies, and corrections
-("this should have been intent X") that the Train tab offers back as new training examples."""
+"""Feedback from the chat, stored locally in SQLite: thumbs up/down on replies (one row per reply, changed
+or removed as the user clicks), and corrections ("this should have been intent X", one per message) that
+the Train tab offers back as new training examples."""
 
 from __future__ import annotations
 
@@ -10,8 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 SCHEMA = """
-CREATE TABLE IF NOT EXISTS votes (id INTEGER PRIMARY KEY, at REAL, message TEXT, reply TEXT, intent TEXT,
-                                  confidence REAL, liked INTEGER);
+CREATE TABLE IF NOT EXISTS ratings (conversation TEXT, turn INTEGER, at REAL, message TEXT, reply TEXT,
+                                    intent TEXT, confidence REAL, liked INTEGER, PRIMARY KEY (conversation, turn));
 CREATE TABLE IF NOT EXISTS corrections (id INTEGER PRIMARY KEY, at REAL, message TEXT, intent TEXT,
                                         used INTEGER DEFAULT 0);
 """
@@ -31,15 +32,23 @@ class FeedbackStore:
         self.db.executescript(SCHEMA)
         self.lock = threading.Lock()
 
-    def vote(self, message: str, reply: str, intent: str | None, confidence: float, liked: bool) -> None:
+    def rate(self, conversation: str, turn: int, liked: bool | None, message: str = "", reply: str = "",
+             intent: str | None = None, confidence: float = 0.0) -> None:
+        """Like (True) or dislike (False) the reply of one turn, replacing an earlier rating; None removes it."""
         with self.lock, self.db:
-            self.db.execute("INSERT INTO votes (at, message, reply, intent, confidence, liked) VALUES (?,?,?,?,?,?)",
-                            (time.time(), message, reply, intent, confidence, int(liked)))
+            if liked is None:
+                self.db.execute("DELETE FROM ratings WHERE conversation = ? AND turn = ?", (conversation, turn))
+                return
+            self.db.execute("INSERT OR REPLACE INTO ratings VALUES (?,?,?,?,?,?,?,?)",
+                            (conversation, turn, time.time(), message, reply, intent, confidence, int(liked)))
 
     def correct(self, message: str, intent: str) -> None:
+        """Store a correction; a later one for the same message replaces it while it is still pending."""
+        message = message.strip()
         with self.lock, self.db:
+            self.db.execute("DELETE FROM corrections WHERE message = ? AND used = 0", (message,))
             self.db.execute("INSERT INTO corrections (at, message, intent) VALUES (?,?,?)",
-                            (time.time(), message.strip(), intent))
+                            (time.time(), message, intent))
 
     def pending(self) -> list[Correction]:
         with self.lock:
@@ -53,5 +62,5 @@ class FeedbackStore:
     def votes(self) -> dict[str, int]:
         with self.lock:
             up, down = self.db.execute(
-                "SELECT COALESCE(SUM(liked), 0), COALESCE(SUM(1 - liked), 0) FROM votes").fetchone()
+                "SELECT COALESCE(SUM(liked), 0), COALESCE(SUM(1 - liked), 0) FROM ratings").fetchone()
         return {"up": up, "down": down}

@@ -83,7 +83,9 @@ class ModelRegistry:
         except (OSError, json.JSONDecodeError):
             return {"active": DEFAULT_VERSION, "history": []}
 
-    def path(self, name: str) -> Path:
+    def path(self, name: str | None) -> Path:
+        if not name:
+            raise InputError("no model version chosen")
         if name == DEFAULT_VERSION:
             return self.shipped
         if "/" in name or name.startswith("."):

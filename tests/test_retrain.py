@@ -99,12 +99,21 @@ def test_chat_keeps_answering_while_a_retrain_swaps_the_model(tmp_path, encoder)
     assert robot.respond("how often do i water a cactus", Session()).intent == "plant_care"
 
 
-def test_feedback_corrections_are_offered_once(tmp_path):
+def test_feedback_is_one_row_per_reply_and_corrections_are_offered_once(tmp_path):
     store = FeedbackStore(Path(tmp_path) / "feedback.sqlite")
-    store.vote("hello", "Hi!", "greet", 0.9, True)
-    store.vote("what music", "Sorry", None, 0.1, False)
-    store.correct("can you water my plants", "plant_care")
+    store.rate("c1", 0, True, "hello", "Hi!", "greet", 0.9)
+    store.rate("c1", 1, False, "what music", "Sorry", None, 0.1)
+    store.rate("c1", 1, False, "what music", "Sorry", None, 0.1)  # clicked twice: still one row
+    store.rate("c2", 0, False, "hello", "Hi!", "greet", 0.9)
+    store.rate("c2", 0, None)  # clicked off again
+    assert store.votes() == {"up": 1, "down": 1}
+    store.rate("c1", 1, True, "what music", "Sorry", None, 0.1)  # changed its mind
+    assert store.votes() == {"up": 2, "down": 0}
+    store.correct("can you water my plants", "greet")
+    store.correct("can you water my plants ", "plant_care")  # the same message corrected again
+    store.correct("play some jazz", "oos")
     pending = store.pending()
-    assert [(c.message, c.intent) for c in pending] == [("can you water my plants", "plant_care")]
+    assert [(c.message, c.intent) for c in pending] == [("can you water my plants", "plant_care"),
+                                                        ("play some jazz", "oos")]
     store.mark_used([c.id for c in pending])
-    assert store.pending() == [] and store.votes() == {"up": 1, "down": 1}
+    assert store.pending() == []

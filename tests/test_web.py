@@ -21,12 +21,24 @@ def test_api_respond_keeps_a_session(web_app):
     assert second["intent"] == "recall_name" and "Theo" in second["text"]
 
 
-def test_api_chat_returns_history_with_reply_and_its_source(web_app):
+def message_text(message: dict) -> str:
+    content = message["content"]
+    return content[0]["text"] if isinstance(content, list) else content
+
+
+def test_api_chat_returns_history_and_the_reply_source_beside_it(web_app):
     client = Client(web_app, verbose=False)
-    box, history = client.predict("what's 9 times 9?", [], api_name="/chat")
+    box, history, meta = client.predict("what's one hundred and twenty times two?", [], api_name="/chat")
     assert box == "" and [m["role"] for m in history] == ["user", "assistant"]
-    text = history[-1]["content"][0]["text"] if isinstance(history[-1]["content"], list) else history[-1]["content"]
-    assert "81" in text and re.search(r"calculate · \d+% · action</span>", text)
+    assert message_text(history[-1]) == "That's 240." or "240" in message_text(history[-1])
+    assert "<" not in message_text(history[-1])  # the message is the reply alone: copy and screen readers get it
+    assert re.fullmatch(r"calculate · \d+% · action", meta)
+
+
+def test_api_empty_message_sends_nothing(web_app):
+    client = Client(web_app, verbose=False)
+    box, history, meta = client.predict("   ", [], api_name="/chat")
+    assert history == []
 
 
 @pytest.mark.browser
@@ -39,13 +51,96 @@ def test_browser_types_a_message_and_sees_the_reply(web_app):
             page.goto(web_app)
             page.locator("#message textarea").fill("tell me a joke")
             page.keyboard.press("Enter")
-            meta = page.locator(".reply-meta").first
-            meta.wait_for(timeout=60_000)
-            intent, confidence, source = meta.inner_text().split(" · ")
+            playwright.expect(page.locator("#reply-meta")).to_contain_text("joke · ", timeout=60_000)
+            intent, confidence, source = page.locator("#reply-meta").inner_text().split(" · ")
             assert (intent, source) == ("joke", "template") and confidence.endswith("%")
             assert "tell me a joke" in page.locator("#chat").inner_text()
         finally:
             browser.close()
+
+
+def ratings(home) -> list[tuple]:
+    import sqlite3
+
+    with sqlite3.connect(home / "feedback.sqlite") as db:
+        return db.execute("SELECT turn, message, liked FROM ratings ORDER BY turn").fetchall()
+
+
+@pytest.mark.browser
+def test_browser_chat_controls(tmp_path, encoder):
+    """Examples, empty Enter, thumbs as a toggle that stays filled, undo and retry that rewind the robot's memory,
+    the trash icon as the one reset, and a correction with no preset intent."""
+    from robot.brain import Brain, Persona, Robot
+    from robot.feedback import FeedbackStore
+    from robot.paths import SHIPPED_MODELS
+    from robot.registry import ModelRegistry
+    from robot.web.app import launch
+    from tests.conftest import free_port
+
+    playwright = pytest.importorskip("playwright.sync_api")
+    expect = playwright.expect
+    robot = Robot(Brain.load(SHIPPED_MODELS / "intents", "default", encoder=encoder), Persona.load(), seed=0)
+    store = FeedbackStore(tmp_path / "feedback.sqlite")
+    port = free_port()
+    app = launch(robot, port=port, block=False, registry=ModelRegistry("intents", home=tmp_path), feedback=store)
+    try:
+        with playwright.sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.goto(f"http://127.0.0.1:{port}/")
+            chat, meta, box = page.locator("#chat"), page.locator("#reply-meta"), page.locator("#message textarea")
+            box.press("Enter")  # empty: nothing is sent
+            page.get_by_text("My name is Sam").click()  # an example prompt
+            expect(meta).to_contain_text("remember_name · ", timeout=60_000)
+            assert page.locator("#chat .message-row").count() == 2
+
+            page.get_by_label("Dislike", exact=True).first.click()
+            expect(page.locator("#chat-note")).to_contain_text("bad reply")
+            page.get_by_label("Disliked", exact=True).first.click()  # clicked off again
+            expect(page.locator("#chat-note")).to_contain_text("removed")
+            assert ratings(tmp_path) == []
+            page.get_by_label("Like", exact=True).first.click()
+            expect(page.locator("#chat-note")).to_contain_text("good reply")
+
+            box.fill("what is my name")
+            box.press("Enter")
+            expect(chat).to_contain_text("Sam", timeout=30_000)
+            expect(meta).to_contain_text("recall_name · ")
+            expect(page.get_by_label("Liked", exact=True)).to_have_count(1)  # the first reply keeps its thumb
+            assert ratings(tmp_path) == [(0, "My name is Sam", 1)]
+
+            page.locator("#chat button[aria-label=Undo]").click()
+            expect(page.locator("#chat .message-row")).to_have_count(2)
+            page.locator("#chat button[aria-label=Undo]").click()  # "my name is Sam" goes: the robot forgets the name
+            expect(page.locator("#chat .message-row")).to_have_count(0)
+            assert ratings(tmp_path) == []  # feedback on an undone reply is gone too
+            box.fill("what is my name")
+            box.press("Enter")
+            expect(chat).to_contain_text("don't know your name", timeout=30_000)
+            page.locator("#chat button[aria-label=Retry]").click()
+            expect(page.locator("#chat .message-row")).to_have_count(2)
+
+            page.locator("#correct").click()  # no intent chosen: nothing stored
+            expect(page.locator("#chat-note")).to_contain_text("Pick the intent")
+            assert store.pending() == []
+            page.locator("#wanted input").click()
+            page.get_by_role("option", name="out of scope (should not be answered)").click()
+            page.locator("#correct").click()
+            expect(page.locator("#chat-note")).to_contain_text("Saved")
+            page.locator("#correct").click()
+            assert [(c.message, c.intent) for c in store.pending()] == [("what is my name", "oos")]
+
+            box.fill("my name is Ada")
+            box.press("Enter")
+            expect(meta).to_contain_text("remember_name · ", timeout=30_000)
+            page.locator("#chat button[aria-label=Clear]").click()  # the one reset: chat, memory, reply line
+            expect(page.locator("#chat .message-row")).to_have_count(0)
+            box.fill("what is my name")
+            box.press("Enter")
+            expect(chat).to_contain_text("don't know your name", timeout=30_000)
+            browser.close()
+    finally:
+        app.close()
 
 
 NEW_INTENT = """
@@ -81,15 +176,34 @@ def test_browser_upload_train_activate_then_chat(tmp_path, encoder):
             page.locator("#upload input[type=file]").set_input_files(str(upload))
             page.get_by_text("Loaded 28 intents").wait_for(timeout=30_000)
             page.locator("#train").click()
-            page.locator("#activate").wait_for(state="visible", timeout=240_000)
+            seen = []  # the progress shown beside the Train button while training runs
+            while not page.locator("#activate").is_visible():
+                seen += [float(v) for v in re.findall(r"(\d+(?:\.\d+)?)%", page.locator("#train-status").inner_text())]
+                page.wait_for_timeout(100)
+            assert seen and max(seen) <= 100
             assert "Trained version" in page.locator("#train-status").inner_text()
             page.locator("#activate").click()
             page.get_by_text("is now active").wait_for(timeout=60_000)
+            page.reload()  # everything shown follows the active model
+            page.get_by_role("tab", name="Train").click()
+            page.locator("#editor").get_by_text("greet:").wait_for()
+            download = page.locator("#editor a[download]").get_attribute("href")  # the editor draws only the
+            editor_text = page.evaluate("async (url) => await (await fetch(url)).text()", download)  # lines in view
+            assert "favourite_colour:" in editor_text
+            page.get_by_role("tab", name="Models").click()
+            page.locator("#models-activate").click()  # nothing chosen: a message, not an error
+            playwright.expect(page.locator("#models-status")).to_contain_text("no model version chosen")
+            page.locator("#version-choice input").click()
+            playwright.expect(page.get_by_role("option")).to_have_count(2)  # default and the new one
+            page.keyboard.press("Escape")
             page.get_by_role("tab", name="Chat").click()
+            page.locator("#wanted input").click()
+            page.get_by_role("option", name="favourite_colour").wait_for()
+            page.keyboard.press("Escape")
             page.locator("#message textarea").fill("what colour do you like the most?")
             page.keyboard.press("Enter")
             page.get_by_text("Electric blue").wait_for(timeout=60_000)
-            assert "favourite_colour" in page.locator(".reply-meta").last.inner_text()
+            playwright.expect(page.locator("#reply-meta")).to_contain_text("favourite_colour · ")
             browser.close()
     finally:
         app.close()

@@ -33,10 +33,10 @@ def test_api_upload_is_transcribed_answered_and_spoken(web_app, tmp_path, suffix
     path = tmp_path / f"request.{suffix}"
     soundfile.write(path, spoken_request("are you a robot", rate, channels), rate)
     client = Client(web_app, verbose=False)
-    _, history, spoken = client.predict(handle_file(str(path)), [], True, "en-us", 160, api_name="/hear")
+    _, history, meta, spoken = client.predict(handle_file(str(path)), [], True, "en-us", 160, api_name="/hear")
     assert [m["role"] for m in history] == ["user", "assistant"]
     assert message_text(history[0]) == "are you a robot"
-    assert "bot_challenge" in message_text(history[1])
+    assert meta.startswith("bot_challenge · ") and "bot_challenge" not in message_text(history[1])
     reply = audio.load(spoken)
     assert reply.size > 16000 // 2 and np.abs(reply).max() > 0.1
 
@@ -45,17 +45,29 @@ def test_api_upload_without_speech_reply_and_a_broken_file(web_app, tmp_path):
     client = Client(web_app, verbose=False)
     path = tmp_path / "request.wav"
     soundfile.write(path, spoken_request("how old are you", 16000, 1), 16000)
-    _, history, spoken = client.predict(handle_file(str(path)), [], False, "en-us", 160, api_name="/hear")
-    assert spoken is None and "age" in message_text(history[-1])
+    _, history, meta, spoken = client.predict(handle_file(str(path)), [], False, "en-us", 160, api_name="/hear")
+    assert spoken is None and meta.startswith("age · ")
     broken = tmp_path / "broken.wav"
     broken.write_bytes(b"RIFF....WAVEfmt not really audio")
-    _, after, spoken = client.predict(handle_file(str(broken)), history, True, "en-us", 160, api_name="/hear")
+    _, after, _, spoken = client.predict(handle_file(str(broken)), history, True, "en-us", 160, api_name="/hear")
     assert after == history and spoken is None  # a warning in the page, no crash, no new turn
+
+
+def test_api_recordings_up_to_the_voice_limit_are_accepted(web_app, tmp_path):
+    """A 25 s browser recording (48 kHz stereo, 4.8 MB) is over the 2 MB intents-file cap but within the 30 s
+    the voice limits promise."""
+    path = tmp_path / "long.wav"
+    soundfile.write(path, spoken_request("what time is it", 48000, 2, lead=1.0, tail=22.0), 48000, subtype="PCM_16")
+    assert path.stat().st_size > 4_000_000
+    client = Client(web_app, verbose=False)
+    _, history, meta, _ = client.predict(handle_file(str(path)), [], False, "en-us", 160, api_name="/hear")
+    assert message_text(history[0]) == "what time is it" and meta.startswith("time · ")
 
 
 @pytest.mark.browser
 def test_browser_records_from_the_microphone_and_hears_the_reply(web_app, tmp_path):
     playwright = pytest.importorskip("playwright.sync_api")
+    expect = playwright.expect
     fake = tmp_path / "microphone.wav"  # Chromium plays this file, in a loop, as the microphone
     soundfile.write(fake, spoken_request("what's the weather like", 48000, 1, lead=0.5, tail=4.0), 48000,
                     subtype="PCM_16")
@@ -78,9 +90,7 @@ def test_browser_records_from_the_microphone_and_hears_the_reply(web_app, tmp_pa
             page.locator("#microphone button.record-button").click()
             page.wait_for_timeout(3500)  # 0.5 s of room, the request (about 1.5 s), room again
             page.locator("#microphone button.stop-button").click()
-            meta = page.locator(".reply-meta").first
-            meta.wait_for(timeout=60_000)
-            assert meta.inner_text().startswith("weather · ")
+            expect(page.locator("#reply-meta")).to_contain_text("weather · ", timeout=60_000)
             assert "what's the weather like" in page.locator("#chat").inner_text()
             page.locator("#spoken-reply audio").first.wait_for(state="attached", timeout=30_000)
             constraints = page.evaluate("window.__audioConstraints")

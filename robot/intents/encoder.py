@@ -185,7 +185,7 @@ class SentenceEncoder:
         fresh: dict[str, np.ndarray] = {}
         bs = self.config.batch_size
         steps = range(0, len(todo), bs)
-        for start in tqdm(steps, desc="encoding", unit="batch", disable=not progress or len(steps) < 2):
+        for start in tqdm(steps, desc="encoding", unit="batch") if progress and len(steps) > 1 else steps:
             chunk = todo[start:start + bs]
             fresh.update(zip(chunk, self._forward(chunk)))
         if self.cache and fresh:

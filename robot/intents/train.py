@@ -88,7 +88,8 @@ def fit_head(features: np.ndarray, targets: np.ndarray, n_classes: int, config: 
     dims = (features.shape[1], config.hidden) if config.hidden else (features.shape[1],)
     dropout = DropoutBank(min(len(x), config.batch_size), dims, config.dropout, generator, device=device) \
         if config.dropout else None
-    bar = tqdm(total=steps, desc="training head", unit="step", disable=not progress)
+    # No bar at all unless asked: the web app's tqdm hook reports even disabled bars, whose `n` stays 0.
+    bar = tqdm(total=steps, desc="training head", unit="step") if progress else None
     step = 0
     while step < steps:
         order = torch.randperm(len(x), generator=generator).to(device)
@@ -101,11 +102,12 @@ def fit_head(features: np.ndarray, targets: np.ndarray, n_classes: int, config: 
             optimizer.step()
             schedule.step()
             step += 1
-            if step % 10 == 0 or step == steps:  # few updates: the web app relays each one to the browser
+            if bar and (step % 10 == 0 or step == steps):  # few updates: the web app relays each one
                 bar.update(step - bar.n)
             if step == steps:
                 break
-    bar.close()
+    if bar:
+        bar.close()
     return head
 
 
@@ -172,7 +174,7 @@ def train_intents(data: IntentData, encoder: SentenceEncoder, config: TrainConfi
         k = min(config.calibration_folds, max(2, int(np.bincount(targets).max())))
         fold = _folds(targets, k, config.seed)
         held_logits = torch.zeros(len(texts), len(labels))
-        for f in tqdm(range(k), desc="calibrating (cross-fitting)", disable=not progress):
+        for f in tqdm(range(k), desc="calibrating (cross-fitting)") if progress else range(k):
             train_part, held_part = fold != f, fold == f
             fold_head = fit_head(features[train_part], targets[train_part], len(labels), config, device)
             with torch.inference_mode():

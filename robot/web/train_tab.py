@@ -7,6 +7,7 @@ import csv
 import json
 import shutil
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 import gradio as gr
@@ -17,16 +18,16 @@ from robot.feedback import FeedbackStore
 from robot.intents.formats import INPUT_SUFFIXES, load_intents, parse_native_yaml, to_native_yaml
 from robot.intents.lint import all_problems
 from robot.intents.negatives import negatives_note
-from robot.intents.schema import Intent
+from robot.intents.schema import OOS_LABELS, Intent
 from robot.paths import robot_home
 from robot.registry import ModelRegistry
 from robot.training import activate, train_version
 
 MAX_UPLOAD_BYTES = 2 * 1024 * 1024
 PROBLEM_HEADERS = ["severity", "line", "field", "message"]
-COMPARED = [("in-scope accuracy", "in_scope_accuracy"), ("out-of-scope recall", "oos_recall"),
-            ("macro F1", "macro_f1"), ("intents", "n_intents"), ("examples", "n_examples"),
-            ("out-of-scope threshold", "threshold"), ("training seconds", "train_seconds")]
+COMPARED = [("measured on", "held_out"), ("in-scope accuracy", "in_scope_accuracy"),
+            ("out-of-scope recall", "oos_recall"), ("macro F1", "macro_f1"), ("intents", "n_intents"),
+            ("examples", "n_examples"), ("out-of-scope threshold", "threshold"), ("training seconds", "train_seconds")]
 
 
 def uploads_dir() -> Path:
@@ -90,7 +91,14 @@ def speech_note(metrics: dict) -> str:
             "Spell numbers and abbreviations as they are said, or use a common word.")
 
 
-def build_train_tab(robot: Robot, registry: ModelRegistry, feedback: FeedbackStore) -> None:
+@dataclass(frozen=True)
+class TrainTab:
+    editor: gr.Code  # follows the active model's intents
+    trained: gr.events.Dependency  # a new version exists (the Models tab lists it)
+    activated: gr.events.Dependency  # the active model changed
+
+
+def build_train_tab(robot: Robot, registry: ModelRegistry, feedback: FeedbackStore) -> TrainTab:
     new_version = gr.State(None)
     gr.Markdown("Bring intents as native YAML, Rasa NLU YAML, intents.json, CSV, TSV or JSONL (upload), or edit "
                 "them below. Training runs in the background: the chat keeps answering with the model in use.")
@@ -101,21 +109,22 @@ def build_train_tab(robot: Robot, registry: ModelRegistry, feedback: FeedbackSto
             validate_btn = gr.Button("Validate", elem_id="validate")
             corrections_btn = gr.Button("Add feedback corrections", elem_id="add-corrections")
             train_btn = gr.Button("Train", variant="primary", elem_id="train")
-    editor = gr.Code(value=(registry.active_path() / "intents.yaml").read_text(encoding="utf-8"), language="yaml",
-                     label="Intents (native YAML)", lines=18, max_lines=30, elem_id="editor", interactive=True)
-    status = gr.Markdown(elem_id="train-status")
-    problems = gr.Dataframe(headers=PROBLEM_HEADERS, label="Validation", interactive=False, wrap=True)
+            status = gr.Markdown(elem_id="train-status", min_height=60)  # training progress shows here
     with gr.Column(visible=False) as report:
         activate_btn = gr.Button("Activate this model", variant="primary", elem_id="activate")
-        compare = gr.Dataframe(headers=["metric", "new model", "model in use"], label="Compared with the model in use",
-                               interactive=False)
+        compare = gr.Dataframe(headers=["metric", "new model", "model in use"], interactive=False,
+                               label="Compared with the model in use (each on its own held-out data: accuracies "
+                                     "compare only where the data is the same)", elem_id="compare")
         per_intent = gr.Dataframe(headers=["intent", "precision", "recall", "f1", "support"],
                                   label="Per intent (held-out predictions)", interactive=False)
-        with gr.Row():
-            confusion = gr.Image(label="Most confused intents", type="filepath")
-            histogram = gr.Image(label="Confidence histogram", type="filepath")
+        with gr.Row():  # the charts carry their own titles
+            confusion = gr.Image(type="filepath", show_label=False, elem_id="confusion")
+            histogram = gr.Image(type="filepath", show_label=False, elem_id="histogram")
         errors = gr.Dataframe(headers=["text", "true", "predicted", "confidence"], label="Examples it gets wrong",
                               interactive=False, wrap=True)
+    editor = gr.Code(value=to_native_yaml(robot.brain.data), language="yaml", label="Intents (native YAML)",
+                     lines=18, max_lines=30, elem_id="editor", interactive=True)
+    problems = gr.Dataframe(headers=PROBLEM_HEADERS, label="Validation", interactive=False, wrap=True)
 
     def on_upload(path):
         if not path:
@@ -148,6 +157,9 @@ def build_train_tab(robot: Robot, registry: ModelRegistry, feedback: FeedbackSto
         except InputError as exc:
             return gr.skip(), f"**Cannot read the intents:** {exc}"
         for c in pending:
+            if c.intent in OOS_LABELS:
+                data.oos_examples.append(c.message)
+                continue
             try:
                 data.intent(c.intent).examples.append(c.message)
             except KeyError:
@@ -167,13 +179,12 @@ def build_train_tab(robot: Robot, registry: ModelRegistry, feedback: FeedbackSto
             result = train_version([store_text(text)], registry, robot, progress=True)
         except InputError as exc:
             return f"**Training refused:** {exc}", *hidden
-        current = json.loads((registry.active_path() / "metrics.json").read_text())
         folder = result.folder / "report"
-        return (f"Trained version **{result.version}** in {result.metrics['train_seconds']:.1f} s. "
-                "Read the report, then activate it. " + negatives_note(result.metrics) + speech_note(result.metrics), gr.Column(visible=True),
-                comparison(result.metrics, current), read_csv(folder / "per_intent.csv"),
-                str(folder / "confusion_matrix.png"), str(folder / "confidence_histogram.png"),
-                read_csv(folder / "errors.csv", 50), result.version)
+        done = (f"Trained version **{result.version}** in {result.metrics['train_seconds']:.1f} s. Read the report "
+                f"below, then activate it. {negatives_note(result.metrics)}{speech_note(result.metrics)}")
+        return (done, gr.Column(visible=True), comparison(result.metrics, active_metrics(robot)),
+                read_csv(folder / "per_intent.csv"), str(folder / "confusion_matrix.png"),
+                str(folder / "confidence_histogram.png"), read_csv(folder / "errors.csv", 50), result.version)
 
     def on_activate(name: str | None):
         if not name:
@@ -187,9 +198,16 @@ def build_train_tab(robot: Robot, registry: ModelRegistry, feedback: FeedbackSto
     upload.upload(on_upload, upload, [editor, status], api_visibility="private")
     validate_btn.click(on_validate, editor, [problems, status], api_name="validate")
     corrections_btn.click(on_corrections, editor, [editor, status], api_visibility="private")
-    train_btn.click(on_train, editor, [status, report, compare, per_intent, confusion, histogram, errors, new_version],
-                    api_name="train", concurrency_limit=1, concurrency_id="train")
-    activate_btn.click(on_activate, new_version, status, api_name="activate")
+    trained = train_btn.click(on_train, editor, [status, report, compare, per_intent, confusion, histogram, errors,
+                                                  new_version], api_name="train", concurrency_limit=1,
+                              concurrency_id="train", show_progress_on=[status])
+    activated = activate_btn.click(on_activate, new_version, status, api_name="activate")
+    return TrainTab(editor, trained, activated)
+
+
+def active_metrics(robot: Robot) -> dict:
+    folder = robot.brain.folder
+    return json.loads((folder / "metrics.json").read_text()) if folder else {}
 
 
 def version_rows(registry: ModelRegistry) -> list[list[str]]:
@@ -198,35 +216,46 @@ def version_rows(registry: ModelRegistry) -> list[list[str]]:
              _fmt((v.metrics.get("entities") or {}).get("micro", {}).get("f1"))] for v in registry.list()]
 
 
-def build_models_tab(robot: Robot, registry: ModelRegistry) -> None:
+def versions_view(registry: ModelRegistry) -> tuple[list[list[str]], gr.Dropdown]:
+    """The version table and the version choices, read afresh from the registry."""
+    return version_rows(registry), gr.Dropdown(choices=[v.name for v in registry.list()], value=None)
+
+
+@dataclass(frozen=True)
+class ModelsTab:
+    table: gr.Dataframe
+    choice: gr.Dropdown
+    activated: list[gr.events.Dependency]  # activation and roll back
+
+
+def build_models_tab(robot: Robot, registry: ModelRegistry) -> ModelsTab:
     table = gr.Dataframe(value=lambda: version_rows(registry), label="Intent model versions", interactive=False,
                          headers=["active", "version", "intents", "examples", "held-out accuracy", "macro F1",
                                   "entity F1"], elem_id="versions")
     with gr.Row():
-        choice = gr.Dropdown(choices=[v.name for v in registry.list()], label="Version", allow_custom_value=True)
+        choice = gr.Dropdown(choices=[v.name for v in registry.list()], value=None, label="Version",
+                             elem_id="version-choice")
         activate_btn = gr.Button("Activate", elem_id="models-activate")
         rollback_btn = gr.Button("Roll back", elem_id="rollback")
         refresh_btn = gr.Button("Refresh")
-    status = gr.Markdown()
+    status = gr.Markdown(elem_id="models-status")
 
-    def refresh():
-        return version_rows(registry), gr.Dropdown(choices=[v.name for v in registry.list()])
-
-    def on_activate(name: str):
+    def on_activate(name: str | None):
         try:
             activate(registry, name, robot)
         except InputError as exc:
-            return f"**Cannot activate:** {exc}", *refresh()
-        return f"Version **{name}** is active.", *refresh()
+            return f"**Cannot activate:** {exc}. Choose a version in the list.", *versions_view(registry)
+        return f"Version **{name}** is active.", *versions_view(registry)
 
     def on_rollback():
         try:
             name = registry.rollback()
             activate(registry, name, robot)
         except InputError as exc:
-            return f"**Cannot roll back:** {exc}", *refresh()
-        return f"Rolled back: version **{name}** is active.", *refresh()
+            return f"**Cannot roll back:** {exc}", *versions_view(registry)
+        return f"Rolled back: version **{name}** is active.", *versions_view(registry)
 
-    activate_btn.click(on_activate, choice, [status, table, choice], api_name="models_activate")
-    rollback_btn.click(on_rollback, None, [status, table, choice], api_name="rollback")
-    refresh_btn.click(refresh, None, [table, choice], api_visibility="private")
+    activated = [activate_btn.click(on_activate, choice, [status, table, choice], api_name="models_activate"),
+                 rollback_btn.click(on_rollback, None, [status, table, choice], api_name="rollback")]
+    refresh_btn.click(lambda: versions_view(registry), None, [table, choice], api_visibility="private")
+    return ModelsTab(table, choice, activated)

@@ -7,16 +7,15 @@ anti-aliasing filter before the recogniser sees them.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 import gradio as gr
 
-from robot.brain import Session
 from robot.errors import InputError
-from robot.speech.audio import SAMPLE_RATE, load, to_int16
+from robot.speech.audio import SAMPLE_RATE, AudioLimits, load, to_int16
 from robot.speech.tts import Voice, synthesize
 from robot.speech.voice import VoiceRobot
+from robot.web.chat_tab import Conversation, converse, meta_line
 
 # Chrome's call-oriented processing (echo cancellation, noise suppression, automatic gain) smears and can
 # clip speech meant for a recogniser; the robot never talks while it listens, so ask for the raw signal.
@@ -36,10 +35,18 @@ RAW_MICROPHONE = """<script>
 })();
 </script>"""
 
+def recording_bytes(limits: AudioLimits) -> int:
+    """The largest upload a recording within the voice limits needs: 32-bit float stereo at 48 kHz (what
+    browsers and phones record at most), plus room for the header. Intents files keep their own 2 MB cap."""
+    return int(limits.max_seconds * 48000 * 2 * 4) + 64 * 1024
+
+
 VOICES = ["en-us", "en-us+f2", "en-us+m3", "en-gb", "en-gb+f3"]
 
 
-def build_voice_controls(voice: VoiceRobot, chatbot: gr.Chatbot, session: gr.State, converse: Callable) -> None:
+def build_voice_controls(voice: VoiceRobot, chatbot: gr.Chatbot, conversation: gr.State,
+                         meta: gr.Markdown) -> list[gr.events.Dependency]:
+    """The microphone, the spoken reply and the voice settings; returns the events that add a turn."""
     with gr.Row(equal_height=True):
         microphone = gr.Audio(sources=["microphone", "upload"], type="filepath", label="Speak (or upload a recording)",
                               elem_id="microphone", scale=3)
@@ -49,33 +56,34 @@ def build_voice_controls(voice: VoiceRobot, chatbot: gr.Chatbot, session: gr.Sta
         voice_name = gr.Dropdown(VOICES, value=voice.options.voice.name, label="Voice", allow_custom_value=True)
         rate = gr.Slider(100, 250, value=voice.options.voice.words_per_minute, step=5, label="Words per minute")
 
-    def hear(recording: str | None, history: list[dict], state: Session | None, speak: bool, name: str, wpm: float):
+    def hear(recording: str | None, history: list[dict], state: Conversation | None, speak: bool, name: str,
+             wpm: float):
         """Transcribe a recording, answer it like a typed message, and speak the reply."""
-        state = state or Session()
+        state = state or Conversation()
         if recording is None:
-            yield None, history, state, None
+            yield None, history, state, gr.skip(), None
             return
         try:
             transcript = voice.transcribe(load(Path(recording).read_bytes(), voice.options.limits))
         except InputError as error:
             gr.Warning(str(error))
-            yield None, history, state, None
+            yield None, history, state, gr.skip(), None
             return
         if not transcript.text:
             gr.Warning("I heard speech but could not make out any words; try again a little closer.")
-            yield None, history, state, None
+            yield None, history, state, gr.skip(), None
             return
         for grown, reply in converse(voice.robot, transcript.text, history, state):  # noqa: B007 - the last is kept
-            yield None, grown, state, None
+            yield None, grown, state, meta_line(reply), None
         audio = None
         if speak:
             try:
                 audio = (SAMPLE_RATE, to_int16(synthesize(reply.text, Voice(name or "en-us", int(wpm)))))
             except InputError as error:
                 gr.Warning(str(error))
-        yield None, grown, state, audio
+        yield None, grown, state, meta_line(reply), audio
 
-    inputs = [microphone, chatbot, session, speak, voice_name, rate]
-    outputs = [microphone, chatbot, session, spoken]
-    microphone.upload(hear, inputs, outputs, api_name="hear")
-    microphone.stop_recording(hear, inputs, outputs, api_name="hear_recording", api_visibility="private")
+    inputs = [microphone, chatbot, conversation, speak, voice_name, rate]
+    outputs = [microphone, chatbot, conversation, meta, spoken]
+    return [microphone.upload(hear, inputs, outputs, api_name="hear"),
+            microphone.stop_recording(hear, inputs, outputs, api_name="hear_recording", api_visibility="private")]

@@ -1,0 +1,175 @@
+"""The Chat tab: messages (typed, example prompts, or spoken through `voice_controls`), replies streaming in,
+one-click feedback, retry, undo, stop, and a correction ("that should have been intent X").
+
+The page keeps a `Conversation` per browser tab: the robot's `Session`, the `Reply` behind every assistant
+message (so nothing is read back out of rendered text) and the session as it was before each turn, so
+that undo and retry rewind what the robot remembers too.
+"""
+
+from __future__ import annotations
+
+import copy
+import html
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import gradio as gr
+
+from robot.brain import Reply, Robot, Session
+from robot.feedback import FeedbackStore
+from robot.intents.schema import OOS_LABELS
+
+OUT_OF_SCOPE_CHOICE = ("out of scope (should not be answered)", OOS_LABELS[0])
+EXAMPLES = ["What can you do?", "What is one hundred and twenty times two?", "Tell me a joke", "My name is Sam"]
+FEEDBACK = {True: "Like", False: "Dislike"}
+
+
+@dataclass
+class Conversation:
+    session: Session = field(default_factory=Session)
+    messages: list[str] = field(default_factory=list)  # the user's message of each turn
+    replies: list[Reply] = field(default_factory=list)  # one per assistant message, in order
+    feedback: list[str | None] = field(default_factory=list)  # "Like", "Dislike" or None, per reply
+    before: list[Session] = field(default_factory=list)  # the session before each turn
+
+    def begin(self, message: str) -> None:
+        self.before.append(copy.deepcopy(self.session))
+        self.messages.append(message)
+        self.replies.append(Reply("", None, 0.0, "fallback"))
+        self.feedback.append(None)
+
+    def rewind(self) -> tuple[int, str]:
+        """Forget the last turn (the robot's memory included); returns its index and the user's message."""
+        turn = len(self.replies) - 1
+        self.session = self.before.pop()
+        self.replies.pop()
+        self.feedback.pop()
+        return turn, self.messages.pop()
+
+
+def meta_line(reply: Reply | None) -> str:
+    """What the last reply was: `intent · confidence · source`, shown under the chat, never in the message."""
+    if reply is None:
+        return ""
+    return f"{html.escape(reply.intent or 'out of scope')} · {reply.confidence:.0%} · {reply.source}"
+
+
+def keep_thumbs(conversation: Conversation | None) -> gr.Chatbot:
+    """Each reply's feedback state, put back after a turn has replaced the chat's messages (the thumbs stay
+    filled as the conversation grows). A separate step, so that turns return the plain history to API clients."""
+    return gr.Chatbot(feedback_value=conversation.feedback if conversation else [])
+
+
+def converse(robot: Robot, message: str, history: list[dict],
+             conversation: Conversation) -> Iterator[tuple[list[dict], Reply]]:
+    """The chat history growing with one turn: the user's message, then the reply as it streams."""
+    conversation.begin(message)
+    history = [*history, {"role": "user", "content": message}, {"role": "assistant", "content": ""}]
+    for reply in robot.stream(message, conversation.session):
+        conversation.replies[-1] = reply
+        history[-1] = {"role": "assistant", "content": html.escape(reply.text, quote=False)}
+        yield history, reply
+
+
+def intent_choices(robot: Robot) -> list[tuple[str, str]]:
+    return [(i.name, i.name) for i in robot.brain.data.intents] + [OUT_OF_SCOPE_CHOICE]
+
+
+@dataclass(frozen=True)
+class ChatTab:
+    chatbot: gr.Chatbot
+    wanted: gr.Dropdown  # follows the active model's intents
+
+
+def build_chat_tab(robot: Robot, feedback: FeedbackStore, voice_controls) -> ChatTab:
+    conversation = gr.State(None)
+    chatbot = gr.Chatbot(show_label=False, height=480, elem_id="chat", feedback_options=("Like", "Dislike"),
+                         placeholder=f"**{html.escape(robot.persona.name)}** runs entirely on this computer. "
+                                     "Ask what it can do, or start with an example.",
+                         examples=[{"text": e} for e in EXAMPLES], buttons=["copy", "copy_all"])
+    meta = gr.Markdown(elem_id="reply-meta", elem_classes="reply-meta")
+    with gr.Row():
+        box = gr.Textbox(placeholder="Type a message and press Enter", show_label=False, scale=8,
+                         elem_id="message", autofocus=True)
+        send = gr.Button("Send", variant="primary", scale=1, elem_id="send")
+        stop = gr.Button("Stop", scale=1, elem_id="stop", variant="stop")
+    voice_events = voice_controls(chatbot, conversation, meta)
+    with gr.Row():
+        wanted = gr.Dropdown(choices=intent_choices(robot), value=None, label="That should have been intent",
+                             scale=3, elem_id="wanted")
+        correct = gr.Button("Save correction", size="sm", elem_id="correct")
+    note = gr.Markdown(elem_id="chat-note")
+
+    def chat(message: str, history: list[dict], state: Conversation | None):
+        if not (message or "").strip():  # nothing to send: everything stays as it is
+            yield message, history, state, gr.skip()
+            return
+        state = state or Conversation()
+        reply = None
+        for grown, reply in converse(robot, message, history, state):
+            yield "", grown, state, meta_line(reply)
+
+    def respond(message: str, state: Conversation | None) -> tuple[dict, Conversation]:
+        state = state or Conversation()
+        return robot.respond(message, state.session).to_dict(), state
+
+    def rewind(history: list[dict], state: Conversation | None) -> tuple[list[dict], Conversation, str]:
+        """Drop the last turn from the chat and from the robot's memory (and its feedback); returns the
+        shorter history, the conversation and that turn's message."""
+        state = state or Conversation()
+        if not state.replies:
+            return history, state, ""
+        turn, message = state.rewind()
+        feedback.rate(state.session.id, turn, None)
+        return history[:max(i for i, m in enumerate(history) if m["role"] == "user")], state, message
+
+    def undo(history: list[dict], state: Conversation | None):
+        history, state, _ = rewind(history, state)
+        return history, state, meta_line(state.replies[-1] if state.replies else None)
+
+    def retry(history: list[dict], state: Conversation | None):
+        history, state, message = rewind(history, state)
+        yield from chat(message, history, state)
+
+    def on_like(history: list[dict], state: Conversation | None, data: gr.LikeData) -> str:
+        index = data.index[0] if isinstance(data.index, (list, tuple)) else data.index
+        turn = sum(m["role"] == "assistant" for m in history[:index])
+        if state is None or turn >= len(state.replies):
+            return ""
+        liked = data.liked if isinstance(data.liked, bool) else None  # "" when the thumb is clicked off
+        reply = state.replies[turn]
+        feedback.rate(state.session.id, turn, liked, state.messages[turn], reply.text, reply.intent, reply.confidence)
+        state.feedback[turn] = FEEDBACK.get(liked)
+        return {True: "Marked as a good reply.", False: "Marked as a bad reply: a correction below helps most.",
+                None: "Feedback removed."}[liked]
+
+    def on_correct(intent: str | None, state: Conversation | None) -> str:
+        if not state or not state.session.history:
+            return "Chat first, then pick the intent your last message should have had."
+        if not intent:
+            return "Pick the intent your last message should have had (or *out of scope*)."
+        message = state.session.history[-1][0]
+        feedback.correct(message, intent)
+        return f"Saved: “{html.escape(message)}” → **{intent}**. It is offered in the Train tab."
+
+    def example_text(data: gr.SelectData) -> str:
+        return data.value["text"]
+
+    turn_outputs = [box, chatbot, conversation, meta]
+    events = [box.submit(chat, [box, chatbot, conversation], turn_outputs, api_name="chat"),
+              send.click(chat, [box, chatbot, conversation], turn_outputs, api_visibility="private"),
+              chatbot.example_select(example_text, None, box, api_visibility="private").then(
+                  chat, [box, chatbot, conversation], turn_outputs, api_visibility="private"),
+              chatbot.retry(retry, [chatbot, conversation], turn_outputs, api_visibility="private")]
+    events.append(chatbot.undo(undo, [chatbot, conversation], [chatbot, conversation, meta],
+                               api_visibility="private"))
+    for event in [*events, *voice_events]:
+        event.then(keep_thumbs, conversation, chatbot, api_visibility="private")
+    stop.click(None, None, None, cancels=events[:-1], api_visibility="private")
+    chatbot.clear(lambda: (Conversation(), "", ""), None, [conversation, meta, note], api_visibility="private")
+    chatbot.like(on_like, [chatbot, conversation], note, api_visibility="private")
+    correct.click(on_correct, [wanted, conversation], note, api_name="correct")
+    hidden_in = gr.Textbox(visible=False)
+    hidden_out = gr.JSON(visible=False)
+    hidden_in.submit(respond, [hidden_in, conversation], [hidden_out, conversation], api_name="respond")
+    return ChatTab(chatbot, wanted)
