@@ -5,9 +5,18 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-ASSETS = PROJECT_ROOT / "assets"
-SHIPPED_MODELS = PROJECT_ROOT / "models"
+PACKAGE = Path(__file__).resolve().parent
+PROJECT_ROOT = PACKAGE.parent
+
+
+def _shipped(name: str) -> Path:
+    """A folder of what ships with the robot: at the top of a checkout, or inside the installed package
+    (pyproject.toml maps `assets/` and `models/` to `robot/assets` and `robot/models` in a wheel)."""
+    return PROJECT_ROOT / name if (PROJECT_ROOT / "pyproject.toml").is_file() else PACKAGE / name
+
+
+ASSETS = _shipped("assets")
+SHIPPED_MODELS = _shipped("models")
 DEFAULT_INTENTS = ASSETS / "intents.yaml"
 DEFAULT_PERSONA = ASSETS / "persona.yaml"
 
