@@ -73,7 +73,9 @@ def test_train_eval_and_models_commands(tmp_path):
     trained = robot_cli("train", "intents", "--data", str(data), "--device", "auto", "--json", home=tmp_path)
     assert trained.returncode == 0, trained.stderr
     summary = json.loads(trained.stdout)
-    assert summary["n_examples"] == 18 and summary["n_intents"] == 3 and summary["train_seconds"] > 0
+    assert summary["generic_negatives"] > 40  # the data has no out-of-scope examples
+    assert summary["n_examples"] == 18 + summary["generic_negatives"] and summary["n_oos_examples"] == \
+        summary["generic_negatives"] and summary["n_intents"] == 3 and summary["train_seconds"] > 0
     assert summary["version"] and summary["device"] == "cpu"
 
     listed = json.loads(robot_cli("models", "list", "--json", home=tmp_path).stdout)
