@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import sys
 import traceback
 from pathlib import Path
@@ -129,7 +130,7 @@ def cmd_eval_intents(args: argparse.Namespace) -> int:
 def cmd_train_dialogue(args: argparse.Namespace) -> int:
     from robot.dialogue.corpus import read_corpus
     from robot.dialogue.train import DialogueTrainConfig, train_dialogue
-    from robot.paths import SHIPPED_MODELS
+    from robot.registry import ModelRegistry
     from robot.service import load_persona
 
     corpus = read_corpus(args.corpus)
@@ -139,18 +140,28 @@ def cmd_train_dialogue(args: argparse.Namespace) -> int:
         validation, corpus.dialogues = corpus.dialogues[:cut], corpus.dialogues[cut:]
     if corpus.malformed:
         print(f"skipped {corpus.malformed} malformed dialogue lines", file=sys.stderr)
-    config = DialogueTrainConfig(preset=args.preset, init=args.init, steps=args.steps, batch_size=args.batch_size,
-                                 grad_accum=args.grad_accum, block_size=args.block_size, lr=args.lr, warmup=args.warmup,
-                                 max_seconds=args.max_minutes * 60, compile=args.compile, device=args.device,
-                                 eval_every=args.eval_every)
-    out = args.out or SHIPPED_MODELS / "dialogue"
+    config = DialogueTrainConfig(preset=args.preset, init=args.init, full=args.full, steps=args.steps,
+                                 batch_size=args.batch_size, grad_accum=args.grad_accum, block_size=args.block_size,
+                                 lr=args.lr, warmup=args.warmup, max_seconds=args.max_minutes * 60,
+                                 compile=args.compile, device=args.device, eval_every=args.eval_every,
+                                 lora_rank=args.lora_rank)
+    registry = ModelRegistry("dialogue")
+    version = None if args.out else (args.resume.name.removesuffix(".checkpoint") if args.resume
+                                     else registry.new_name())
+    out = args.out or registry.versions_dir / version  # a new version: the active model is never touched
+    checkpoints = None if args.out else registry.root / "checkpoints" / f"{version}.checkpoint"
     metrics = train_dialogue(corpus, validation, load_persona().description, out, config, resume=args.resume,
-                             progress=not args.json)
+                             progress=not args.json, checkpoint_dir=checkpoints,
+                             command="robot " + " ".join(map(shlex.quote, sys.argv[1:])))
     if args.json:
-        _print_json({k: v for k, v in metrics.items() if k not in ("history", "config")} | {"model": str(out)})
+        _print_json({k: v for k, v in metrics.items() if k not in ("history", "config")}
+                    | {"model": str(out), "version": version})
     elif int(os.environ.get("RANK", 0)) == 0:
-        print(f"Trained {metrics['parameters'] / 1e6:.1f}M parameters for {metrics['steps']} steps "
-              f"({metrics['tokens_seen']:,} tokens, {metrics['tokens_per_second']:,.0f} tokens/s) -> {out}")
+        where = f"version {version} (activate it with `robot models activate {version} --kind dialogue`)" \
+            if version else str(out)
+        print(f"Trained {metrics['trained_parameters'] / 1e6:.1f}M of {metrics['parameters'] / 1e6:.1f}M parameters "
+              f"({metrics['method']}) for {metrics['steps']} steps ({metrics['tokens_seen']:,} tokens, "
+              f"{metrics['tokens_per_second']:,.0f} tokens/s) -> {where}")
     return 0
 
 
@@ -158,10 +169,10 @@ def cmd_eval_dialogue(args: argparse.Namespace) -> int:
     from robot.dialogue.corpus import read_corpus
     from robot.dialogue.evaluate import repetition_rate
     from robot.dialogue.generate import DialogueModel, GenerationConfig
-    from robot.paths import SHIPPED_MODELS
+    from robot.registry import ModelRegistry
 
     corpus = read_corpus(args.corpus)
-    model = DialogueModel(args.model or SHIPPED_MODELS / "dialogue")
+    model = DialogueModel(args.model or ModelRegistry("dialogue").active_path())
     dialogues = corpus.dialogues[: args.limit] if args.limit else corpus.dialogues
     result = model.bits_per_char(dialogues)
     replies = [model.reply(d[0], config=GenerationConfig(seed=k)) for k, d in enumerate(dialogues[:20])]
@@ -210,7 +221,7 @@ def cmd_data_convert(args: argparse.Namespace) -> int:
 def cmd_models(args: argparse.Namespace) -> int:
     from robot.registry import ModelRegistry
 
-    registry = ModelRegistry("intents")
+    registry = ModelRegistry(args.kind)
     if args.action == "activate":
         registry.activate(args.name)
         print(f"active: {args.name}")
@@ -223,15 +234,25 @@ def cmd_models(args: argparse.Namespace) -> int:
         if args.json:
             _print_json({"active": registry.active_name(),
                          "versions": [{"name": v.name, "path": str(v.path), "active": v.active,
-                                       **{k: v.metrics.get(k) for k in ("in_scope_accuracy", "macro_f1",
-                                                                        "n_intents", "n_examples")}}
+                                       **{k: v.metrics.get(k) for k in SUMMARY[args.kind]}}
                                       for v in versions]})
             return 0
         for v in versions:
-            acc = v.metrics.get("in_scope_accuracy")
-            print(f"{'*' if v.active else ' '} {v.name:<22} {v.metrics.get('n_intents', '?'):>4} intents  "
-                  f"held-out accuracy {'n/a' if acc is None else f'{acc:.1%}'}")
+            m = v.metrics
+            if args.kind == "intents":
+                acc = m.get("in_scope_accuracy")
+                what = f"{m.get('n_intents', '?'):>4} intents  held-out accuracy " \
+                       f"{'n/a' if acc is None else f'{acc:.1%}'}"
+            else:
+                bpc = m.get("val_bits_per_char")
+                what = f"{m.get('method', '?'):>7} {m.get('init', '?')}  {m.get('steps', '?')} steps  " \
+                       f"validation {'n/a' if bpc is None else f'{bpc:.3f}'} bits/char"
+            print(f"{'*' if v.active else ' '} {v.name:<22} {what}")
     return 0
+
+
+SUMMARY = {"intents": ("in_scope_accuracy", "macro_f1", "n_intents", "n_examples"),
+           "dialogue": ("method", "init", "steps", "val_bits_per_char", "tokens_seen")}
 
 
 def _voice_options(args: argparse.Namespace):
@@ -336,11 +357,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_train_intents)
 
     p = train.add_parser("dialogue", help="train the dialogue model (runs under torchrun too)")
-    p.add_argument("--corpus", nargs="+", type=Path, required=True, help="JSONL dialogues or alternating-line text")
+    p.add_argument("--corpus", nargs="+", type=Path, required=True,
+                   help="JSONL dialogues, YAML exchanges written for the robot, or alternating-line text; FILE@N "
+                        "reads a file N times, FILE@0.1 its first 10%%")
     p.add_argument("--val-corpus", nargs="+", type=Path, help="held-out dialogues (default: 2%% of --corpus)")
     p.add_argument("--preset", default="tiny", help="micro, tiny, small or base (from scratch)")
-    p.add_argument("--init", default="scratch", help="scratch, or a local causal-LM folder or .gguf file")
-    p.add_argument("--out", type=Path, help="model folder (default: models/dialogue)")
+    p.add_argument("--init", default="scratch",
+                   help="scratch, smollm2 (the pretrained base from its wheel), or a local causal-LM folder/.gguf")
+    p.add_argument("--full", action="store_true", help="with a pretrained init: train every weight (GPU), not LoRA")
+    p.add_argument("--lora-rank", type=int, default=16, help="LoRA rank (adapter size)")
+    p.add_argument("--out", type=Path, help="model folder (default: a new version in the dialogue registry)")
     p.add_argument("--steps", type=int, default=2000)
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--grad-accum", type=int, default=1)
@@ -383,9 +409,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="output format (default: from the suffix; .yaml/.yml means native)")
     p.set_defaults(func=cmd_data_convert)
 
-    p = sub.add_parser("models", help="list, activate or roll back intent model versions")
+    p = sub.add_parser("models", help="list, activate or roll back model versions")
     p.add_argument("action", choices=["list", "activate", "rollback"])
     p.add_argument("name", nargs="?")
+    p.add_argument("--kind", choices=["intents", "dialogue"], default="intents", help="which model (default: intents)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_models)
 

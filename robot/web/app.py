@@ -45,6 +45,7 @@ def build_app(robot: Robot, registry: ModelRegistry | None = None, feedback: Fee
             train = build_train_tab(robot, registry, feedback)
         with gr.Tab("Models"):
             models = build_models_tab(robot, registry)
+            build_models_tab(robot, ModelRegistry("dialogue", home=registry.home))
 
         def follow_active_model():
             """What shows the model in use, read afresh: on every page load and after every activation."""

@@ -210,10 +210,19 @@ def active_metrics(robot: Robot) -> dict:
     return json.loads((folder / "metrics.json").read_text()) if folder else {}
 
 
+VERSION_COLUMNS = {
+    "intents": (["intents", "examples", "held-out accuracy", "macro F1", "entity F1"],
+                lambda m: [m.get("n_intents"), m.get("n_examples"), m.get("in_scope_accuracy"), m.get("macro_f1"),
+                           (m.get("entities") or {}).get("micro", {}).get("f1")]),
+    "dialogue": (["method", "start", "steps", "tokens", "validation bits/char"],
+                 lambda m: [m.get("method"), m.get("init"), m.get("steps"), m.get("tokens_seen"),
+                            m.get("val_bits_per_char")]),
+}
+
+
 def version_rows(registry: ModelRegistry) -> list[list[str]]:
-    return [["●" if v.active else "", v.name, _fmt(v.metrics.get("n_intents")), _fmt(v.metrics.get("n_examples")),
-             _fmt(v.metrics.get("in_scope_accuracy")), _fmt(v.metrics.get("macro_f1")),
-             _fmt((v.metrics.get("entities") or {}).get("micro", {}).get("f1"))] for v in registry.list()]
+    columns = VERSION_COLUMNS[registry.kind][1]
+    return [["●" if v.active else "", v.name, *map(_fmt, columns(v.metrics))] for v in registry.list()]
 
 
 def versions_view(registry: ModelRegistry) -> tuple[list[list[str]], gr.Dropdown]:
@@ -229,16 +238,19 @@ class ModelsTab:
 
 
 def build_models_tab(robot: Robot, registry: ModelRegistry) -> ModelsTab:
-    table = gr.Dataframe(value=lambda: version_rows(registry), label="Intent model versions", interactive=False,
-                         headers=["active", "version", "intents", "examples", "held-out accuracy", "macro F1",
-                                  "entity F1"], elem_id="versions")
+    """Versions of one kind of model (intents or dialogue): list, activate, roll back."""
+    kind = registry.kind
+    suffix = "" if kind == "intents" else f"-{kind}"  # element ids: the intents' keep their plain names
+    table = gr.Dataframe(value=lambda: version_rows(registry), label=f"{kind.capitalize()} model versions",
+                         interactive=False, headers=["active", "version", *VERSION_COLUMNS[kind][0]],
+                         elem_id=f"versions{suffix}")
     with gr.Row():
         choice = gr.Dropdown(choices=[v.name for v in registry.list()], value=None, label="Version",
-                             elem_id="version-choice")
-        activate_btn = gr.Button("Activate", elem_id="models-activate")
-        rollback_btn = gr.Button("Roll back", elem_id="rollback")
+                             elem_id=f"version-choice{suffix}")
+        activate_btn = gr.Button("Activate", elem_id=f"models-activate{suffix}")
+        rollback_btn = gr.Button("Roll back", elem_id=f"rollback{suffix}")
         refresh_btn = gr.Button("Refresh")
-    status = gr.Markdown(elem_id="models-status")
+    status = gr.Markdown(elem_id=f"models-status{suffix}")
 
     def on_activate(name: str | None):
         try:
@@ -255,7 +267,8 @@ def build_models_tab(robot: Robot, registry: ModelRegistry) -> ModelsTab:
             return f"**Cannot roll back:** {exc}", *versions_view(registry)
         return f"Rolled back: version **{name}** is active.", *versions_view(registry)
 
-    activated = [activate_btn.click(on_activate, choice, [status, table, choice], api_name="models_activate"),
-                 rollback_btn.click(on_rollback, None, [status, table, choice], api_name="rollback")]
+    names = ("models_activate", "rollback") if kind == "intents" else (f"{kind}_activate", f"{kind}_rollback")
+    activated = [activate_btn.click(on_activate, choice, [status, table, choice], api_name=names[0]),
+                 rollback_btn.click(on_rollback, None, [status, table, choice], api_name=names[1])]
     refresh_btn.click(lambda: versions_view(registry), None, [table, choice], api_visibility="private")
     return ModelsTab(table, choice, activated)
