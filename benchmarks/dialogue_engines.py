@@ -1,0 +1,81 @@
+"""Which engine generates the dialogue model's replies fastest on this CPU: transformers in fp32, transformers
+with torch's dynamic int8 quantisation of the linear layers, and CTranslate2 (int8 and fp32), each at 1 and 2
+threads. Greedy decoding of 60 tokens after a short prompt, and the first token after a full 384-token context.
+
+    python benchmarks/dialogue_engines.py [--model models/dialogue]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from pathlib import Path
+
+import torch
+from report import print_table
+
+from robot.dialogue.generate import DialogueModel, GenerationConfig, engine_folder, load_torch_model
+from robot.paths import SHIPPED_MODELS
+
+
+def timed_torch(model, prompt: list[int], long: list[int]) -> tuple[float, float]:
+    """(decode tokens/s, median ms to the first token after `long`) with transformers' generate and its cache."""
+    with torch.inference_mode():
+        x = torch.tensor([prompt])
+        model.generate(x, max_new_tokens=2, do_sample=False)  # warm-up
+        started = time.perf_counter()
+        out = model.generate(x, max_new_tokens=60, min_new_tokens=60, do_sample=False)
+        decode = (out.shape[1] - len(prompt)) / (time.perf_counter() - started)
+        firsts = []
+        for _ in range(3):
+            started = time.perf_counter()
+            model.generate(torch.tensor([long]), max_new_tokens=1, do_sample=False)
+            firsts.append(time.perf_counter() - started)
+    return decode, statistics.median(firsts) * 1000
+
+
+def timed_ct2(folder: Path, compute_type: str, threads: int, prompt: list[str], long: list[str]) -> tuple[float, float]:
+    import ctranslate2
+
+    generator = ctranslate2.Generator(str(engine_folder(folder)), compute_type=compute_type, intra_threads=threads)
+    generator.generate_batch([prompt], max_length=2)  # warm-up
+    started = time.perf_counter()
+    result = generator.generate_batch([prompt], max_length=60, min_length=60, include_prompt_in_result=False)
+    decode = len(result[0].sequences_ids[0]) / (time.perf_counter() - started)
+    firsts = []
+    for _ in range(3):  # the first token as the robot streams it (generate_batch would not time the prefill)
+        started = time.perf_counter()
+        next(generator.generate_tokens(long, max_length=5))
+        firsts.append(time.perf_counter() - started)
+    return decode, statistics.median(firsts) * 1000
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", type=Path, default=SHIPPED_MODELS / "dialogue")
+    args = parser.parse_args()
+    dialogue = DialogueModel(args.model)
+    head, conversation = dialogue.prompt("what do you like to do on a rainy day?", [], None, GenerationConfig())
+    prompt = head + conversation
+    long = (prompt * (384 // len(prompt) + 1))[:384]
+    names = dialogue.tokenizer.convert_ids_to_tokens
+    rows = []
+    model = load_torch_model(args.model)
+    quantized = torch.ao.quantization.quantize_dynamic(load_torch_model(args.model), {torch.nn.Linear},
+                                                       dtype=torch.qint8)
+    for threads in (1, 2):
+        torch.set_num_threads(threads)
+        for name, engine in (("transformers fp32", model), ("transformers + dynamic int8", quantized)):
+            decode, first = timed_torch(engine, prompt, long)
+            rows.append((f"{name}, {threads} thread(s)", f"{decode:.0f} tok/s", f"{first:.0f} ms"))
+        for compute_type in ("int8", "float32"):
+            decode, first = timed_ct2(args.model, compute_type, threads, names(prompt), names(long))
+            rows.append((f"CTranslate2 {compute_type}, {threads} thread(s)", f"{decode:.0f} tok/s",
+                         f"{first:.0f} ms"))
+    print(f"\ndialogue engines: {args.model}, greedy, {time.strftime('%Y-%m-%d')}")
+    print_table(rows, ("engine", "decoding", "first token, 384-token context"))
+
+
+if __name__ == "__main__":
+    main()
