@@ -44,49 +44,41 @@ def read_corpus(paths: list[str | Path]) -> Corpus:
     for spec in map(str, paths):
         weighted = re.fullmatch(r"(.+)@(\d+(?:\.\d+)?)", spec)
         path, weight = (Path(weighted.group(1)), float(weighted.group(2))) if weighted else (Path(spec), 1.0)
-        text = _open_text(path)
-        before = len(corpus.dialogues) + len(corpus.scripted)
-        if ".jsonl" in path.suffixes:
-            for line in text.splitlines():
-                if not line.strip():
-                    continue
-                try:
-                    turns = json.loads(line).get("turns")
-                except (json.JSONDecodeError, AttributeError):
-                    turns = None
-                _add(corpus, turns)
-        elif path.suffix in (".yaml", ".yml"):
-            import yaml
-
-            try:
-                groups = yaml.safe_load(text) or {}
-            except yaml.YAMLError as exc:
-                raise InputError(f"YAML syntax error ({exc})", path=path) from None
-            for group in groups.values() if isinstance(groups, dict) else [groups]:
-                for turns in group if isinstance(group, list) else []:
-                    _add(corpus, turns, corpus.scripted)
-        else:
-            for block in text.split("\n\n"):
-                turns = [" ".join(line.split()) for line in block.splitlines() if line.strip()]
-                if len(turns) >= 2:
-                    corpus.dialogues.append(turns)
-                elif turns:
-                    corpus.malformed += 1
-        if len(corpus.dialogues) + len(corpus.scripted) == before:
+        scripted = path.suffix in (".yaml", ".yml")
+        found, malformed = _read_file(path, scripted)
+        if not found:
             raise InputError("no dialogues found (JSONL lines need a 'turns' list of at least 2 strings, YAML "
                              "lists of turns; text files alternating lines, a blank line between dialogues)",
                              path=path)
-        target = corpus.scripted if path.suffix in (".yaml", ".yml") else corpus.dialogues
-        start = len(target) - (len(corpus.dialogues) + len(corpus.scripted) - before)
-        read = target[start:]
-        target[start:] = read[:max(1, round(len(read) * weight))] if weight < 1 else read * int(weight)
+        found = found[:max(1, round(len(found) * weight))] if weight < 1 else found * int(weight)
+        (corpus.scripted if scripted else corpus.dialogues).extend(found)
+        corpus.malformed += malformed
         corpus.sources.append(spec)
     return corpus
 
 
-def _add(corpus: Corpus, turns, into: list[list[str]] | None = None) -> None:
-    """A dialogue of at least two non-empty strings, whitespace collapsed; anything else counts as malformed."""
-    if isinstance(turns, list) and len(turns) >= 2 and all(isinstance(t, str) and t.strip() for t in turns):
-        (corpus.dialogues if into is None else into).append([" ".join(t.split()) for t in turns])
+def _read_file(path: Path, scripted: bool) -> tuple[list[list[str]], int]:
+    """(dialogues, malformed entries) of one file: JSONL, YAML (`scripted`) or alternating-line text."""
+    text = _open_text(path)
+    if ".jsonl" in path.suffixes:
+        entries = []
+        for line in filter(str.strip, text.splitlines()):
+            try:
+                entries.append(json.loads(line).get("turns"))
+            except (json.JSONDecodeError, AttributeError):
+                entries.append(None)
+    elif scripted:
+        import yaml
+
+        try:
+            groups = yaml.safe_load(text) or {}
+        except yaml.YAMLError as exc:
+            raise InputError(f"YAML syntax error ({exc})", path=path) from None
+        entries = [turns for group in (groups.values() if isinstance(groups, dict) else [groups])
+                   for turns in (group if isinstance(group, list) else [])]
     else:
-        corpus.malformed += 1
+        blocks = [[line for line in block.splitlines() if line.strip()] for block in text.split("\n\n")]
+        entries = [block for block in blocks if block]
+    found = [[" ".join(t.split()) for t in turns] for turns in entries
+             if isinstance(turns, list) and len(turns) >= 2 and all(isinstance(t, str) and t.strip() for t in turns)]
+    return found, len(entries) - len(found)
