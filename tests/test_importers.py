@@ -1,4 +1,4 @@
-"""Importers on the real samples in ../shared/data/formats and on broken variants; convert round trips."""
+"""Importers on real samples (tests/fixtures/formats) and on broken variants; convert round trips."""
 
 from __future__ import annotations
 

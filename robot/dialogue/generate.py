@@ -1,11 +1,13 @@
 """Streaming replies from the dialogue model.
 
-The engine is CTranslate2 (int8 on the CPU), chosen by measurement (benchmarks/RESULTS.md): on 2 cores it
-decodes SmolLM2-135M about twice as fast as transformers' fp32 `generate`, with the persona's system prompt
-cached between replies. A model folder is turned into an engine folder once, into
-`$ROBOT_HOME/cache/dialogue/<key>/` (an adapter merged into its base, then converted; a progress bar says
-so), and reused on every later start. Transformers keeps the scoring (bits per character), loaded only
-when asked for.
+The engine is CTranslate2 (int8 on the CPU), chosen by measurement (`benchmarks/dialogue_engines.py`,
+benchmarks/RESULTS.md): on 2 cores it decodes SmolLM2-135M twice as fast as transformers in fp32 and, with the
+persona's system prompt cached between replies, gives the shortest first token after a long context;
+transformers with torch's dynamic int8 decodes faster still but starts later.
+
+A model folder is turned into an engine folder once, into `$ROBOT_HOME/cache/dialogue/<key>/` (an adapter
+merged into its base, then converted; a progress bar says so), and reused on every later start.
+Transformers keeps the scoring (bits per character), loaded only when asked for.
 
 Temperature, top-p, repetition penalty, a stop at the end of the robot's turn, hard caps on reply and
 context length (never past the positions the model was trained on); special tokens never reach the user.

@@ -45,7 +45,8 @@ def build_app(robot: Robot, registry: ModelRegistry | None = None, feedback: Fee
             train = build_train_tab(robot, registry, feedback)
         with gr.Tab("Models"):
             models = build_models_tab(robot, registry)
-            build_models_tab(robot, ModelRegistry("dialogue", home=registry.home))
+            dialogue_registry = ModelRegistry("dialogue", home=registry.home)
+            dialogue_models = build_models_tab(robot, dialogue_registry)
 
         def follow_active_model():
             """What shows the model in use, read afresh: on every page load and after every activation."""
@@ -58,6 +59,8 @@ def build_app(robot: Robot, registry: ModelRegistry | None = None, feedback: Fee
             event.then(follow_active_model, None, following, api_visibility="private")
         train.trained.then(lambda: versions_view(registry), None, [models.table, models.choice],
                            api_visibility="private")
+        app.load(lambda: versions_view(dialogue_registry), None, [dialogue_models.table, dialogue_models.choice],
+                 api_visibility="private")  # versions trained meanwhile (`robot train dialogue`) are listed
     return app
 
 
