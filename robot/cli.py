@@ -28,9 +28,10 @@ def _quiet_libraries() -> None:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    from robot.web.access import read_access
     from robot.web.app import serve
 
-    serve(host=args.host, port=args.port, voice=_voice_options(args))
+    serve(host=args.host, port=args.port, voice=_voice_options(args), access=read_access(args.auth_file))
     return 0
 
 
@@ -341,6 +342,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("serve", parents=[voice_args, whisper_args], help="start the web app")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=7860)
+    p.add_argument("--auth-file", type=Path, help="accounts, one user:password a line (or $ROBOT_AUTH_FILE, or "
+                   "$ROBOT_AUTH=user:password); required on any host but loopback")
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("chat", help="chat in the terminal (or one turn with --message)")

@@ -17,6 +17,7 @@ from robot.intents.formats import to_native_yaml  # noqa: E402
 from robot.paths import robot_home  # noqa: E402
 from robot.registry import ModelRegistry  # noqa: E402
 from robot.speech.voice import VoiceOptions, VoiceRobot  # noqa: E402
+from robot.web.access import Access, check_exposure  # noqa: E402
 from robot.web.chat_tab import build_chat_tab, intent_choices  # noqa: E402
 from robot.web.train_tab import MAX_UPLOAD_BYTES, build_models_tab, build_train_tab, versions_view  # noqa: E402
 from robot.web.voice_controls import RAW_MICROPHONE, build_voice_controls, recording_bytes  # noqa: E402
@@ -33,20 +34,20 @@ def theme() -> gr.themes.Base:
 
 
 def build_app(robot: Robot, registry: ModelRegistry | None = None, feedback: FeedbackStore | None = None,
-              voice: VoiceRobot | None = None) -> gr.Blocks:
+              voice: VoiceRobot | None = None, access: Access = Access()) -> gr.Blocks:
     registry = registry or ModelRegistry("intents")
     feedback = feedback or FeedbackStore(robot_home() / "feedback.sqlite")
     voice = voice or VoiceRobot(robot)
     with gr.Blocks(title=f"{robot.persona.name} · robot") as app:
         gr.Markdown(f"## {robot.persona.name}\nA robot that runs entirely on this computer. Ask it what it can do.")
         with gr.Tab("Chat"):
-            chat = build_chat_tab(robot, feedback, lambda *parts: build_voice_controls(voice, *parts))
+            chat = build_chat_tab(robot, feedback, lambda *parts: build_voice_controls(voice, *parts), access)
         with gr.Tab("Train"):
-            train = build_train_tab(robot, registry, feedback)
+            train = build_train_tab(robot, registry, feedback, access)
         with gr.Tab("Models"):
-            models = build_models_tab(robot, registry)
+            models = build_models_tab(robot, registry, access)
             dialogue_registry = ModelRegistry("dialogue", home=registry.home)
-            dialogue_models = build_models_tab(robot, dialogue_registry)
+            dialogue_models = build_models_tab(robot, dialogue_registry, access)
 
         def follow_active_model():
             """What shows the model in use, read afresh: on every page load and after every activation."""
@@ -66,19 +67,23 @@ def build_app(robot: Robot, registry: ModelRegistry | None = None, feedback: Fee
 
 def launch(robot: Robot, host: str = "127.0.0.1", port: int = 7860, block: bool = True,
            registry: ModelRegistry | None = None, voice: VoiceRobot | None = None,
-           feedback: FeedbackStore | None = None) -> gr.Blocks:
+           feedback: FeedbackStore | None = None, access: Access = Access()) -> gr.Blocks:
+    """Serve the app; on an address other than loopback only with accounts (robot/web/access.py)."""
+    check_exposure(host, access)
     voice = voice or VoiceRobot(robot)
-    app = build_app(robot, registry, feedback, voice)
+    app = build_app(robot, registry, feedback, voice, access)
     app.queue(default_concurrency_limit=8)
     app.launch(server_name=host, server_port=port, theme=theme(), css=CSS, prevent_thread_lock=not block,
-               show_error=True, quiet=not block, head=RAW_MICROPHONE,
+               auth=list(access.accounts) or None, show_error=True, quiet=not block, head=RAW_MICROPHONE,
                max_file_size=max(MAX_UPLOAD_BYTES, recording_bytes(voice.options.limits)))
     return app
 
 
-def serve(host: str = "127.0.0.1", port: int = 7860, voice: VoiceOptions = VoiceOptions()) -> None:
+def serve(host: str = "127.0.0.1", port: int = 7860, voice: VoiceOptions = VoiceOptions(),
+          access: Access = Access()) -> None:
     from robot.service import load_robot
 
+    check_exposure(host, access)  # before minutes of loading
     robot = load_robot()
     print(f"{robot.persona.name} is listening on http://{host}:{port} (Ctrl-C to stop)", flush=True)
-    launch(robot, host, port, block=True, voice=VoiceRobot(robot, voice))
+    launch(robot, host, port, block=True, voice=VoiceRobot(robot, voice), access=access)

@@ -18,6 +18,7 @@ import gradio as gr
 from robot.brain import Reply, Robot, Session
 from robot.feedback import FeedbackStore
 from robot.intents.schema import OOS_LABELS
+from robot.web.access import Access
 
 OUT_OF_SCOPE_CHOICE = ("out of scope (should not be answered)", OOS_LABELS[0])
 EXAMPLES = ["What can you do?", "What is one hundred and twenty times two?", "Tell me a joke", "My name is Sam"]
@@ -81,7 +82,7 @@ class ChatTab:
     wanted: gr.Dropdown  # follows the active model's intents
 
 
-def build_chat_tab(robot: Robot, feedback: FeedbackStore, voice_controls) -> ChatTab:
+def build_chat_tab(robot: Robot, feedback: FeedbackStore, voice_controls, access: Access = Access()) -> ChatTab:
     conversation = gr.State(None)
     chatbot = gr.Chatbot(show_label=False, height=480, elem_id="chat", feedback_options=("Like", "Dislike"),
                          placeholder=f"**{html.escape(robot.persona.name)}** runs entirely on this computer. "
@@ -168,7 +169,7 @@ def build_chat_tab(robot: Robot, feedback: FeedbackStore, voice_controls) -> Cha
     stop.click(None, None, None, cancels=events[:-1], api_visibility="private")
     chatbot.clear(lambda: (Conversation(), "", ""), None, [conversation, meta, note], api_visibility="private")
     chatbot.like(on_like, [chatbot, conversation], note, api_visibility="private")
-    correct.click(on_correct, [wanted, conversation], note, api_name="correct")
+    correct.click(on_correct, [wanted, conversation], note, api_name="correct", api_visibility=access.changes)
     hidden_in = gr.Textbox(visible=False)
     hidden_out = gr.JSON(visible=False)
     hidden_in.submit(respond, [hidden_in, conversation], [hidden_out, conversation], api_name="respond")

@@ -22,6 +22,7 @@ from robot.intents.schema import OOS_LABELS, Intent
 from robot.paths import robot_home
 from robot.registry import ModelRegistry
 from robot.training import activate, train_version
+from robot.web.access import Access
 
 MAX_UPLOAD_BYTES = 2 * 1024 * 1024
 PROBLEM_HEADERS = ["severity", "line", "field", "message"]
@@ -98,7 +99,8 @@ class TrainTab:
     activated: gr.events.Dependency  # the active model changed
 
 
-def build_train_tab(robot: Robot, registry: ModelRegistry, feedback: FeedbackStore) -> TrainTab:
+def build_train_tab(robot: Robot, registry: ModelRegistry, feedback: FeedbackStore,
+                    access: Access = Access()) -> TrainTab:
     new_version = gr.State(None)
     gr.Markdown("Bring intents as native YAML, Rasa NLU YAML, intents.json, CSV, TSV or JSONL (upload), or edit "
                 "them below. Training runs in the background: the chat keeps answering with the model in use.")
@@ -196,12 +198,13 @@ def build_train_tab(robot: Robot, registry: ModelRegistry, feedback: FeedbackSto
         return f"Version **{name}** is now active; the chat uses it from the next message."
 
     upload.upload(on_upload, upload, [editor, status], api_visibility="private")
-    validate_btn.click(on_validate, editor, [problems, status], api_name="validate")
+    validate_btn.click(on_validate, editor, [problems, status], api_name="validate", api_visibility=access.changes)
     corrections_btn.click(on_corrections, editor, [editor, status], api_visibility="private")
     trained = train_btn.click(on_train, editor, [status, report, compare, per_intent, confusion, histogram, errors,
-                                                  new_version], api_name="train", concurrency_limit=1,
-                              concurrency_id="train", show_progress_on=[status])
-    activated = activate_btn.click(on_activate, new_version, status, api_name="activate")
+                                                  new_version], api_name="train", api_visibility=access.changes,
+                              concurrency_limit=1, concurrency_id="train", show_progress_on=[status])
+    activated = activate_btn.click(on_activate, new_version, status, api_name="activate",
+                                   api_visibility=access.changes)
     return TrainTab(editor, trained, activated)
 
 
@@ -237,7 +240,7 @@ class ModelsTab:
     activated: list[gr.events.Dependency]  # activation and roll back
 
 
-def build_models_tab(robot: Robot, registry: ModelRegistry) -> ModelsTab:
+def build_models_tab(robot: Robot, registry: ModelRegistry, access: Access = Access()) -> ModelsTab:
     """Versions of one kind of model (intents or dialogue): list, activate, roll back."""
     kind = registry.kind
     suffix = "" if kind == "intents" else f"-{kind}"  # element ids: the intents' keep their plain names
@@ -268,7 +271,9 @@ def build_models_tab(robot: Robot, registry: ModelRegistry) -> ModelsTab:
         return f"Rolled back: version **{name}** is active.", *versions_view(registry)
 
     names = ("models_activate", "rollback") if kind == "intents" else (f"{kind}_activate", f"{kind}_rollback")
-    activated = [activate_btn.click(on_activate, choice, [status, table, choice], api_name=names[0]),
-                 rollback_btn.click(on_rollback, None, [status, table, choice], api_name=names[1])]
+    activated = [activate_btn.click(on_activate, choice, [status, table, choice], api_name=names[0],
+                                    api_visibility=access.changes),
+                 rollback_btn.click(on_rollback, None, [status, table, choice], api_name=names[1],
+                                    api_visibility=access.changes)]
     refresh_btn.click(lambda: versions_view(registry), None, [table, choice], api_visibility="private")
     return ModelsTab(table, choice, activated)

@@ -1,0 +1,85 @@
+"""Who may use the web app: accounts from a file or the environment, a refusal to serve the network without
+them, and the endpoints that change the robot on the API only for signed-in clients."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+from gradio_client import Client
+
+from robot.errors import InputError
+from robot.web.access import Access, check_exposure, is_loopback, read_access
+from tests.conftest import free_port
+
+CHANGES = {"/train", "/validate", "/activate", "/models_activate", "/rollback", "/dialogue_activate",
+           "/dialogue_rollback", "/correct"}
+
+
+def test_accounts_from_a_file_or_the_environment(tmp_path, monkeypatch):
+    monkeypatch.delenv("ROBOT_AUTH", raising=False)
+    monkeypatch.delenv("ROBOT_AUTH_FILE", raising=False)
+    assert read_access() == Access()
+    accounts = tmp_path / "accounts"
+    accounts.write_text("# who may sign in\nada:s3cret:with:colons\n\nbob:pw\n")
+    assert read_access(accounts).accounts == (("ada", "s3cret:with:colons"), ("bob", "pw"))
+    monkeypatch.setenv("ROBOT_AUTH_FILE", str(accounts))
+    assert len(read_access().accounts) == 2
+    monkeypatch.delenv("ROBOT_AUTH_FILE")
+    monkeypatch.setenv("ROBOT_AUTH", "eve:pw")
+    assert read_access().accounts == (("eve", "pw"),)
+    for text, error in [("ada\n", "line 1: expected user:password"), ("ada:\n", "line 1"), ("# none\n", "no accounts")]:
+        accounts.write_text(text)
+        with pytest.raises(InputError, match=error):
+            read_access(accounts)
+    with pytest.raises(InputError, match="cannot read the accounts file"):
+        read_access(tmp_path / "missing")
+
+
+def test_only_loopback_is_served_without_accounts():
+    assert is_loopback("127.0.0.1") and is_loopback("localhost") and is_loopback("::1") and is_loopback("127.0.0.5")
+    assert not is_loopback("0.0.0.0") and not is_loopback("192.168.1.4") and not is_loopback("example.org")
+    check_exposure("127.0.0.1", Access())
+    check_exposure("0.0.0.0", Access((("ada", "pw"),)))
+    with pytest.raises(InputError, match="refusing to serve on 0.0.0.0 without accounts"):
+        check_exposure("0.0.0.0", Access())
+
+
+def test_serve_on_the_network_without_accounts_exits_at_once(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ROBOT_AUTH")}
+    started = time.perf_counter()
+    result = subprocess.run([sys.executable, "-m", "robot.cli", "serve", "--host", "0.0.0.0"], capture_output=True,
+                            text=True, timeout=120, env={**env, "ROBOT_HOME": str(tmp_path)})
+    assert result.returncode == 2 and "refusing to serve on 0.0.0.0 without accounts" in result.stderr
+    assert "Traceback" not in result.stderr and time.perf_counter() - started < 60  # before loading any model
+
+
+def api_names(url: str, auth: tuple[str, str] | None = None) -> set[str]:
+    return set(Client(url, auth=auth, verbose=False).view_api(print_info=False, return_format="dict")[
+        "named_endpoints"])
+
+
+def test_changing_endpoints_need_accounts(robot, web_app, tmp_path):
+    from robot.registry import ModelRegistry
+    from robot.web.app import launch
+
+    public = api_names(web_app)
+    assert "/respond" in public and "/chat" in public and not public & CHANGES  # no accounts: page only
+    port = free_port()
+    app = launch(robot, port=port, block=False, registry=ModelRegistry("intents", home=tmp_path),
+                 access=Access((("ada", "pw"),)))
+    try:
+        url = f"http://127.0.0.1:{port}/"
+        assert httpx.get(url + "config").status_code == 401  # nothing without signing in
+        with pytest.raises(Exception, match="(?i)login|auth|401"):
+            Client(url, verbose=False)
+        with pytest.raises(Exception, match="(?i)login|auth|401|incorrect"):
+            Client(url, auth=("ada", "wrong"), verbose=False)
+        assert CHANGES <= api_names(url, ("ada", "pw"))
+        assert Client(url, auth=("ada", "pw"), verbose=False).predict("hello", api_name="/respond")["intent"]
+    finally:
+        app.close()
