@@ -37,13 +37,14 @@ PROMPTS = Path(__file__).resolve().parent / "data" / "dialogue_prompts.txt"
 HONEST = re.compile(r"\b(can(?:no|')t|can ?not|don't know|do not know|not able|unable|no access|offline|"
                     r"not sure|no way to|i'm not|have no|don't have)\b", re.I)
 DATA = ("`assets/dialogue/robo_persona.yaml` (exchanges written for Robo: who and what it is, that it runs offline, "
-        "what it can and cannot do, its tastes; read 10 times) and the first 3% of "
+        "what it can and cannot do (tasks, live facts, the user's own data, know-how it would get wrong), its "
+        "tastes; read 10 times) and the first 3% of "
         "`assets/dialogue/ccc_chitchat.train.jsonl.xz` (BYU Chit-Chat Challenge, MIT), for the register of casual "
         "chat; validation on the first 10% of ccc_chitchat valid")
 COMMAND = ("robot train dialogue --init smollm2 --corpus assets/dialogue/robo_persona.yaml@10 "
            "assets/dialogue/ccc_chitchat.train.jsonl.xz@0.03 --val-corpus "
-           "../shared/data/dialogue/ccc_chitchat/valid.jsonl@0.1 --steps 100 --batch-size 8 --block-size 256 "
-           "--lr 1e-3 --warmup 8 --eval-every 25 --max-minutes 40 --out models/dialogue")
+           "../shared/data/dialogue/ccc_chitchat/valid.jsonl@0.1 --steps 120 --batch-size 8 --block-size 256 "
+           "--lr 1e-3 --warmup 8 --eval-every 30 --max-minutes 42 --out models/dialogue")
 
 
 def sentences(text: str) -> int:
@@ -87,7 +88,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, default=SHIPPED_MODELS / "dialogue")
     parser.add_argument("--limit", type=int, default=60, help="topical_chat dialogues scored")
-    parser.add_argument("--threads", type=int, default=2, help="CTranslate2 threads for generation")
+    parser.add_argument("--threads", type=int, default=2, help="torch threads")
     parser.add_argument("--write-card", action="store_true", help="write the model card (README.md) of --model")
     args = parser.parse_args()
     import torch
@@ -96,10 +97,10 @@ def main() -> None:
     held_out = read_corpus([TOPICAL]).dialogues[: args.limit]
     prompts = [line.strip() for line in PROMPTS.read_text().splitlines() if line.strip()]
     requests = [text for text, _ in json.loads(CLINC.read_text())["oos_test"][:50]]
-    model = DialogueModel(args.model, threads=args.threads)
+    model = DialogueModel(args.model)
     ours = model.bits_per_char(held_out)["bits_per_char"]
     with tempfile.TemporaryDirectory() as tmp:
-        base = DialogueModel(base_folder(args.model, Path(tmp)), threads=args.threads)
+        base = DialogueModel(base_folder(args.model, Path(tmp)))
         zero_shot = base.bits_per_char(held_out)["bits_per_char"]
         base_replies = [base.reply(p, config=GenerationConfig(seed=k)) for k, p in enumerate(prompts[:5])]
     replies = [model.reply(p, config=GenerationConfig(seed=k)) for k, p in enumerate(prompts)]

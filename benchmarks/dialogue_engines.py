@@ -1,6 +1,7 @@
 """Which engine generates the dialogue model's replies fastest on this CPU: transformers in fp32, transformers
-with torch's dynamic int8 quantisation of the linear layers, and CTranslate2 (int8 and fp32), each at 1 and 2
-threads. Greedy decoding of 60 tokens after a short prompt, and the first token after a full 384-token context.
+with torch's dynamic int8 quantisation of the linear layers (the robot's engine), and CTranslate2 (int8 and fp32;
+rows only where `ctranslate2` is installed), each at 1 and 2 threads. Greedy decoding of 60 tokens after a short
+prompt, and the first token after a full 384-token context with nothing cached.
 
     python benchmarks/dialogue_engines.py [--model models/dialogue]
 """
@@ -8,14 +9,16 @@ threads. Greedy decoding of 60 tokens after a short prompt, and the first token 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import statistics
+import tempfile
 import time
 from pathlib import Path
 
 import torch
 from report import print_table
 
-from robot.dialogue.generate import DialogueModel, GenerationConfig, engine_folder, load_torch_model
+from robot.dialogue.generate import DialogueModel, GenerationConfig, load_engine, merged_folder
 from robot.paths import SHIPPED_MODELS
 
 
@@ -35,10 +38,28 @@ def timed_torch(model, prompt: list[int], long: list[int]) -> tuple[float, float
     return decode, statistics.median(firsts) * 1000
 
 
+def ct2_folder(model: Path, into: Path) -> Path:
+    """The merged model converted for CTranslate2 (float32 on disk; the compute type is chosen at load)."""
+    import json
+
+    from ctranslate2.converters import TransformersConverter
+    from transformers import AutoTokenizer
+
+    merged = merged_folder(model)
+    AutoTokenizer.from_pretrained(model).save_pretrained(into / "hf")
+    for name in ("config.json", "model.safetensors"):
+        (into / "hf" / name).symlink_to((merged / name).resolve())
+    TransformersConverter(str(into / "hf")).convert(str(into / "ct2"))
+    settings = json.loads((into / "ct2" / "config.json").read_text())
+    settings["bos_token"] = settings.get("bos_token") or settings["eos_token"]  # CTranslate2 wants a name
+    (into / "ct2" / "config.json").write_text(json.dumps(settings))
+    return into / "ct2"
+
+
 def timed_ct2(folder: Path, compute_type: str, threads: int, prompt: list[str], long: list[str]) -> tuple[float, float]:
     import ctranslate2
 
-    generator = ctranslate2.Generator(str(engine_folder(folder)), compute_type=compute_type, intra_threads=threads)
+    generator = ctranslate2.Generator(str(folder), compute_type=compute_type, intra_threads=threads)
     generator.generate_batch([prompt], max_length=2)  # warm-up
     started = time.perf_counter()
     result = generator.generate_batch([prompt], max_length=60, min_length=60, include_prompt_in_result=False)
@@ -61,16 +82,16 @@ def main() -> None:
     long = (prompt * (384 // len(prompt) + 1))[:384]
     names = dialogue.tokenizer.convert_ids_to_tokens
     rows = []
-    model = load_torch_model(args.model)
-    quantized = torch.ao.quantization.quantize_dynamic(load_torch_model(args.model), {torch.nn.Linear},
-                                                       dtype=torch.qint8)
+    model = load_engine(args.model, quantize=False)
+    tmp = tempfile.TemporaryDirectory()
+    ct2 = ct2_folder(args.model, Path(tmp.name)) if importlib.util.find_spec("ctranslate2") else None
     for threads in (1, 2):
         torch.set_num_threads(threads)
-        for name, engine in (("transformers fp32", model), ("transformers + dynamic int8", quantized)):
+        for name, engine in (("transformers fp32", model), ("transformers + dynamic int8", dialogue.model)):
             decode, first = timed_torch(engine, prompt, long)
             rows.append((f"{name}, {threads} thread(s)", f"{decode:.0f} tok/s", f"{first:.0f} ms"))
-        for compute_type in ("int8", "float32"):
-            decode, first = timed_ct2(args.model, compute_type, threads, names(prompt), names(long))
+        for compute_type in ("int8", "float32") if ct2 else ():
+            decode, first = timed_ct2(ct2, compute_type, threads, names(prompt), names(long))
             rows.append((f"CTranslate2 {compute_type}, {threads} thread(s)", f"{decode:.0f} tok/s",
                          f"{first:.0f} ms"))
     print(f"\ndialogue engines: {args.model}, greedy, {time.strftime('%Y-%m-%d')}")

@@ -1,25 +1,31 @@
 """Streaming replies from the dialogue model.
 
-The engine is CTranslate2 (int8 on the CPU), chosen by measurement (`benchmarks/dialogue_engines.py`,
-benchmarks/RESULTS.md): on 2 cores it decodes SmolLM2-135M twice as fast as transformers in fp32 and, with the
-persona's system prompt cached between replies, gives the shortest first token after a long context;
-transformers with torch's dynamic int8 decodes faster still but starts later.
+The engine is transformers with torch's dynamic int8 quantisation of the linear layers, chosen by measurement
+(`benchmarks/dialogue_engines.py`, benchmarks/RESULTS.md): on 2 cores it decodes SmolLM2-135M faster than
+CTranslate2 int8 (47 against 35 tokens/s) and, with the persona's key/value cache computed once and copied for
+each reply, reaches the first token after a long context as soon.
 
-A model folder is turned into an engine folder once, into `$ROBOT_HOME/cache/dialogue/<key>/` (an adapter
-merged into its base, then converted; a progress bar says so), and reused on every later start.
-Transformers keeps the scoring (bits per character), loaded only when asked for.
+A model folder with an adapter (or only a base) is merged into a whole model once, into
+`$ROBOT_HOME/cache/dialogue/<key>/` (a progress bar says so), and reused on every later start; quantising
+takes a second at load.
 
-Temperature, top-p, repetition penalty, a stop at the end of the robot's turn, hard caps on reply and
-context length (never past the positions the model was trained on); special tokens never reach the user.
+Temperature, top-p, repetition penalty (on the reply's own tokens), a stop at the end of the robot's turn,
+hard caps on reply and context length (never past the positions the model was trained on); special tokens
+never reach the user.
 """
 
 from __future__ import annotations
 
+import copy
 import hashlib
-import json
+import threading
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+import torch
+from transformers import RepetitionPenaltyLogitsProcessor
 
 from robot.dialogue.base import read_base_file
 from robot.dialogue.chat_format import ChatFormat
@@ -29,7 +35,8 @@ from robot.registry import write_folder_atomically
 
 MAX_EVAL_CONTEXT = 512  # tokens of context when scoring held-out dialogues
 TOP_K_CEILING = 256  # top-p sampling looks at the 256 likeliest tokens at most
-ENGINE_VERSION = 3  # part of the cache key: bump when the engine folder's recipe changes
+ENGINE_VERSION = 4  # part of the cache key: bump when the engine folder's recipe changes
+PREFIXES_KEPT = 4  # system prompts whose key/value cache is kept (one per persona in use)
 
 
 @dataclass(frozen=True)
@@ -43,14 +50,14 @@ class GenerationConfig:
 
 
 def engine_key(folder: Path) -> str:
-    """What the engine folder depends on: the folder's weights (a model or an adapter; none for a base used
-    as it is), its base, the recipe."""
+    """What the merged folder depends on: the adapter's weights (none for a base used as it is), its base,
+    the recipe."""
     digest = hashlib.sha256()
-    for name in ("model.safetensors", "adapter_model.safetensors"):
-        if (folder / name).exists():
-            with (folder / name).open("rb") as f:
-                for block in iter(lambda: f.read(1 << 20), b""):
-                    digest.update(block)
+    adapter = folder / "adapter_model.safetensors"
+    if adapter.exists():
+        with adapter.open("rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                digest.update(block)
     base = read_base_file(folder)
     digest.update(f"{base.sha256 if base else ''}:{ENGINE_VERSION}".encode())
     return digest.hexdigest()[:20]
@@ -74,43 +81,39 @@ def load_torch_model(folder: Path):
     return PeftModel.from_pretrained(model, folder).merge_and_unload().eval()
 
 
-def build_engine(folder: Path, dest: Path, progress: bool = True) -> None:
-    """Merge (if an adapter) and convert to CTranslate2 into `dest`, atomically."""
-    from ctranslate2.converters import TransformersConverter
-    from tqdm import tqdm
-    from transformers import AutoTokenizer
-
-    def write(tmp: Path) -> None:
-        with tqdm(total=3, desc="preparing the dialogue model (once)", disable=not progress) as bar:
-            model = load_torch_model(folder)
-            bar.update()
-            model.save_pretrained(tmp / "merged", safe_serialization=True)
-            AutoTokenizer.from_pretrained(folder).save_pretrained(tmp / "merged")
-            bar.update()
-            TransformersConverter(str(tmp / "merged"), low_cpu_mem_usage=True).convert(  # float32 on disk: int8
-                str(tmp / "ct2"), force=True)  # (or exact float32, for tests) is chosen when loading
-            for leftover in (tmp / "merged").glob("*.safetensors"):  # the merged weights were only a step
-                leftover.unlink()
-            settings = json.loads((tmp / "ct2" / "config.json").read_text())
-            if settings.get("bos_token") is None:  # CTranslate2 wants a name; our prompts never start with it
-                settings["bos_token"] = settings["eos_token"]
-                (tmp / "ct2" / "config.json").write_text(json.dumps(settings, indent=2))
-            bar.update()
-
-    write_folder_atomically(dest, write)
-
-
-def engine_folder(folder: Path, progress: bool = True) -> Path:
+def merged_folder(folder: Path, progress: bool = True) -> Path:
+    """A whole-model folder for `folder`: itself, or its adapter merged into its base once into the cache."""
+    if read_base_file(folder) is None:
+        return folder
     dest = cache_home() / "dialogue" / engine_key(folder)
-    if not (dest / "ct2" / "model.bin").exists():
-        build_engine(folder, dest, progress)
-    return dest / "ct2"
+    if not (dest / "model.safetensors").exists():
+        from tqdm import tqdm
+
+        def write(tmp: Path) -> None:
+            with tqdm(total=2, desc="preparing the dialogue model (once)", disable=not progress) as bar:
+                model = load_torch_model(folder)
+                bar.update()
+                model.save_pretrained(tmp, safe_serialization=True)
+                bar.update()
+
+        write_folder_atomically(dest, write)
+    return dest
+
+
+def load_engine(folder: Path, quantize: bool = True, progress: bool = True):
+    """The model that generates: the merged model, its linear layers in int8 unless `quantize` is off."""
+    from transformers import AutoModelForCausalLM
+
+    model = AutoModelForCausalLM.from_pretrained(merged_folder(folder, progress), use_safetensors=True).eval()
+    if not quantize:
+        return model
+    with warnings.catch_warnings():  # deprecated in favour of torchao (not a dependency); torch < 2.14 has it
+        warnings.simplefilter("ignore", (UserWarning, DeprecationWarning))
+        return torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
 
 
 class DialogueModel:
-    def __init__(self, folder: str | Path, threads: int = 2, compute_type: str = "int8",
-                 progress: bool = True) -> None:
-        import ctranslate2
+    def __init__(self, folder: str | Path, quantize: bool = True, progress: bool = True) -> None:
         from transformers import AutoTokenizer
 
         self.folder = Path(folder)
@@ -119,19 +122,16 @@ class DialogueModel:
         except Exception as exc:  # noqa: BLE001 - tokenizers raises plain Exceptions on a broken file
             raise InputError(f"not a dialogue model folder ({exc})", path=self.folder) from None
         base = read_base_file(self.folder)
-        if base is not None:  # installed and intact, also when the engine was built on an earlier start
+        if base is not None:  # installed and intact, also when the merged model was built on an earlier start
             base.checked_path()
-        engine = engine_folder(self.folder, progress)
-        self.generator = ctranslate2.Generator(str(engine), device="cpu", compute_type=compute_type,
-                                               intra_threads=threads)
-        merged = json.loads((engine.parent / "merged" / "config.json").read_text())  # kept without its weights
-        self.positions = merged["max_position_embeddings"]
+        self.model = load_engine(self.folder, quantize, progress)
+        self.positions = self.model.config.max_position_embeddings
         persona = self.folder / "persona.txt"
         self.persona = persona.read_text().strip() if persona.exists() else ""
         self.format = ChatFormat.of(self.tokenizer)
-        self.stop_tokens = self.tokenizer.convert_ids_to_tokens(list(self.format.stops))
-        banned = [t for t in self.tokenizer.all_special_tokens if t not in self.stop_tokens]
-        self.suppress = [[t] for t in banned] or None
+        self.banned = [i for i in self.tokenizer.all_special_ids if i not in self.format.stops]
+        self._prefixes: dict[tuple[int, ...], object] = {}
+        self._lock = threading.Lock()
         self._scorer = None
 
     def bits_per_char(self, dialogues: list[list[str]]) -> dict:
@@ -170,28 +170,56 @@ class DialogueModel:
             turns = pair + turns
         return head, turns + tail
 
+    def _prefix_cache(self, head: list[int]):
+        """The key/value cache after the system prompt, computed once per persona; each reply gets a copy."""
+        key = tuple(head)
+        with self._lock:
+            cache = self._prefixes.get(key)
+        if cache is None:
+            cache = self.model(input_ids=torch.tensor([head]), use_cache=True).cache
+            with self._lock:
+                if len(self._prefixes) >= PREFIXES_KEPT:
+                    self._prefixes.pop(next(iter(self._prefixes)))
+                self._prefixes[key] = cache
+        return copy.deepcopy(cache)
+
+    def _pick(self, logits: torch.Tensor, generated: list[int], config: GenerationConfig,
+              rng: torch.Generator | None) -> int:
+        """The next token: special tokens banned, repeats of the reply penalised, then greedy or top-p."""
+        logits[self.banned] = float("-inf")
+        if generated and config.repetition_penalty != 1.0:
+            penalty = RepetitionPenaltyLogitsProcessor(config.repetition_penalty)
+            logits = penalty(torch.tensor([generated]), logits[None])[0]
+        if config.temperature <= 0:
+            return int(logits.argmax())
+        top = torch.topk(logits / config.temperature, TOP_K_CEILING)
+        probs = top.values.softmax(-1)
+        probs[probs.cumsum(-1) - probs >= config.top_p] = 0  # the smallest set whose mass reaches top-p
+        return int(top.indices[torch.multinomial(probs, 1, generator=rng)])
+
+    @torch.inference_mode()
+    def tokens(self, head: list[int], conversation: list[int], config: GenerationConfig) -> Iterator[int]:
+        """Token ids of the reply to a prompt, as they are generated (the stop token not included)."""
+        rng = torch.Generator().manual_seed(config.seed) if config.seed is not None else None
+        cache, x, generated = self._prefix_cache(head), conversation, []
+        for _ in range(config.max_new_tokens):
+            out = self.model(input_ids=torch.tensor([x]), cache=cache, use_cache=True)
+            cache = out.cache
+            token = self._pick(out.logits[0, -1].float(), generated, config, rng)
+            if token in self.format.stops:
+                return
+            yield token
+            generated.append(token)
+            x = [token]
+
     def stream(self, message: str, history: list[tuple[str, str]] = (), persona: str | None = None,
                config: GenerationConfig = GenerationConfig()) -> Iterator[str]:
         """Text pieces of the reply as they are generated."""
-        import ctranslate2
-
         head, conversation = self.prompt(message, list(history), persona, config)
-        if config.seed is not None:
-            ctranslate2.set_random_seed(config.seed)
-        greedy = config.temperature <= 0
-        tokens = self.tokenizer.convert_ids_to_tokens
-        steps = self.generator.generate_tokens(
-            tokens(conversation), static_prompt=tokens(head), cache_static_prompt=True,
-            max_length=config.max_new_tokens, end_token=self.stop_tokens,
-            sampling_topk=1 if greedy else TOP_K_CEILING, sampling_topp=1.0 if greedy else config.top_p,
-            sampling_temperature=1.0 if greedy else config.temperature,
-            repetition_penalty=config.repetition_penalty, suppress_sequences=self.suppress)
         generated: list[int] = []
         shown = ""
-        for step in steps:
-            if step.token_id in self.format.stops:
-                break
-            generated.append(step.token_id)
+        for token in self.tokens(head, conversation, config):
+            generated.append(token)
             text = self.decode(generated)
             if not text.endswith("\ufffd") and len(text) > len(shown):  # wait for whole UTF-8 characters
                 yield text[len(shown):]
