@@ -14,11 +14,11 @@ from robot.dialogue.base import BaseMissing
 from robot.dialogue.generate import DialogueFallback, DialogueModel
 from robot.intents.bundle import save_bundle
 from robot.intents.encoder import EncoderConfig, SentenceEncoder
+from robot.intents.entity_train import train_entities
 from robot.intents.evaluate import write_report
 from robot.intents.formats import load_many
 from robot.intents.negatives import with_generic_negatives
 from robot.intents.schema import IntentData, raise_first_error
-from robot.intents.tagger import train_entities
 from robot.intents.train import TrainConfig, pick_device, train_intents
 from robot.paths import DEFAULT_INTENTS, DEFAULT_PERSONA, SHIPPED_MODELS, cache_home
 from robot.registry import ModelRegistry, write_folder_atomically

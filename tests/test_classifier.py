@@ -99,6 +99,44 @@ def test_embedding_cache_returns_the_same_vectors(encoder):
     assert np.allclose(encoder.encode(texts), first)
 
 
+def test_embedding_cache_is_bounded_and_per_thread(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from robot.intents.encoder import EmbeddingCache
+
+    cache = EmbeddingCache(tmp_path / "cache.sqlite", "k:", max_rows=50)
+
+    def write(worker: int) -> int:  # one connection per thread: no "objects created in a thread" error
+        texts = [f"{worker}-{k}" for k in range(40)]
+        cache.put(texts, np.full((40, 4), worker, dtype=np.float32))
+        return len(cache.get(texts))
+
+    with ThreadPoolExecutor(4) as pool:
+        assert all(found > 0 for found in pool.map(write, range(4)))
+    assert cache.db.execute("SELECT COUNT(*) FROM vectors").fetchone()[0] == 50
+    cache.put(["newest"], np.ones((1, 4), dtype=np.float32))
+    assert "newest" in cache.get(["newest"]) and cache.db.execute("SELECT COUNT(*) FROM vectors").fetchone()[0] == 50
+
+
+def test_training_leaves_the_global_rng_alone_and_repeats_itself():
+    """A retrain draws its randomness from its own generators: torch's global RNG (chat sampling in another
+    thread) is never reseeded, and the same data and seed give the same head whatever that RNG was."""
+    import torch
+
+    from robot.intents.train import TrainConfig, fit_head
+
+    features = np.random.default_rng(0).normal(size=(40, 8)).astype(np.float32)
+    targets = np.arange(40) % 4
+    config = TrainConfig(hidden=16, min_steps=5, epochs=1)
+    heads, after = [], []
+    for global_seed in (1, 2):
+        torch.manual_seed(global_seed)
+        heads.append(fit_head(features, targets, 4, config))
+        after.append(torch.rand(3))
+    assert not torch.equal(*after)  # a reseed inside training would make both streams continue alike
+    assert all(torch.equal(a, b) for a, b in zip(heads[0].state_dict().values(), heads[1].state_dict().values()))
+
+
 def test_traced_encoder_matches_eager_on_padded_batches(encoder):
     from robot.intents.encoder import PooledLayers
 

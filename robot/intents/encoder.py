@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
+import threading
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,13 +58,21 @@ class TokenStates:
 
 
 class EmbeddingCache:
-    """SQLite store of feature vectors keyed by (encoder key, sha1 of text); safe across processes."""
+    """SQLite store of feature vectors keyed by (encoder key, sha1 of text); safe across processes, one
+    connection per thread (Validate and a running training use it at once), and bounded: past `max_rows`
+    vectors the oldest written go (4.6 KB each for MiniLM's three layers: 50,000 rows are about 230 MB)."""
 
-    def __init__(self, path: Path, key: str) -> None:
+    def __init__(self, path: Path, key: str, max_rows: int = 50_000) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(path, timeout=30, check_same_thread=False)
+        self.path, self.key, self.max_rows = path, key, max_rows
+        self._local = threading.local()
         self.db.execute("CREATE TABLE IF NOT EXISTS vectors (key TEXT PRIMARY KEY, vector BLOB)")
-        self.key = key
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        if getattr(self._local, "db", None) is None:
+            self._local.db = sqlite3.connect(self.path, timeout=30)
+        return self._local.db
 
     def _keys(self, texts: list[str]) -> list[str]:
         return [self.key + hashlib.sha1(t.encode("utf-8")).hexdigest() for t in texts]
@@ -79,9 +88,13 @@ class EmbeddingCache:
         return {t: found[k] for t, k in zip(texts, keys) if k in found}
 
     def put(self, texts: list[str], vectors: np.ndarray) -> None:
-        with self.db:
+        with self.db:  # rewritten rows get a new rowid: rowid order is the order of writing
             self.db.executemany("INSERT OR REPLACE INTO vectors VALUES (?, ?)",
                                 zip(self._keys(texts), (v.astype(np.float32).tobytes() for v in vectors)))
+            extra = self.db.execute("SELECT COUNT(*) FROM vectors").fetchone()[0] - self.max_rows
+            if extra > 0:
+                self.db.execute("DELETE FROM vectors WHERE rowid IN (SELECT rowid FROM vectors ORDER BY rowid "
+                                "LIMIT ?)", (extra,))
 
 
 class PooledLayers(nn.Module):

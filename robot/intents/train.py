@@ -72,13 +72,23 @@ class DropoutBank:
         return tuple(m[(step * (k + 1)) % self.size, :rows] for k, m in enumerate(self.masks))
 
 
+def init_linears(module: torch.nn.Module, generator: torch.Generator) -> torch.nn.Module:
+    """Draw the linear layers' initial weights (as PyTorch does) from `generator`, not torch's global RNG, which
+    a chat reply sampled in another thread also draws from: a retrain is reproducible and leaves chat alone."""
+    for layer in module.modules():
+        if isinstance(layer, torch.nn.Linear):
+            torch.nn.init.kaiming_uniform_(layer.weight, a=math.sqrt(5), generator=generator)
+            bound = 1 / math.sqrt(layer.in_features)
+            torch.nn.init.uniform_(layer.bias, -bound, bound, generator=generator)
+    return module
+
+
 def fit_head(features: np.ndarray, targets: np.ndarray, n_classes: int, config: TrainConfig,
              device: str = "cpu", progress: bool = False) -> IntentHead:
     generator = torch.Generator().manual_seed(config.seed)
-    torch.manual_seed(config.seed)
     x = torch.from_numpy(features).to(device)
     y = torch.from_numpy(targets).long().to(device)
-    head = IntentHead(HeadConfig(features.shape[1], n_classes, config.hidden)).to(device)
+    head = init_linears(IntentHead(HeadConfig(features.shape[1], n_classes, config.hidden)), generator).to(device)
     head.mean.copy_(x.mean(0))
     head.std.copy_(x.std(0) + 1e-6 if len(x) > 1 else torch.ones_like(x[0]))
     steps_per_epoch = math.ceil(len(x) / config.batch_size)
