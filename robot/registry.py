@@ -2,13 +2,17 @@
 
 Layout under ROBOT_HOME/models/<kind>/: `versions/<name>/` (one model folder each) and `active.json`
 ({"active": name, "history": [older names]}). The shipped model in the project's models/<kind>/ is the
-version called `default`. A crash while training leaves only a `.tmp-*` folder, never a half model.
+version called `default`. A crash while training leaves only a `.tmp-*` folder, never a half model, and the
+next training removes it.
 """
 
 from __future__ import annotations
 
+import ctypes
+import errno
 import json
 import os
+import re
 import shutil
 import time
 import uuid
@@ -20,13 +24,19 @@ from robot.errors import InputError
 from robot.paths import SHIPPED_MODELS, robot_home
 
 DEFAULT_VERSION = "default"
+LEFTOVER = re.compile(r"\..+\.(?:tmp|old)-(\d+)-[0-9a-f]{8}")  # group 1: the process that wrote it
 REQUIRED_FILES = ("metrics.json", "README.md")
 WEIGHTS = (("config.json", "model.safetensors"),  # a whole model
            ("adapter_config.json", "adapter_model.safetensors", "base.json"))  # an adapter on a named base
 
 
+def _sibling(path: Path, kind: str) -> Path:
+    """A hidden name beside `path` that says which process made it, so leftovers of a killed one are known."""
+    return path.with_name(f".{path.name}.{kind}-{os.getpid()}-{uuid.uuid4().hex[:8]}")
+
+
 def write_atomically(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{uuid.uuid4().hex[:8]}")
+    tmp = _sibling(path, "tmp")
     with tmp.open("w") as f:
         f.write(text)
         f.flush()
@@ -34,23 +44,64 @@ def write_atomically(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two paths in one step (Linux's renameat2 with RENAME_EXCHANGE); False where the system cannot."""
+    renameat2 = getattr(ctypes.CDLL(None, use_errno=True), "renameat2", None)
+    if renameat2 is None:
+        return False
+    at_cwd, rename_exchange = -100, 2
+    if renameat2(at_cwd, os.fsencode(a), at_cwd, os.fsencode(b), rename_exchange) == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):  # a file system without the exchange
+        return False
+    raise OSError(code, os.strerror(code), str(b))
+
+
 def write_folder_atomically(dest: Path, write: Callable[[Path], None]) -> Path:
-    """Build a folder beside `dest`, then swap it in; a failure leaves `dest` as it was."""
+    """Build a folder beside `dest`, then swap it in, in one step where the system allows (never a moment
+    without `dest` on Linux); a failure leaves `dest` as it was."""
     dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_name(f".{dest.name}.tmp-{uuid.uuid4().hex[:8]}")
+    tmp = _sibling(dest, "tmp")
     try:
         write(tmp)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    if dest.exists():
-        old = dest.with_name(f".{dest.name}.old-{uuid.uuid4().hex[:8]}")
+    if not dest.exists():
+        os.rename(tmp, dest)
+    elif _exchange(tmp, dest):
+        shutil.rmtree(tmp, ignore_errors=True)  # now the old folder
+    else:
+        old = _sibling(dest, "old")
         os.rename(dest, old)
         os.rename(tmp, dest)
         shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.rename(tmp, dest)
     return dest
+
+
+def clear_leftovers(folder: Path) -> list[Path]:
+    """Remove the `.tmp-`/`.old-` siblings under `folder` whose process is gone (a training that was killed)."""
+    removed = []
+    for path in folder.glob(".*.*-*-*") if folder.is_dir() else ():
+        match = LEFTOVER.fullmatch(path.name)
+        if match and not _alive(int(match.group(1))):
+            if path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
+            removed.append(path)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
 
 
 def check_model_folder(folder: Path) -> None:
@@ -82,10 +133,19 @@ class ModelRegistry:
         self.shipped = shipped or SHIPPED_MODELS / kind
 
     def _state(self) -> dict:
+        """The active version and its history; none written yet is `default`, an unreadable file an error."""
         try:
-            return json.loads(self.state_file.read_text())
-        except (OSError, json.JSONDecodeError):
+            state = json.loads(self.state_file.read_text())
+        except FileNotFoundError:
             return {"active": DEFAULT_VERSION, "history": []}
+        except (OSError, json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise InputError(f"cannot read which model is active ({exc}); fix the file, or delete it to use "
+                             "the default", path=self.state_file) from None
+        if not isinstance(state, dict) or not isinstance(state.get("active"), str) \
+                or not isinstance(state.get("history", []), list):
+            raise InputError("not a valid active-model file (want {\"active\": name, \"history\": [...]}); "
+                             "fix it, or delete it to use the default", path=self.state_file)
+        return state
 
     def path(self, name: str | None) -> Path:
         if not name:
@@ -121,7 +181,8 @@ class ModelRegistry:
         return out
 
     def new_name(self) -> str:
-        """A fresh version name (the time, made unique)."""
+        """A fresh version name (the time, made unique). Leftovers of killed trainings go first."""
+        clear_leftovers(self.versions_dir)
         name = time.strftime("%Y%m%d-%H%M%S")
         while (self.versions_dir / name).exists():
             name = f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:4]}"

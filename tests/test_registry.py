@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 
@@ -72,3 +73,52 @@ def test_write_folder_atomically_replaces_only_on_success(tmp_path):
         write_folder_atomically(dest, lambda f: (f.mkdir(), (_ for _ in ()).throw(ValueError("boom"))))
     assert (dest / "model.safetensors").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]
+
+
+def test_replacing_a_folder_never_leaves_a_moment_without_it(tmp_path):
+    """A reader polling the folder while it is replaced again and again always finds a complete model."""
+    import threading
+
+    dest = tmp_path / "model"
+    write_folder_atomically(dest, fake_model)
+    missing, done = [], threading.Event()
+
+    def read() -> None:
+        while not done.is_set():
+            if not (dest / "model.safetensors").exists():
+                missing.append(1)
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    for k in range(200):
+        write_folder_atomically(dest, lambda f, k=k: fake_model(f, k / 200))
+    done.set()
+    reader.join()
+    assert not missing and json.loads((dest / "metrics.json").read_text())["in_scope_accuracy"] == 199 / 200
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]
+
+
+def test_leftovers_of_a_killed_training_are_removed_by_the_next(registry):
+    import subprocess
+    import sys
+
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True).stdout.strip()
+    registry.versions_dir.mkdir(parents=True)
+    killed = registry.versions_dir / f".20261129-101500.tmp-{gone}-0123abcd"
+    running = registry.versions_dir / f".20261129-101600.tmp-{os.getpid()}-4567cdef"
+    fake_model(killed)
+    fake_model(running)
+    registry.add(fake_model)
+    assert not killed.exists() and running.exists()  # a live writer's folder stays
+
+
+def test_a_corrupt_active_file_is_reported_not_read_as_default(registry):
+    version = registry.add(fake_model)
+    registry.activate(version)
+    for text in ("{not json", '["a list"]', '{"active": 3}', "\udcff"):
+        registry.state_file.write_text(text, errors="surrogateescape")
+        with pytest.raises(InputError, match="active"):
+            registry.active_name()
+    registry.state_file.unlink()
+    assert registry.active_name() == DEFAULT_VERSION  # nothing written yet: the default

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
+import sys
 import threading
 import warnings
 from dataclasses import dataclass
@@ -121,7 +122,9 @@ def trace(module: PooledLayers, tokenizer) -> nn.Module:
         with torch.no_grad(), warnings.catch_warnings():
             warnings.simplefilter("ignore")
             return torch.jit.trace(module, (example["input_ids"], example["attention_mask"]), check_trace=False)
-    except Exception:  # noqa: BLE001 - an architecture tracing cannot follow still works eagerly
+    except Exception as exc:  # noqa: BLE001 - an architecture tracing cannot follow still works eagerly
+        print(f"note: the encoder runs untraced, a little slower ({type(exc).__name__}: {exc})"[:200],
+              file=sys.stderr)
         return module
 
 
