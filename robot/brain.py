@@ -23,7 +23,8 @@ from robot.intents.entities import EntityExtractor
 from robot.intents.schema import IntentData, template_slots
 from robot.paths import DEFAULT_PERSONA
 
-MAX_MESSAGE_CHARS = 1000  # longer messages are classified on their start; the encoder reads 128 tokens anyway
+MAX_MESSAGE_CHARS = 1000  # longer messages are cut here; the encoder reads 128 tokens anyway
+MAX_HISTORY_TURNS = 50  # turns a session remembers (the dialogue model reads the last 8)
 CONTEXT_TURNS = 5  # how many turns a context set by an intent stays active
 
 
@@ -134,15 +135,15 @@ class Robot:
     def stream(self, text: str, session: Session) -> Iterator[Reply]:
         """Replies of growing text for one turn; the last one is complete."""
         brain = self.brain
-        message = clean_message(text)
+        message = clean_message(text[:20 * MAX_MESSAGE_CHARS])[:MAX_MESSAGE_CHARS]
         if not message:
             yield Reply(self.persona.empty, None, 0.0, "fallback")
             return
         eligible = {i.name for i in brain.data.intents
                     if not i.context_in or any(c in session.contexts for c in i.context_in)}
-        features, tokens = brain.classifier.encoder.encode_message(message[:MAX_MESSAGE_CHARS])
+        features, tokens = brain.classifier.encoder.encode_message(message)
         prediction = brain.classifier.decide(brain.classifier.logits(features), eligible)[0]
-        entities = brain.extractor.extract(message[:MAX_MESSAGE_CHARS], tokens)
+        entities = brain.extractor.extract(message, tokens)
         reply = Reply("", prediction.intent, prediction.confidence, "fallback", entities, prediction.ranking)
         text_out = self._compose(brain, prediction.intent, message, entities, session) if prediction.intent else None
         if text_out is not None:
@@ -155,6 +156,7 @@ class Robot:
                 yield reply
         self._advance_contexts(brain, prediction.intent if text_out else None, session)
         session.history.append((message, reply.text))
+        del session.history[:-MAX_HISTORY_TURNS]
 
     def _compose(self, brain: Brain, name: str, message: str, entities: dict[str, str],
                  session: Session) -> tuple[str, str] | None:

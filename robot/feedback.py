@@ -1,14 +1,18 @@
 """Feedback from the chat, stored locally in SQLite: thumbs up/down on replies (one row per reply, changed
 or removed as the user clicks), and corrections ("this should have been intent X", one per message) that
-the Train tab offers back as new training examples."""
+the Train tab offers back as new training examples. Bounded: the oldest rows go past the limits, texts are
+cut, and corrections (which feed training) are rate-limited."""
 
 from __future__ import annotations
 
 import sqlite3
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
+
+from robot.errors import InputError
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS ratings (conversation TEXT, turn INTEGER, at REAL, message TEXT, reply TEXT,
@@ -25,12 +29,26 @@ class Correction:
     intent: str
 
 
+@dataclass(frozen=True)
+class FeedbackLimits:
+    ratings: int = 50_000  # rows kept; the oldest go first
+    corrections: int = 10_000
+    corrections_per_minute: int = 30  # for the whole store: a flood cannot fill the next training
+    text_chars: int = 1_000  # of a message or reply stored
+
+
 class FeedbackStore:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, limits: FeedbackLimits = FeedbackLimits()) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.db = sqlite3.connect(path, timeout=30, check_same_thread=False)
         self.db.executescript(SCHEMA)
         self.lock = threading.Lock()
+        self.limits = limits
+        self._recent: deque[float] = deque()  # times of the corrections of the last minute
+
+    def _trim(self, table: str, keep: int) -> None:
+        self.db.execute(f"DELETE FROM {table} WHERE rowid IN (SELECT rowid FROM {table} ORDER BY at DESC "
+                        "LIMIT -1 OFFSET ?)", (keep,))
 
     def rate(self, conversation: str, turn: int, liked: bool | None, message: str = "", reply: str = "",
              intent: str | None = None, confidence: float = 0.0) -> None:
@@ -39,16 +57,26 @@ class FeedbackStore:
             if liked is None:
                 self.db.execute("DELETE FROM ratings WHERE conversation = ? AND turn = ?", (conversation, turn))
                 return
+            cut = self.limits.text_chars
             self.db.execute("INSERT OR REPLACE INTO ratings VALUES (?,?,?,?,?,?,?,?)",
-                            (conversation, turn, time.time(), message, reply, intent, confidence, int(liked)))
+                            (conversation, turn, time.time(), message[:cut], reply[:cut], intent, confidence,
+                             int(liked)))
+            self._trim("ratings", self.limits.ratings)
 
     def correct(self, message: str, intent: str) -> None:
         """Store a correction; a later one for the same message replaces it while it is still pending."""
-        message = message.strip()
+        message = message.strip()[:self.limits.text_chars]
+        now = time.monotonic()
         with self.lock, self.db:
+            while self._recent and now - self._recent[0] > 60:
+                self._recent.popleft()
+            if len(self._recent) >= self.limits.corrections_per_minute:
+                raise InputError("too many corrections in the last minute; try again shortly")
+            self._recent.append(now)
             self.db.execute("DELETE FROM corrections WHERE message = ? AND used = 0", (message,))
             self.db.execute("INSERT INTO corrections (at, message, intent) VALUES (?,?,?)",
                             (time.time(), message, intent))
+            self._trim("corrections", self.limits.corrections)
 
     def pending(self) -> list[Correction]:
         with self.lock:

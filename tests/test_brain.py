@@ -59,3 +59,16 @@ def test_clean_message_strips_controls_and_keeps_unicode():
 def test_streaming_yields_the_final_reply_last(robot):
     replies = list(robot.stream("good morning", Session()))
     assert replies and replies[-1].text and replies[-1].intent == "greet"
+
+
+def test_memory_is_bounded_per_session(robot):
+    """A long chat keeps its last 50 turns, and a huge message is kept (and read) as its first 1,000 characters."""
+    from robot.brain import MAX_HISTORY_TURNS, MAX_MESSAGE_CHARS
+
+    plain = Robot(robot.brain, robot.persona, seed=0)  # persona fallback: fast turns
+    session = Session()
+    for k in range(MAX_HISTORY_TURNS + 10):
+        plain.respond(f"hello number {k}", session)
+    assert len(session.history) == MAX_HISTORY_TURNS and session.history[-1][0] == f"hello number {k}"
+    plain.respond("blah " * 100_000, session)
+    assert len(session.history[-1][0]) == MAX_MESSAGE_CHARS

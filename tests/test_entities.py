@@ -33,6 +33,24 @@ def formbot():
     return load_intents(FORMATS / "rasa" / "formbot_nlu.yml")
 
 
+def test_a_backtracking_regex_cannot_freeze_a_turn_and_fails_validation():
+    """One message costs a bad pattern a bounded time (then it is no match); validation rejects it first."""
+    import time
+
+    from robot.intents.schema import Intent, IntentData, check
+
+    slow, nested = r"(.*){1,32000}[bc]", r"(a|aa)+$"
+    extractor = EntityExtractor([Entity("x", regex=[slow, nested, r"(a+)+$"]), Entity("n", regex=[r"\d+"])])
+    started = time.perf_counter()
+    assert extractor.extract("a" * 41 + "! 42") == {"n": "42"}
+    assert time.perf_counter() - started < 1.5
+    data = IntentData([Intent("greet", ["hi there", "hello", "hey", "good morning", "hiya"])], oos_examples=["x"],
+                      entities=[Entity("x", regex=[slow]), Entity("y", regex=[nested]), Entity("z", regex=["(x"])])
+    errors = [(p.field, p.message) for p in check(data) if p.severity == "error"]
+    assert [field for field, _ in errors] == ["entities.x.regex[0]", "entities.y.regex[0]", "entities.z.regex[0]"]
+    assert "backtrack" in errors[0][1] and "backtrack" in errors[1][1] and "invalid regular expression" in errors[2][1]
+
+
 def test_learned_tagger_finds_unseen_values(formbot, encoder):
     tagger, metrics = train_entities(formbot, encoder)
     assert metrics["held_out"] >= 20 and metrics["micro"]["f1"] > 0.8, metrics["micro"]

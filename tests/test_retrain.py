@@ -117,3 +117,33 @@ def test_feedback_is_one_row_per_reply_and_corrections_are_offered_once(tmp_path
                                                         ("play some jazz", "oos")]
     store.mark_used([c.id for c in pending])
     assert store.pending() == []
+
+
+def test_feedback_is_bounded_and_corrections_rate_limited(tmp_path):
+    from robot.errors import InputError
+    from robot.feedback import FeedbackLimits
+
+    store = FeedbackStore(Path(tmp_path) / "feedback.sqlite",
+                          FeedbackLimits(ratings=5, corrections=3, corrections_per_minute=4, text_chars=10))
+    for turn in range(8):
+        store.rate("c", turn, True, "a long message " * 10, "a long reply " * 10)
+    rows = store.db.execute("SELECT turn, message, reply FROM ratings ORDER BY turn").fetchall()
+    assert [r[0] for r in rows] == [3, 4, 5, 6, 7] and all(len(r[1]) == len(r[2]) == 10 for r in rows)
+    for k in range(4):
+        store.correct(f"message {k}", "greet")
+    assert [c.message for c in store.pending()] == ["message 1", "message 2", "message 3"]  # the newest 3
+    with pytest.raises(InputError, match="too many corrections"):
+        store.correct("one more", "greet")
+    assert "one more" not in [c.message for c in store.pending()]
+
+
+def test_uploads_keep_only_the_newest(tmp_path, monkeypatch):
+    from robot.web import train_tab
+
+    monkeypatch.setenv("ROBOT_HOME", str(tmp_path))
+    paths = []
+    for k in range(train_tab.UPLOADS_KEPT + 5):
+        paths.append(train_tab.store_text(f"intents: {{}}  # {k}"))
+        os.utime(paths[-1], (k, k))  # distinct ages, oldest first
+    kept = sorted(train_tab.uploads_dir().iterdir())
+    assert len(kept) == train_tab.UPLOADS_KEPT and paths[-1] in kept and paths[0] not in kept

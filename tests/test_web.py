@@ -208,3 +208,17 @@ def test_browser_upload_train_activate_then_chat(tmp_path, encoder):
     finally:
         app.close()
     assert registry.active_name() != "default"
+
+
+def test_undo_reaches_back_a_bounded_number_of_turns():
+    from robot.web.chat_tab import UNDO_DEPTH, Conversation
+
+    conversation = Conversation()
+    for k in range(UNDO_DEPTH + 5):
+        conversation.begin(f"message {k}")
+        conversation.session.history.append((f"message {k}", "reply"))
+    assert sum(s is not None for s in conversation.before) == UNDO_DEPTH  # older snapshots are dropped
+    for _ in range(UNDO_DEPTH):
+        assert conversation.can_rewind()
+        conversation.rewind()
+    assert not conversation.can_rewind() and len(conversation.replies) == 5

@@ -1,12 +1,16 @@
-"""Rule-based entity extraction: regexes, lookup lists and synonyms mapped to canonical values."""
+"""Rule-based entity extraction: regexes (time-limited, see user_regex.py), lookup lists and synonyms mapped
+to canonical values."""
 
 from __future__ import annotations
 
 import re
 
+import regex
+
 from robot.intents.encoder import TokenStates
 from robot.intents.schema import Entity
 from robot.intents.tagger import EntityTagger
+from robot.intents.user_regex import compile_user_regex, search_user_regex
 
 
 def _phrase_pattern(phrases: list[str]) -> re.Pattern | None:
@@ -25,20 +29,20 @@ class EntityExtractor:
 
     def __init__(self, entities: list[Entity], tagger: EntityTagger | None = None) -> None:
         self.tagger = tagger
-        self.rules: list[tuple[str, list[re.Pattern], re.Pattern | None, dict[str, str]]] = []
+        self.rules: list[tuple[str, list[regex.Pattern], re.Pattern | None, dict[str, str]]] = []
         for entity in entities:
             canonical = {v.casefold(): v for v in entity.lookup}
             for value, variants in entity.synonyms.items():
                 canonical[value.casefold()] = value
                 canonical.update({v.casefold(): value for v in variants})
-            regexes = [re.compile(p, re.IGNORECASE) for p in entity.regex]
+            regexes = [compile_user_regex(p) for p in entity.regex]
             self.rules.append((entity.name, regexes, _phrase_pattern(list(canonical)), canonical))
 
     def extract(self, text: str, tokens: TokenStates | None = None) -> dict[str, str]:
         found: dict[str, str] = {}
         for name, regexes, phrases, canonical in self.rules:
             for pattern in regexes:
-                match = pattern.search(text)
+                match = search_user_regex(pattern, text)
                 if match:
                     value = match.group("value") if "value" in pattern.groupindex else match.group(0)
                     if value:

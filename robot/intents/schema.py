@@ -6,7 +6,6 @@ show them all; `raise_first_error` turns the first error into an `InputError` fo
 
 from __future__ import annotations
 
-import re
 import string
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,6 +13,7 @@ from pathlib import Path
 from robot.actions import ACTIONS, MEMORY_SLOTS, PERSONA_SLOTS
 from robot.errors import InputError
 from robot.intents.annotations import Span, parse_example, plain_text
+from robot.intents.user_regex import regex_problem
 
 OOS_LABELS = ("oos", "out_of_scope")
 
@@ -153,10 +153,8 @@ def check(data: IntentData, min_examples: int = 5) -> list[Problem]:
             "answer work better", ("intents",))
     for entity in data.entities:
         for k, pattern in enumerate(entity.regex):
-            try:
-                re.compile(pattern)
-            except re.error as exc:
-                add("error", f"invalid regular expression: {exc}", ("entities", entity.name, "regex", k))
+            if problem := regex_problem(pattern):
+                add("error", problem, ("entities", entity.name, "regex", k))
         if not (entity.regex or entity.lookup or entity.synonyms):
             add("error", "entity has no regex, lookup or synonyms", ("entities", entity.name))
     problems.sort(key=lambda p: p.severity != "error")

@@ -22,6 +22,7 @@ from robot.web.chat_tab import build_chat_tab, intent_choices  # noqa: E402
 from robot.web.train_tab import MAX_UPLOAD_BYTES, build_models_tab, build_train_tab, versions_view  # noqa: E402
 from robot.web.voice_controls import RAW_MICROPHONE, build_voice_controls, recording_bytes  # noqa: E402
 
+UPLOAD_CACHE = (3600, 3600)  # Gradio's copies of uploads and recordings: checked hourly, gone after an hour
 CSS = """
 .reply-meta { font-size: 0.8em; opacity: 0.7; }
 footer { display: none !important; }
@@ -38,7 +39,7 @@ def build_app(robot: Robot, registry: ModelRegistry | None = None, feedback: Fee
     registry = registry or ModelRegistry("intents")
     feedback = feedback or FeedbackStore(robot_home() / "feedback.sqlite")
     voice = voice or VoiceRobot(robot)
-    with gr.Blocks(title=f"{robot.persona.name} · robot") as app:
+    with gr.Blocks(title=f"{robot.persona.name} · robot", delete_cache=UPLOAD_CACHE) as app:
         gr.Markdown(f"## {robot.persona.name}\nA robot that runs entirely on this computer. Ask it what it can do.")
         with gr.Tab("Chat"):
             chat = build_chat_tab(robot, feedback, lambda *parts: build_voice_controls(voice, *parts), access)
@@ -74,7 +75,7 @@ def launch(robot: Robot, host: str = "127.0.0.1", port: int = 7860, block: bool 
     app = build_app(robot, registry, feedback, voice, access)
     app.queue(default_concurrency_limit=8)
     app.launch(server_name=host, server_port=port, theme=theme(), css=CSS, prevent_thread_lock=not block,
-               auth=list(access.accounts) or None, show_error=True, quiet=not block, head=RAW_MICROPHONE,
+               auth=list(access.accounts) or None, show_error=False, quiet=not block, head=RAW_MICROPHONE,
                max_file_size=max(MAX_UPLOAD_BYTES, recording_bytes(voice.options.limits)))
     return app
 

@@ -16,11 +16,14 @@ from dataclasses import dataclass, field
 import gradio as gr
 
 from robot.brain import Reply, Robot, Session
+from robot.errors import InputError
 from robot.feedback import FeedbackStore
 from robot.intents.schema import OOS_LABELS
 from robot.web.access import Access
 
 OUT_OF_SCOPE_CHOICE = ("out of scope (should not be answered)", OOS_LABELS[0])
+UNDO_DEPTH = 20  # turns that retry and undo can take back
+CONVERSATION_TTL = 12 * 3600  # seconds an idle tab's conversation is kept (a closed tab's goes at once)
 EXAMPLES = ["What can you do?", "What is one hundred and twenty times two?", "Tell me a joke", "My name is Sam"]
 FEEDBACK = {True: "Like", False: "Dislike"}
 
@@ -31,13 +34,18 @@ class Conversation:
     messages: list[str] = field(default_factory=list)  # the user's message of each turn
     replies: list[Reply] = field(default_factory=list)  # one per assistant message, in order
     feedback: list[str | None] = field(default_factory=list)  # "Like", "Dislike" or None, per reply
-    before: list[Session] = field(default_factory=list)  # the session before each turn
+    before: list[Session | None] = field(default_factory=list)  # the session before each of the last turns
 
     def begin(self, message: str) -> None:
         self.before.append(copy.deepcopy(self.session))
+        if len(self.before) > UNDO_DEPTH:  # older snapshots go: memory stays bounded in long chats
+            self.before[-UNDO_DEPTH - 1] = None
         self.messages.append(message)
         self.replies.append(Reply("", None, 0.0, "fallback"))
         self.feedback.append(None)
+
+    def can_rewind(self) -> bool:
+        return bool(self.before) and self.before[-1] is not None
 
     def rewind(self) -> tuple[int, str]:
         """Forget the last turn (the robot's memory included); returns its index and the user's message."""
@@ -83,7 +91,7 @@ class ChatTab:
 
 
 def build_chat_tab(robot: Robot, feedback: FeedbackStore, voice_controls, access: Access = Access()) -> ChatTab:
-    conversation = gr.State(None)
+    conversation = gr.State(None, time_to_live=CONVERSATION_TTL)
     chatbot = gr.Chatbot(show_label=False, height=480, elem_id="chat", feedback_options=("Like", "Dislike"),
                          placeholder=f"**{html.escape(robot.persona.name)}** runs entirely on this computer. "
                                      "Ask what it can do, or start with an example.",
@@ -118,7 +126,7 @@ def build_chat_tab(robot: Robot, feedback: FeedbackStore, voice_controls, access
         """Drop the last turn from the chat and from the robot's memory (and its feedback); returns the
         shorter history, the conversation and that turn's message."""
         state = state or Conversation()
-        if not state.replies:
+        if not state.can_rewind():
             return history, state, ""
         turn, message = state.rewind()
         feedback.rate(state.session.id, turn, None)
@@ -149,8 +157,13 @@ def build_chat_tab(robot: Robot, feedback: FeedbackStore, voice_controls, access
             return "Chat first, then pick the intent your last message should have had."
         if not intent:
             return "Pick the intent your last message should have had (or *out of scope*)."
+        if intent not in {value for _, value in intent_choices(robot)}:
+            return f"**{html.escape(intent)}** is not an intent of the model in use."
         message = state.session.history[-1][0]
-        feedback.correct(message, intent)
+        try:
+            feedback.correct(message, intent)
+        except InputError as exc:
+            return f"**Not saved:** {exc}."
         return f"Saved: “{html.escape(message)}” → **{intent}**. It is offered in the Train tab."
 
     def example_text(data: gr.SelectData) -> str:

@@ -25,6 +25,7 @@ from robot.training import activate, train_version
 from robot.web.access import Access
 
 MAX_UPLOAD_BYTES = 2 * 1024 * 1024
+UPLOADS_KEPT = 50  # intents files kept under $ROBOT_HOME/uploads (each trained model keeps its own copy)
 PROBLEM_HEADERS = ["severity", "line", "field", "message"]
 COMPARED = [("measured on", "held_out"), ("in-scope accuracy", "in_scope_accuracy"),
             ("out-of-scope recall", "oos_recall"), ("macro F1", "macro_f1"), ("intents", "n_intents"),
@@ -37,6 +38,14 @@ def uploads_dir() -> Path:
     return path
 
 
+def new_upload(suffix: str) -> Path:
+    """A fresh path for an intents file; the oldest beyond the newest UPLOADS_KEPT go."""
+    folder = uploads_dir()
+    for old in sorted(folder.iterdir(), key=lambda p: p.stat().st_mtime)[:-(UPLOADS_KEPT - 1)]:
+        old.unlink(missing_ok=True)
+    return folder / f"{uuid.uuid4().hex}{suffix}"
+
+
 def store_upload(source: str | Path) -> Path:
     """Copy an uploaded file under the robot's data folder with a generated name, after checking it."""
     source = Path(source)
@@ -45,7 +54,7 @@ def store_upload(source: str | Path) -> Path:
         raise InputError(f"unsupported file type {suffix!r} (accepted: {', '.join(INPUT_SUFFIXES)})")
     if source.stat().st_size > MAX_UPLOAD_BYTES:
         raise InputError(f"file too large ({source.stat().st_size} bytes; the limit is {MAX_UPLOAD_BYTES})")
-    dest = uploads_dir() / f"{uuid.uuid4().hex}{suffix}"
+    dest = new_upload(suffix)
     shutil.copyfile(source, dest)
     return dest
 
@@ -53,7 +62,7 @@ def store_upload(source: str | Path) -> Path:
 def store_text(text: str) -> Path:
     if len(text.encode("utf-8")) > MAX_UPLOAD_BYTES:
         raise InputError(f"intents too large (the limit is {MAX_UPLOAD_BYTES} bytes)")
-    dest = uploads_dir() / f"{uuid.uuid4().hex}.yaml"
+    dest = new_upload(".yaml")
     dest.write_text(text, encoding="utf-8")
     return dest
 
