@@ -128,3 +128,26 @@ def test_stream_resampling_in_blocks_equals_resampling_at_once(rate):
     held_back = (resampler.down + 2 * resampler.margin) * resampler.up / resampler.down
     assert streamed.size >= whole.size - held_back  # at most 25 ms, at 44.1 kHz
     assert np.allclose(streamed, whole[:streamed.size], atol=1e-5)
+
+
+@pytest.mark.parametrize("claimed", [1, 3, 2_000_000_000])
+def test_a_header_claiming_an_absurd_rate_is_refused_before_decoding(tmp_path, claimed):
+    """A 42 KB WAV whose header says 1 Hz once took the server to 3.3 GB through resampling."""
+    import resource
+    import struct
+    import time
+
+    path = tmp_path / "odd.wav"
+    soundfile.write(path, np.zeros(21_000, np.int16), 8000, subtype="PCM_16")
+    raw = bytearray(path.read_bytes())
+    raw[24:32] = struct.pack("<II", claimed, claimed * 2)  # sample rate and byte rate of the fmt chunk
+    path.write_bytes(bytes(raw))
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    started = time.perf_counter()
+    for source in (path, bytes(raw)):
+        with pytest.raises(AudioError, match="sample rate|too long"):
+            audio.load(source)
+    assert time.perf_counter() - started < 2
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 200_000  # KB: no gigabytes
+    with pytest.raises(AudioError, match="sample rate"):
+        audio.from_array(claimed, np.zeros(21_000, np.float32))

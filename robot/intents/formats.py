@@ -27,8 +27,14 @@ INPUT_SUFFIXES = (*YAML_SUFFIXES, ".json", *TABLE_SUFFIXES)
 OUTPUT_FORMATS = ("native", "rasa", "json", "csv", "tsv", "jsonl")
 
 
+MAX_FILE_BYTES = 50 * 1024 * 1024  # an intents file larger than this is refused before it is read
+
+
 def read_text(path: Path) -> str:
     try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise InputError(f"file too large ({path.stat().st_size:,} bytes; the limit is {MAX_FILE_BYTES:,})",
+                             path=path)
         return path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise InputError("file not found", path=path) from None
@@ -39,16 +45,20 @@ def read_text(path: Path) -> str:
 
 
 def load_intents(path: str | Path) -> IntentData:
-    """Read any supported intents file, by its suffix."""
+    """Read any supported intents file, by its suffix. Whatever the file holds, the only error is InputError."""
     path = Path(path)
     suffix = path.suffix.lower()
-    if suffix in YAML_SUFFIXES:
-        return parse_yaml(read_text(path), source=str(path))
-    if suffix == ".json":
-        return parse_classic_json(read_text(path), source=str(path))
-    if suffix in TABLE_SUFFIXES:
-        return parse_table(read_text(path), suffix, source=str(path))
-    raise InputError(f"unsupported file type {path.suffix!r} (use {', '.join(INPUT_SUFFIXES)})", path=path)
+    parse = {**dict.fromkeys(YAML_SUFFIXES, parse_yaml), ".json": parse_classic_json,
+             **{s: lambda text, source, s=s: parse_table(text, s, source) for s in TABLE_SUFFIXES}}.get(suffix)
+    if parse is None:
+        raise InputError(f"unsupported file type {path.suffix!r} (use {', '.join(INPUT_SUFFIXES)})", path=path)
+    text = read_text(path)
+    try:
+        return parse(text, source=str(path))
+    except RecursionError:
+        raise InputError("nested too deeply", path=path) from None
+    except csv.Error as exc:
+        raise InputError(f"not a readable table ({exc})", path=path) from None
 
 
 def load_many(paths: list[str | Path]) -> IntentData:

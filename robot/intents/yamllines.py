@@ -1,17 +1,41 @@
-"""Safe YAML loading that remembers the line of every key and list item, for error messages."""
+"""Safe YAML loading that remembers the line of every key and list item, for error messages.
+
+Aliases (`*name`) are refused: intent files have no use for them, and a few hundred bytes of nested aliases
+(a "billion laughs") expand to gigabytes, or loop for ever when recursive."""
 
 from __future__ import annotations
 
+import re
+from itertools import accumulate
 from typing import Any
 
 import yaml
 
 from robot.errors import InputError
 
+MAX_DEPTH = 64  # intent files nest 4 or 5 deep; PyYAML's parser slows quadratically and recurses with depth
+QUOTED_OR_COMMENT = re.compile(r""""(?:[^"\\\n]|\\.)*"|'(?:[^'\n]|'')*'|#[^\n]*""")
+BLOCK_PREFIX = re.compile(r"^(?:[ \t]|[-?:][ \t])*", re.M)  # indentation and "- "/"? " markers starting a line
+
+
+def nesting(text: str) -> int:
+    """An upper bound of how deep the YAML in `text` nests, read without parsing it: flow brackets outside
+    quotes and comments, and the indentation and markers that open a line."""
+    plain = QUOTED_OR_COMMENT.sub("", text)
+    flow = max(accumulate(1 if c in "[{" else -1 for c in re.sub(r"[^][{}]", "", plain)), default=0)
+    block = max((len(m.group(0)) for m in BLOCK_PREFIX.finditer(plain)), default=0) // 2
+    return max(flow, block)
+
 
 def yaml_with_lines(text: str, source: str) -> tuple[Any, dict[tuple, int]]:
     """Safe-load YAML and record the line of every mapping key and list item, keyed by its path."""
+    if nesting(text) > MAX_DEPTH:
+        raise InputError(f"nested too deeply (more than {MAX_DEPTH} levels)", path=source)
     try:
+        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+            if isinstance(event, yaml.AliasEvent):
+                raise InputError(f"YAML aliases (*{event.anchor}) are not supported in intent files; write the "
+                                 "values out", path=source, line=event.start_mark.line + 1)
         root = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:

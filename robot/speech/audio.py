@@ -20,6 +20,7 @@ from scipy.signal import resample_poly
 from robot.errors import InputError
 
 SAMPLE_RATE = 16000
+RATES = (4000, 384000)  # sample rates accepted; a header claiming 1 Hz or 2 GHz is refused before any work
 
 
 class AudioError(InputError):
@@ -92,8 +93,7 @@ def from_array(rate: int, samples: np.ndarray, limits: AudioLimits | None = Audi
         samples = to_float(samples).mean(axis=1 if channels_last else 0)
     elif samples.ndim != 1:
         raise AudioError(f"audio must be 1-D or (samples, channels), got shape {samples.shape}")
-    if rate <= 0:
-        raise AudioError(f"invalid sample rate {rate}")
+    before_work(rate, samples.shape[0], limits)
     if samples.size == 0:
         raise AudioError("the audio is empty")
     audio = resample(to_float(samples), rate)
@@ -102,14 +102,27 @@ def from_array(rate: int, samples: np.ndarray, limits: AudioLimits | None = Audi
     return audio
 
 
+def before_work(rate: int, frames: int, limits: AudioLimits | None) -> None:
+    """The rate and length a header (or an array) claims, checked before decoding and resampling: a small file
+    claiming a rate of 1 Hz would otherwise be resampled into gigabytes."""
+    if not RATES[0] <= rate <= RATES[1]:
+        raise AudioError(f"unsupported sample rate {rate} Hz (from {RATES[0]:,} to {RATES[1]:,})")
+    if limits is not None and frames / rate > limits.max_seconds:
+        raise AudioError(f"the audio is too long ({frames / rate:.1f} s; at most {limits.max_seconds:g} s)")
+
+
 def load(source: str | Path | bytes, limits: AudioLimits | None = AudioLimits()) -> np.ndarray:
     """A file (path or its bytes) -> checked 16 kHz mono float32."""
     name = "the audio" if isinstance(source, bytes) else str(source)
     if not isinstance(source, bytes) and not Path(source).is_file():
         raise AudioError(f"{name}: no such file")
     try:
+        header = soundfile.info(io.BytesIO(source) if isinstance(source, bytes) else source)
+        before_work(header.samplerate, header.frames, limits)
         data, rate = soundfile.read(io.BytesIO(source) if isinstance(source, bytes) else source,
                                     dtype="float32", always_2d=True)
+    except AudioError as error:
+        raise AudioError(f"{name}: {error}") from None
     except (soundfile.LibsndfileError, RuntimeError, TypeError) as error:
         if isinstance(source, (str, Path)) and Path(source).exists() and Path(source).stat().st_size == 0:
             raise AudioError(f"{name}: the file is empty") from None
