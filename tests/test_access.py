@@ -64,7 +64,7 @@ def api_names(url: str, auth: tuple[str, str] | None = None) -> set[str]:
 
 
 def test_changing_endpoints_need_accounts(robot, web_app, tmp_path):
-    from robot.registry import ModelRegistry
+    from robot.lifecycle import ModelRegistry
     from robot.web.app import launch
 
     public = api_names(web_app)

@@ -14,12 +14,13 @@ import pytest
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
+from robot.dialogue.config import DialogueTrainConfig
 from robot.dialogue.corpus import read_corpus
 from robot.dialogue.data import dialogue_views
 from robot.dialogue.generate import DialogueModel, GenerationConfig
 from robot.dialogue.model import build_model
 from robot.dialogue.tokenizer import END, ROBOT, USER, train_tokenizer
-from robot.dialogue.train import DialogueTrainConfig, train_dialogue
+from robot.dialogue.train import train_dialogue
 from robot.errors import InputError
 from tests.conftest import FIXTURES
 
@@ -279,9 +280,8 @@ def test_activating_a_dialogue_version_swaps_the_running_robots_model(micro_fold
     import shutil
 
     from robot.brain import Brain, Persona, Robot, Session
+    from robot.lifecycle import ModelRegistry, activate
     from robot.paths import SHIPPED_MODELS
-    from robot.registry import ModelRegistry
-    from robot.training import activate
 
     registry = ModelRegistry("dialogue", home=tmp_path)
     good = registry.add(lambda folder: shutil.copytree(micro_folder[0], folder))

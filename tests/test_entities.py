@@ -11,7 +11,7 @@ from robot.intents.entities import EntityExtractor
 from robot.intents.entity_train import train_entities
 from robot.intents.formats import load_intents
 from robot.intents.schema import Entity
-from robot.registry import ModelRegistry
+from robot.lifecycle import ModelRegistry
 from robot.service import train_intent_model
 from tests.conftest import FORMATS
 

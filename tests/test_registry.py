@@ -7,8 +7,9 @@ import os
 
 import pytest
 
+from robot.atomic import write_folder_atomically
 from robot.errors import InputError
-from robot.registry import DEFAULT_VERSION, ModelRegistry, write_folder_atomically
+from robot.lifecycle import DEFAULT_VERSION, ModelRegistry
 
 
 def fake_model(folder, accuracy=0.9):

@@ -15,9 +15,9 @@ import pytest
 
 from robot.brain import Brain, Persona, Robot, Session
 from robot.feedback import FeedbackStore
+from robot.lifecycle import ModelRegistry, TrainingBusy, activate, training_lock
 from robot.paths import DEFAULT_INTENTS, SHIPPED_MODELS
-from robot.registry import ModelRegistry
-from robot.training import TrainingBusy, activate, train_version, training_lock
+from robot.service import train_version
 
 PLANT_CARE = """
   plant_care:
@@ -28,14 +28,15 @@ PLANT_CARE = """
 
 
 def test_two_trainings_at_once_are_refused(tmp_path):
-    with training_lock(tmp_path), pytest.raises(TrainingBusy, match="already running"), training_lock(tmp_path):
+    with training_lock(home=tmp_path), pytest.raises(TrainingBusy, match="already running"), \
+            training_lock(home=tmp_path):
         pass
-    with training_lock(tmp_path):  # released after the first one ends
+    with training_lock(home=tmp_path):  # released after the first one ends
         pass
 
 
 def test_cli_refuses_while_another_process_trains(tmp_path):
-    holder = subprocess.Popen([sys.executable, "-c", "import time; from robot.training import training_lock\n"
+    holder = subprocess.Popen([sys.executable, "-c", "import time; from robot.lifecycle import training_lock\n"
                                "with training_lock():\n print('held', flush=True); time.sleep(60)"],
                               env={**os.environ, "ROBOT_HOME": str(tmp_path)}, stdout=subprocess.PIPE, text=True)
     try:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from robot.intents.formats import load_intents
+from robot.lifecycle import check_model_folder
 from robot.paths import DEFAULT_INTENTS, SHIPPED_MODELS
-from robot.registry import check_model_folder
 
 
 def test_shipped_model_matches_the_default_intents():

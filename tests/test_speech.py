@@ -14,21 +14,15 @@ import torch
 from robot.brain import Brain, Robot, Session
 from robot.errors import InputError
 from robot.intents.formats import parse_native_yaml
+from robot.intents.spoken import adapted_model, spoken_sentences
 from robot.paths import SHIPPED_MODELS
 from robot.service import load_persona
 from robot.speech.audio import SAMPLE_RATE
 from robot.speech.endpoint import Endpointer
-from robot.speech.language_model import (
-    DICT_FILE,
-    LM_FILE,
-    LanguageModelConfig,
-    adapted_model,
-    training_sentences,
-    words_of,
-)
-from robot.speech.recognizers import PocketsphinxRecognizer, WhisperRecognizer
+from robot.speech.language_model import DICT_FILE, LM_FILE, LanguageModelConfig, words_of
+from robot.speech.recognizers import PocketsphinxRecognizer, WhisperRecognizer, transcribe_utterance
 from robot.speech.tts import SpeechSynthesisError, Voice, synthesize, synthesize_wav
-from robot.speech.voice import VoiceRobot, language_model_folder, transcribe_utterance
+from robot.voice.voice_robot import VoiceRobot, language_model_folder
 
 GARDEN = """
 intents:
@@ -76,7 +70,7 @@ entities:
   name:
     lookup: [priya, noor]
 """)
-    sentences = {" ".join(s) for s in training_sentences(data, LanguageModelConfig(entity_variants=8))}
+    sentences = {" ".join(s) for s in spoken_sentences(data, LanguageModelConfig(entity_variants=8))}
     assert "what is two plus two" in sentences
     assert len({s for s in sentences if s.startswith("what is")}) > 3  # other numbers
     assert {"call me priya", "call me noor"} <= sentences

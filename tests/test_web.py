@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import time
 
 import pytest
 from gradio_client import Client
@@ -72,8 +73,8 @@ def test_browser_chat_controls(tmp_path, encoder):
     the trash icon as the one reset, and a correction with no preset intent."""
     from robot.brain import Brain, Persona, Robot
     from robot.feedback import FeedbackStore
+    from robot.lifecycle import ModelRegistry
     from robot.paths import SHIPPED_MODELS
-    from robot.registry import ModelRegistry
     from robot.web.app import launch
     from tests.conftest import free_port
 
@@ -155,8 +156,8 @@ NEW_INTENT = """
 def test_browser_upload_train_activate_then_chat(tmp_path, encoder):
     """Upload an intents file with a brand-new intent, train, activate, and get that intent's reply."""
     from robot.brain import Brain, Persona, Robot
+    from robot.lifecycle import ModelRegistry
     from robot.paths import DEFAULT_INTENTS, SHIPPED_MODELS
-    from robot.registry import ModelRegistry
     from robot.web.app import launch
     from tests.conftest import free_port
 
@@ -177,8 +178,11 @@ def test_browser_upload_train_activate_then_chat(tmp_path, encoder):
             page.get_by_text("Loaded 28 intents").wait_for(timeout=30_000)
             page.locator("#train").click()
             seen = []  # the progress shown beside the Train button while training runs
+            deadline = time.monotonic() + 300
             while not page.locator("#activate").is_visible():
-                seen += [float(v) for v in re.findall(r"(\d+(?:\.\d+)?)%", page.locator("#train-status").inner_text())]
+                status = page.locator("#train-status").inner_text()
+                assert time.monotonic() < deadline, f"training never finished: {status}"
+                seen += [float(v) for v in re.findall(r"(\d+(?:\.\d+)?)%", status)]
                 page.wait_for_timeout(100)
             assert seen and max(seen) <= 100
             assert "Trained version" in page.locator("#train-status").inner_text()

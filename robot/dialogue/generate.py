@@ -27,11 +27,11 @@ from pathlib import Path
 import torch
 from transformers import RepetitionPenaltyLogitsProcessor
 
+from robot.atomic import write_folder_atomically
 from robot.dialogue.base import read_base_file
 from robot.dialogue.chat_format import ChatFormat
 from robot.errors import InputError
 from robot.paths import cache_home
-from robot.registry import write_folder_atomically
 
 MAX_EVAL_CONTEXT = 512  # tokens of context when scoring held-out dialogues
 TOP_K_CEILING = 256  # top-p sampling looks at the 256 likeliest tokens at most

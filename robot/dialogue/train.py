@@ -18,7 +18,7 @@ import math
 import os
 import time
 from contextlib import nullcontext
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
 import torch
@@ -26,42 +26,17 @@ import torch.distributed as dist
 from safetensors.torch import load_file, save_file
 from tqdm import tqdm
 
+from robot.atomic import write_folder_atomically
 from robot.dialogue.base import BASES, get_base, load_base, write_base_file
 from robot.dialogue.card import write_card
 from robot.dialogue.chat_format import CHATML_START
+from robot.dialogue.config import DialogueTrainConfig
 from robot.dialogue.corpus import Corpus
 from robot.dialogue.data import WindowSampler, dialogue_views, masked_loss
 from robot.dialogue.evaluate import bits_per_char
 from robot.dialogue.model import PRESETS, build_model, count_parameters, load_pretrained
 from robot.dialogue.tokenizer import SPECIAL_TOKENS, train_tokenizer
 from robot.errors import InputError
-from robot.registry import write_folder_atomically
-
-
-@dataclass(frozen=True)
-class DialogueTrainConfig:
-    preset: str = "tiny"
-    init: str = "scratch"  # a base name (smollm2), a local causal-LM folder or .gguf file, or scratch
-    full: bool = False  # with a pretrained init: train every weight instead of LoRA adapters
-    lora_rank: int = 16
-    lora_alpha: int = 32
-    lora_dropout: float = 0.05
-    steps: int = 2000
-    batch_size: int = 16
-    grad_accum: int = 1
-    block_size: int = 256
-    lr: float = 2e-3
-    min_lr: float = 2e-4
-    warmup: int = 100
-    weight_decay: float = 0.1
-    clip: float = 1.0
-    eval_every: int = 250
-    eval_dialogues: int = 200
-    checkpoint_every: int = 500
-    max_seconds: float = 0.0  # stop (and save) after this long; 0: no limit
-    compile: bool = False
-    device: str = "auto"
-    seed: int = 0
 
 
 def lr_at(step: int, config: DialogueTrainConfig) -> float:

@@ -1,7 +1,7 @@
 """A recogniser language model adapted to the robot's sentences, the way Rhasspy adapts to the user's.
 
-A trigram model is counted from the intent examples (numbers spelled out, entity values substituted
-into annotated examples) with interpolated absolute discounting, and its unigram level is blended with
+A trigram model is counted from plain sentences (the intents' examples with their variants, made in
+robot/intents/spoken.py) with interpolated absolute discounting, and its unigram level is blended with
 pocketsphinx's general English model over the most frequent general words: in-domain requests get
 sharp predictions, and a word the intents never use can still come through. Written as ARPA text plus
 a dictionary holding only the model's words, so the decoder starts in a fraction of a second.
@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import functools
 import math
-import os
-import random
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass
@@ -20,8 +18,7 @@ from pathlib import Path
 
 import pocketsphinx
 
-from robot.intents.annotations import parse_example
-from robot.intents.schema import IntentData
+from robot.atomic import write_atomically
 from robot.numbers import number_words
 
 MODEL_DIR = Path(pocketsphinx.get_model_path()) / "en-us"
@@ -30,7 +27,7 @@ GENERAL_LM = MODEL_DIR / "en-us.lm.bin"
 DICTIONARY = MODEL_DIR / "cmudict-en-us.dict"
 SPEECH_DIR, LM_FILE, DICT_FILE = "speech", "lm.arpa", "words.dict"  # inside an intent model folder
 
-_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _WORD = re.compile(r"[a-z][a-z']*")
 
 
@@ -45,38 +42,8 @@ class LanguageModelConfig:
 
 def words_of(text: str) -> list[str]:
     """The words a recogniser would output for a sentence: lower case, numbers spelled out, no punctuation."""
-    text = _NUMBER.sub(lambda m: f" {number_words(m.group(0))} ", text.casefold().replace("’", "'"))
+    text = NUMBER.sub(lambda m: f" {number_words(m.group(0))} ", text.casefold().replace("’", "'"))
     return [w.strip("'") if w.endswith("'") and not w.endswith("s'") else w for w in _WORD.findall(text)]
-
-
-def training_sentences(data: IntentData, config: LanguageModelConfig = LanguageModelConfig(),
-                       seed: int = 0) -> list[list[str]]:
-    """Every example (in scope or not: both are things users say), plus variants with other entity values
-    and other numbers, so that 'what is 2 plus 2' also teaches 'seventeen plus four'."""
-    rng = random.Random(seed)
-    values: dict[str, set[str]] = defaultdict(set)
-    for entity in data.entities:
-        values[entity.name].update(entity.lookup)
-        for canonical, synonyms in entity.synonyms.items():
-            values[entity.name].update([canonical, *synonyms])
-    examples = [e for intent in data.intents for e in intent.examples] + list(data.oos_examples)
-    parsed = [parse_example(e) for e in examples]
-    for text, spans in parsed:
-        for span in spans:
-            values[span.entity].add(text[span.start:span.end])
-    sentences = []
-    for text, spans in parsed:
-        sentences.append(words_of(text))
-        for _ in range(config.entity_variants if spans else 0):
-            variant = text
-            for span in sorted(spans, key=lambda s: -s.start):
-                choice = rng.choice(sorted(values[span.entity]))
-                variant = variant[:span.start] + choice + variant[span.end:]
-            sentences.append(words_of(variant))
-        for _ in range(config.number_variants if _NUMBER.search(text) else 0):
-            sentences.append(words_of(_NUMBER.sub(lambda m: str(rng.choice([rng.randint(0, 20), rng.randint(0, 100),
-                                                                            rng.randint(0, 1000)])), text)))
-    return [s for s in sentences if s]
 
 
 @functools.cache
@@ -113,12 +80,10 @@ class BuiltModel:
     missing: list[str]  # words of the sentences that have no pronunciation (left out of the model)
 
     def save(self, folder: Path) -> None:
-        """The dictionary, then the model by an atomic rename: a folder with lm.arpa is complete."""
+        """The dictionary, then the model atomically: a folder with lm.arpa is complete."""
         folder.mkdir(parents=True, exist_ok=True)
         (folder / DICT_FILE).write_text(self.dictionary)
-        partial = folder / f"{LM_FILE}.tmp-{os.getpid()}"
-        partial.write_text(self.arpa)
-        partial.replace(folder / LM_FILE)
+        write_atomically(folder / LM_FILE, self.arpa)
 
     def summary(self) -> dict:
         return {"vocabulary": self.vocabulary, "unpronounceable": self.missing}
@@ -175,8 +140,3 @@ def build(sentences: list[list[str]], config: LanguageModelConfig = LanguageMode
     lines += ["", "\\end\\", ""]
     dictionary = "".join(line + "\n" for w in vocabulary[:-1] for line in known[w])
     return BuiltModel("\n".join(lines), dictionary, len(vocabulary) - 1, missing)
-
-
-def adapted_model(data: IntentData, config: LanguageModelConfig = LanguageModelConfig()) -> BuiltModel:
-    """The language model for these intents; `save` it into the model folder's speech/ directory."""
-    return build(training_sentences(data, config), config)

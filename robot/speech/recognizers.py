@@ -17,7 +17,8 @@ from typing import Protocol
 import numpy as np
 
 from robot.errors import InputError
-from robot.speech.audio import SAMPLE_RATE, to_int16
+from robot.speech.audio import SAMPLE_RATE, AudioLimits, check, to_int16
+from robot.speech.endpoint import trim_silence
 from robot.speech.language_model import ACOUSTIC_MODEL, DICT_FILE, DICTIONARY, GENERAL_LM, LM_FILE
 
 
@@ -162,3 +163,10 @@ class WhisperRecognizer:
             ids = self.model.generate(features.to(self.device, self.model.dtype), max_new_tokens=self.max_new_tokens)
         text = self.processor.batch_decode(ids, skip_special_tokens=True)[0].strip()
         return Transcript(text, time.perf_counter() - began, audio.size / SAMPLE_RATE, self.name)
+
+
+def transcribe_utterance(recognizer: Recognizer, audio: np.ndarray, limits: AudioLimits = AudioLimits()) -> Transcript:
+    """Check a recorded utterance and decode it without the silence around it (as the microphone loop's
+    endpointer would have passed it on): long silences are where recognisers hallucinate words."""
+    check(audio, limits)
+    return recognizer.transcribe(trim_silence(audio))

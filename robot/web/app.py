@@ -14,9 +14,9 @@ import gradio as gr  # noqa: E402
 from robot.brain import Robot  # noqa: E402
 from robot.feedback import FeedbackStore  # noqa: E402
 from robot.intents.formats import to_native_yaml  # noqa: E402
+from robot.lifecycle import ModelRegistry  # noqa: E402
 from robot.paths import robot_home  # noqa: E402
-from robot.registry import ModelRegistry  # noqa: E402
-from robot.speech.voice import VoiceOptions, VoiceRobot  # noqa: E402
+from robot.voice.voice_robot import VoiceOptions, VoiceRobot  # noqa: E402
 from robot.web.access import Access, check_exposure  # noqa: E402
 from robot.web.chat_tab import build_chat_tab, intent_choices  # noqa: E402
 from robot.web.train_tab import MAX_UPLOAD_BYTES, build_models_tab, build_train_tab, versions_view  # noqa: E402

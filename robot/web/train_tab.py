@@ -19,9 +19,9 @@ from robot.intents.formats import INPUT_SUFFIXES, load_intents, parse_native_yam
 from robot.intents.lint import all_problems
 from robot.intents.negatives import negatives_note
 from robot.intents.schema import OOS_LABELS, Intent
+from robot.lifecycle import ModelRegistry, activate
 from robot.paths import robot_home
-from robot.registry import ModelRegistry
-from robot.training import activate, train_version
+from robot.service import train_version
 from robot.web.access import Access
 
 MAX_UPLOAD_BYTES = 2 * 1024 * 1024

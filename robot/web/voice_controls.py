@@ -14,7 +14,7 @@ import gradio as gr
 from robot.errors import InputError
 from robot.speech.audio import SAMPLE_RATE, AudioLimits, load, to_int16
 from robot.speech.tts import Voice, synthesize
-from robot.speech.voice import VoiceRobot
+from robot.voice.voice_robot import VoiceRobot
 from robot.web.chat_tab import Conversation, converse, meta_line
 
 # Chrome's call-oriented processing (echo cancellation, noise suppression, automatic gain) smears and can

@@ -1,4 +1,5 @@
-"""Model versions on disk: each new model goes to a fresh folder, then one atomic write makes it active.
+"""One lifecycle for every kind of model (intents, dialogue): one training at a time, into a fresh folder;
+load and check; activate atomically (a running robot swaps it in); roll back.
 
 Layout under ROBOT_HOME/models/<kind>/: `versions/<name>/` (one model folder each) and `active.json`
 ({"active": name, "history": [older names]}). The shipped model in the project's models/<kind>/ is the
@@ -8,100 +9,24 @@ next training removes it.
 
 from __future__ import annotations
 
-import ctypes
-import errno
+import fcntl
 import json
 import os
-import re
-import shutil
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from robot.atomic import clear_leftovers, write_atomically, write_folder_atomically
 from robot.errors import InputError
 from robot.paths import SHIPPED_MODELS, robot_home
 
 DEFAULT_VERSION = "default"
-LEFTOVER = re.compile(r"\..+\.(?:tmp|old)-(\d+)-[0-9a-f]{8}")  # group 1: the process that wrote it
 REQUIRED_FILES = ("metrics.json", "README.md")
 WEIGHTS = (("config.json", "model.safetensors"),  # a whole model
            ("adapter_config.json", "adapter_model.safetensors", "base.json"))  # an adapter on a named base
-
-
-def _sibling(path: Path, kind: str) -> Path:
-    """A hidden name beside `path` that says which process made it, so leftovers of a killed one are known."""
-    return path.with_name(f".{path.name}.{kind}-{os.getpid()}-{uuid.uuid4().hex[:8]}")
-
-
-def write_atomically(path: Path, text: str) -> None:
-    tmp = _sibling(path, "tmp")
-    with tmp.open("w") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-
-
-def _exchange(a: Path, b: Path) -> bool:
-    """Swap two paths in one step (Linux's renameat2 with RENAME_EXCHANGE); False where the system cannot."""
-    renameat2 = getattr(ctypes.CDLL(None, use_errno=True), "renameat2", None)
-    if renameat2 is None:
-        return False
-    at_cwd, rename_exchange = -100, 2
-    if renameat2(at_cwd, os.fsencode(a), at_cwd, os.fsencode(b), rename_exchange) == 0:
-        return True
-    code = ctypes.get_errno()
-    if code in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):  # a file system without the exchange
-        return False
-    raise OSError(code, os.strerror(code), str(b))
-
-
-def write_folder_atomically(dest: Path, write: Callable[[Path], None]) -> Path:
-    """Build a folder beside `dest`, then swap it in, in one step where the system allows (never a moment
-    without `dest` on Linux); a failure leaves `dest` as it was."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _sibling(dest, "tmp")
-    try:
-        write(tmp)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    if not dest.exists():
-        os.rename(tmp, dest)
-    elif _exchange(tmp, dest):
-        shutil.rmtree(tmp, ignore_errors=True)  # now the old folder
-    else:
-        old = _sibling(dest, "old")
-        os.rename(dest, old)
-        os.rename(tmp, dest)
-        shutil.rmtree(old, ignore_errors=True)
-    return dest
-
-
-def clear_leftovers(folder: Path) -> list[Path]:
-    """Remove the `.tmp-`/`.old-` siblings under `folder` whose process is gone (a training that was killed)."""
-    removed = []
-    for path in folder.glob(".*.*-*-*") if folder.is_dir() else ():
-        match = LEFTOVER.fullmatch(path.name)
-        if match and not _alive(int(match.group(1))):
-            if path.is_dir():
-                shutil.rmtree(path, ignore_errors=True)
-            else:
-                path.unlink(missing_ok=True)
-            removed.append(path)
-    return removed
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's process
-        return True
-    return True
 
 
 def check_model_folder(folder: Path) -> None:
@@ -213,3 +138,44 @@ class ModelRegistry:
         self.root.mkdir(parents=True, exist_ok=True)
         write_atomically(self.state_file, json.dumps({"active": previous, "history": history}, indent=2) + "\n")
         return previous
+
+
+class TrainingBusy(InputError):
+    """Another training of the same kind holds the lock."""
+
+
+@contextmanager
+def training_lock(kind: str = "intents", home: Path | None = None) -> Iterator[None]:
+    """One training of a kind at a time, also across processes (the CLI while the web app trains): a lock
+    file held with flock, released when the process ends however it ends."""
+    path = (home or robot_home()) / f"train-{kind}.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise TrainingBusy(f"a {kind} training is already running; wait for it to finish") from None
+        yield
+    finally:
+        os.close(handle)
+
+
+def activate(registry: ModelRegistry, name: str, robot=None) -> None:
+    """Make a version active and, when a robot is running, swap it in: the model is loaded first, so a version
+    that does not load never becomes active."""
+    path = registry.path(name)
+    if robot is None:
+        registry.activate(name)
+    elif registry.kind == "dialogue":
+        from robot.dialogue.generate import DialogueFallback, DialogueModel
+
+        fallback = DialogueFallback(DialogueModel(path), robot.persona.description)
+        registry.activate(name)
+        robot.fallback = fallback
+    else:
+        from robot.brain import Brain
+
+        brain = Brain.load(path, name, encoder=robot.brain.classifier.encoder)
+        registry.activate(name)
+        robot.swap(brain)

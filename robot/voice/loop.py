@@ -1,4 +1,4 @@
-"""`robot voice`: listen on a microphone, answer on a speaker (sounddevice/PortAudio).
+"""`robot voice`: listen on a microphone, answer on a speaker (sounddevice/PortAudio, robot/speech/devices.py).
 
 Hands-free by default: the endpointer finds each utterance and the recogniser decodes it while the user
 is still speaking, so the reply is ready soon after they stop. With push-to-talk, Enter starts and Enter
@@ -19,9 +19,10 @@ import numpy as np
 from robot.brain import Session
 from robot.errors import InputError
 from robot.speech.audio import SAMPLE_RATE, AudioError, StreamResampler, from_array, to_float
+from robot.speech.devices import sounddevice_module
 from robot.speech.endpoint import EndpointOptions
-from robot.speech.listen import Listener
-from robot.speech.voice import VoiceReply, VoiceRobot
+from robot.voice.listen import Listener
+from robot.voice.voice_robot import VoiceReply, VoiceRobot
 
 
 @dataclass(frozen=True)
@@ -33,21 +34,6 @@ class LoopOptions:
     endpoint: EndpointOptions = EndpointOptions()
     max_turns: int | None = None  # stop after this many replies (scripts, tests)
     max_seconds: float | None = None  # stop after listening this long, counted in samples
-
-
-def sounddevice_module():
-    """sounddevice, or a clear error when the PortAudio library is missing."""
-    try:
-        import sounddevice
-    except OSError as error:
-        raise InputError("PortAudio is not installed, so there is no microphone or speaker: "
-                         f"`sudo apt-get install libportaudio2` ({error})") from None
-    return sounddevice
-
-
-def list_devices() -> str:
-    sd = sounddevice_module()
-    return str(sd.query_devices())
 
 
 class ConversationLoop:
@@ -94,9 +80,10 @@ class ConversationLoop:
     def run(self) -> int:
         """Listen and answer until Ctrl-C (or the turn/time limits). Returns the number of replies."""
         stream = self._open_input()
-        self.report(f"Listening ({'Enter to talk' if self.options.push_to_talk else 'just speak'}; Ctrl-C stops).")
-        try:
+        try:  # from the first line on, Ctrl-C is a clean stop
             with stream:
+                self.report(f"Listening ({'Enter to talk' if self.options.push_to_talk else 'just speak'}; "
+                            "Ctrl-C stops).")
                 if self.options.push_to_talk:
                     self._push_to_talk()
                 else:

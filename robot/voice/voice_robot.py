@@ -16,11 +16,17 @@ import numpy as np
 from robot.brain import Brain, Reply, Robot, Session
 from robot.intents.formats import parse_native_yaml, read_text, to_native_yaml
 from robot.intents.schema import IntentData
+from robot.intents.spoken import adapted_model
 from robot.paths import cache_home
-from robot.speech.audio import AudioLimits, check
-from robot.speech.endpoint import trim_silence
-from robot.speech.language_model import LM_FILE, SPEECH_DIR, adapted_model
-from robot.speech.recognizers import PocketsphinxRecognizer, Recognizer, Transcript, WhisperRecognizer
+from robot.speech.audio import AudioLimits
+from robot.speech.language_model import LM_FILE, SPEECH_DIR
+from robot.speech.recognizers import (
+    PocketsphinxRecognizer,
+    Recognizer,
+    Transcript,
+    WhisperRecognizer,
+    transcribe_utterance,
+)
 from robot.speech.tts import Voice, synthesize
 
 
@@ -60,13 +66,6 @@ def make_recognizer(options: VoiceOptions, folder: Path | None, data: IntentData
     if options.whisper is not None:
         return WhisperRecognizer(options.whisper)
     return PocketsphinxRecognizer(None if options.general else language_model_folder(folder, data))
-
-
-def transcribe_utterance(recognizer: Recognizer, audio: np.ndarray, limits: AudioLimits = AudioLimits()) -> Transcript:
-    """Check a recorded utterance and decode it without the silence around it (as the microphone loop's
-    endpointer would have passed it on): long silences are where recognisers hallucinate words."""
-    check(audio, limits)
-    return recognizer.transcribe(trim_silence(audio))
 
 
 class VoiceRobot:

@@ -14,7 +14,7 @@ import numpy as np
 
 from robot.speech.endpoint import Endpointer, EndpointOptions
 from robot.speech.recognizers import Recognizer, Transcript
-from robot.speech.voice import VoiceRobot
+from robot.voice.voice_robot import VoiceRobot
 
 
 @dataclass(frozen=True)
