@@ -12,6 +12,8 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -179,3 +181,33 @@ def activate(registry: ModelRegistry, name: str, robot=None) -> None:
         brain = Brain.load(path, name, encoder=robot.brain.classifier.encoder)
         registry.activate(name)
         robot.swap(brain)
+
+
+def follow(registries: list[ModelRegistry], robot, interval: float = 2.0) -> threading.Event:
+    """Keep a running robot on the versions made active by any process sharing its ROBOT_HOME (several
+    `robot serve` behind one reverse proxy): every `interval` seconds, a version activated elsewhere is loaded
+    and swapped in, as `activate` does. Returns the event that stops following."""
+    stop = threading.Event()
+
+    def running(registry: ModelRegistry) -> Path | None:
+        if registry.kind == "dialogue":
+            return robot.fallback.model.folder if hasattr(robot.fallback, "model") else None
+        return robot.brain.folder
+
+    failed: set[str] = set()
+
+    def loop() -> None:
+        while not stop.wait(interval):
+            for registry in registries:
+                current = running(registry)
+                try:
+                    if current is not None and registry.active_path().resolve() != current.resolve():
+                        activate(registry, registry.active_name(), robot)
+                except InputError as exc:  # a version that does not load is not taken; said once
+                    if str(exc) not in failed:
+                        failed.add(str(exc))
+                        print(f"warning: cannot follow the active {registry.kind} model: {exc}", file=sys.stderr)
+
+    threading.Thread(target=loop, name="follow-active-models", daemon=True).start()
+    return stop
+

@@ -148,3 +148,30 @@ def test_uploads_keep_only_the_newest(tmp_path, monkeypatch):
         os.utime(paths[-1], (k, k))  # distinct ages, oldest first
     kept = sorted(train_tab.uploads_dir().iterdir())
     assert len(kept) == train_tab.UPLOADS_KEPT and paths[-1] in kept and paths[0] not in kept
+
+
+def test_a_robot_follows_an_activation_made_by_another_process(tmp_path, encoder):
+    """Several `robot serve` processes share one ROBOT_HOME: a version activated by one (here the CLI, in its
+    own process) is loaded and swapped in by the others within seconds; rolling back follows too."""
+    import shutil
+
+    from robot.lifecycle import follow
+    from robot.paths import SHIPPED_MODELS
+
+    registry = ModelRegistry("intents", home=tmp_path)
+    version = registry.add(lambda folder: shutil.copytree(SHIPPED_MODELS / "intents", folder))
+    robot = Robot(Brain.load(registry.active_path(), "default", encoder=encoder), Persona.load(), seed=0)
+    stop = follow([registry], robot, interval=0.2)
+    env = {**os.environ, "ROBOT_HOME": str(tmp_path)}
+    try:
+        for command, expected in ((["activate", version], version), (["rollback"], "default")):
+            result = subprocess.run([sys.executable, "-m", "robot.cli", "models", *command], env=env,
+                                    capture_output=True, text=True, timeout=120)
+            assert result.returncode == 0, result.stderr
+            deadline = time.monotonic() + 30
+            while robot.brain.version != expected and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert robot.brain.version == expected
+            assert robot.respond("hello there", Session()).intent == "greet"
+    finally:
+        stop.set()

@@ -14,7 +14,7 @@ import gradio as gr  # noqa: E402
 from robot.brain import Robot  # noqa: E402
 from robot.feedback import FeedbackStore  # noqa: E402
 from robot.intents.formats import to_native_yaml  # noqa: E402
-from robot.lifecycle import ModelRegistry  # noqa: E402
+from robot.lifecycle import ModelRegistry, follow  # noqa: E402
 from robot.paths import robot_home  # noqa: E402
 from robot.voice.voice_robot import VoiceOptions, VoiceRobot  # noqa: E402
 from robot.web.access import Access, check_exposure  # noqa: E402
@@ -86,5 +86,6 @@ def serve(host: str = "127.0.0.1", port: int = 7860, voice: VoiceOptions = Voice
 
     check_exposure(host, access)  # before minutes of loading
     robot = load_robot()
+    follow([ModelRegistry("intents"), ModelRegistry("dialogue")], robot)  # activations by other processes
     print(f"{robot.persona.name} is listening on http://{host}:{port} (Ctrl-C to stop)", flush=True)
     launch(robot, host, port, block=True, voice=VoiceRobot(robot, voice), access=access)
