@@ -1,0 +1,114 @@
+"""Load on the web API: N concurrent clients (gradio_client, each a session) send messages to `/respond`;
+prints throughput, p50/p99 latency and errors per N. In-scope messages take the intent path; with
+`--dialogue` out-of-scope ones go to the dialogue model too. With `--swap`, a retrain and hot swap run in
+the middle of the largest round: no request may fail or be lost.
+
+    python benchmarks/load.py [--clients 1 10 50 100] [--messages 5] [--dialogue] [--swap]
+
+The clients run on the same machine as the server (on 2 cores they compete with it): a lower bound.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+os.environ.setdefault("ROBOT_HOME", tempfile.mkdtemp(prefix="robot-load-"))
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from gradio_client import Client  # noqa: E402
+from report import percentile, print_table  # noqa: E402
+
+from robot.lifecycle import ModelRegistry, activate  # noqa: E402
+from robot.paths import DEFAULT_INTENTS  # noqa: E402
+from robot.service import load_robot, train_version  # noqa: E402
+from robot.web.app import launch  # noqa: E402
+
+IN_SCOPE = ["hello there", "what time is it", "what is 12 times 7", "tell me a joke", "thank you so much"]
+OUT_OF_SCOPE = ["what's your favourite movie?", "do you like the rain?"]
+
+
+def one_client(url: str, messages: list[str]) -> tuple[list[float], int]:
+    """Latencies of one client's messages (after it connected), and its errors."""
+    latencies, errors = [], 0
+    try:
+        client = Client(url, verbose=False)
+    except Exception:  # noqa: BLE001 - a refused connection is an error of the run, counted
+        return [], len(messages)
+    for message in messages:
+        started = time.perf_counter()
+        try:
+            reply = client.predict(message, api_name="/respond")
+        except Exception:  # noqa: BLE001
+            errors += 1
+            continue
+        if reply.get("text"):
+            latencies.append(time.perf_counter() - started)
+        else:  # an empty reply counts as lost
+            errors += 1
+    return latencies, errors
+
+
+def run(url: str, clients: int, messages: list[str]) -> tuple[float, list[float], int]:
+    started = time.perf_counter()
+    with ThreadPoolExecutor(clients) as pool:
+        results = list(pool.map(lambda k: one_client(url, messages[k % len(messages):] + messages[:k % len(messages)]),
+                                range(clients)))
+    wall = time.perf_counter() - started
+    latencies = [x for lat, _ in results for x in lat]
+    return wall, latencies, sum(e for _, e in results)
+
+
+def retrain_and_swap(registry: ModelRegistry, robot, done: list[str]) -> None:
+    result = train_version([DEFAULT_INTENTS], registry, robot)
+    activate(registry, result.version, robot)
+    done.append(result.version)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", type=int, nargs="+", default=[1, 10, 50, 100])
+    parser.add_argument("--messages", type=int, default=5, help="messages per client")
+    parser.add_argument("--dialogue", action="store_true", help="out-of-scope messages too (the dialogue model)")
+    parser.add_argument("--swap", action="store_true", help="retrain and swap during the largest round")
+    args = parser.parse_args()
+    if not args.dialogue:
+        os.environ["ROBOT_DIALOGUE"] = "off"
+    pool = IN_SCOPE + (OUT_OF_SCOPE if args.dialogue else [])
+    messages = (pool * args.messages)[:args.messages]
+    robot = load_robot(seed=0)
+    registry = ModelRegistry("intents")
+    port = 7900
+    app = launch(robot, port=port, block=False, registry=registry)
+    url = f"http://127.0.0.1:{port}/"
+    rows = []
+    try:
+        for n in args.clients:
+            swapped: list[str] = []
+            if args.swap and n == max(args.clients):
+                worker = threading.Thread(target=retrain_and_swap, args=(registry, robot, swapped))
+                worker.start()
+            wall, latencies, errors = run(url, n, messages)
+            if args.swap and n == max(args.clients):
+                worker.join()
+            requests = n * len(messages)
+            rows.append((f"{n} client(s){' + retrain and swap' if swapped else ''}", f"{requests / wall:.1f}",
+                         f"{statistics.median(latencies) * 1000:.0f}" if latencies else "-",
+                         f"{percentile(latencies, 99) * 1000:.0f}" if latencies else "-", str(errors)))
+    finally:
+        app.close()
+    print(f"\nload: /respond, {len(messages)} messages per client ({'with' if args.dialogue else 'no'} dialogue), "
+          f"{os.cpu_count()} cores, {time.strftime('%Y-%m-%d %H:%M')}")
+    print_table(rows, ("clients", "requests/s", "p50 ms", "p99 ms", "errors or empty replies"))
+
+
+if __name__ == "__main__":
+    main()
