@@ -1,9 +1,10 @@
-"""Load on the web API: N concurrent clients (gradio_client, each a session) send messages to `/respond`;
-prints throughput, p50/p99 latency and errors per N. In-scope messages take the intent path; with
+"""Load on the web API: N concurrent clients, each a session, send messages to Gradio's `/respond`
+(gradio_client) or, with `--json`, to the plain JSON endpoint `/api/respond` (httpx); prints throughput,
+p50/p99 latency and errors per N. In-scope messages take the intent path; with
 `--dialogue` out-of-scope ones go to the dialogue model too. With `--swap`, a retrain and hot swap run in
 the middle of the largest round: no request may fail or be lost.
 
-    python benchmarks/load.py [--clients 1 10 50 100] [--messages 5] [--dialogue] [--swap]
+    python benchmarks/load.py [--clients 1 10 50 100] [--messages 5] [--json] [--dialogue] [--swap]
 
 The clients run on the same machine as the server (on 2 cores they compete with it): a lower bound.
 """
@@ -24,6 +25,7 @@ os.environ.setdefault("ROBOT_HOME", tempfile.mkdtemp(prefix="robot-load-"))
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import httpx  # noqa: E402
 from gradio_client import Client  # noqa: E402
 from report import percentile, print_table  # noqa: E402
 
@@ -36,17 +38,32 @@ IN_SCOPE = ["hello there", "what time is it", "what is 12 times 7", "tell me a j
 OUT_OF_SCOPE = ["what's your favourite movie?", "do you like the rain?"]
 
 
-def one_client(url: str, messages: list[str]) -> tuple[list[float], int]:
+def gradio_turns(url: str):
+    client = Client(url, verbose=False)
+    return lambda message: client.predict(message, api_name="/respond")
+
+
+def json_turns(url: str):
+    client, session = httpx.Client(timeout=120), {}
+
+    def turn(message: str) -> dict:
+        reply = client.post(url + "api/respond", json={"message": message, **session}).raise_for_status().json()
+        session["session"] = reply["session"]
+        return reply
+    return turn
+
+
+def one_client(url: str, messages: list[str], connect=gradio_turns) -> tuple[list[float], int]:
     """Latencies of one client's messages (after it connected), and its errors."""
     latencies, errors = [], 0
     try:
-        client = Client(url, verbose=False)
+        send = connect(url)
     except Exception:  # noqa: BLE001 - a refused connection is an error of the run, counted
         return [], len(messages)
     for message in messages:
         started = time.perf_counter()
         try:
-            reply = client.predict(message, api_name="/respond")
+            reply = send(message)
         except Exception:  # noqa: BLE001
             errors += 1
             continue
@@ -57,11 +74,11 @@ def one_client(url: str, messages: list[str]) -> tuple[list[float], int]:
     return latencies, errors
 
 
-def run(url: str, clients: int, messages: list[str]) -> tuple[float, list[float], int]:
+def run(url: str, clients: int, messages: list[str], connect) -> tuple[float, list[float], int]:
     started = time.perf_counter()
     with ThreadPoolExecutor(clients) as pool:
-        results = list(pool.map(lambda k: one_client(url, messages[k % len(messages):] + messages[:k % len(messages)]),
-                                range(clients)))
+        results = list(pool.map(lambda k: one_client(url, messages[k % len(messages):] + messages[:k % len(messages)],
+                                                     connect), range(clients)))
     wall = time.perf_counter() - started
     latencies = [x for lat, _ in results for x in lat]
     return wall, latencies, sum(e for _, e in results)
@@ -77,6 +94,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, nargs="+", default=[1, 10, 50, 100])
     parser.add_argument("--messages", type=int, default=5, help="messages per client")
+    parser.add_argument("--json", action="store_true", help="the plain JSON endpoint instead of Gradio's API")
     parser.add_argument("--dialogue", action="store_true", help="out-of-scope messages too (the dialogue model)")
     parser.add_argument("--swap", action="store_true", help="retrain and swap during the largest round")
     args = parser.parse_args()
@@ -96,7 +114,7 @@ def main() -> None:
             if args.swap and n == max(args.clients):
                 worker = threading.Thread(target=retrain_and_swap, args=(registry, robot, swapped))
                 worker.start()
-            wall, latencies, errors = run(url, n, messages)
+            wall, latencies, errors = run(url, n, messages, json_turns if args.json else gradio_turns)
             if args.swap and n == max(args.clients):
                 worker.join()
             requests = n * len(messages)
@@ -105,7 +123,8 @@ def main() -> None:
                          f"{percentile(latencies, 99) * 1000:.0f}" if latencies else "-", str(errors)))
     finally:
         app.close()
-    print(f"\nload: /respond, {len(messages)} messages per client ({'with' if args.dialogue else 'no'} dialogue), "
+    endpoint = "/api/respond" if args.json else "/respond"
+    print(f"\nload: {endpoint}, {len(messages)} messages per client ({'with' if args.dialogue else 'no'} dialogue), "
           f"{os.cpu_count()} cores, {time.strftime('%Y-%m-%d %H:%M')}")
     print_table(rows, ("clients", "requests/s", "p50 ms", "p99 ms", "errors or empty replies"))
 

@@ -83,3 +83,33 @@ def test_changing_endpoints_need_accounts(robot, web_app, tmp_path):
         assert Client(url, auth=("ada", "pw"), verbose=False).predict("hello", api_name="/respond")["intent"]
     finally:
         app.close()
+
+
+def test_json_endpoint_keeps_sessions_and_asks_for_accounts_when_there_are(robot, web_app, tmp_path):
+    from robot.lifecycle import ModelRegistry
+    from robot.web.app import launch
+
+    first = httpx.post(web_app + "api/respond", json={"message": "my name is Ada"}, timeout=60).json()
+    assert first["intent"] == "remember_name" and first["session"]
+    again = httpx.post(web_app + "api/respond", json={"message": "what's my name?", "session": first["session"]},
+                       timeout=60).json()
+    assert "Ada" in again["text"] and again["session"] == first["session"]
+    assert httpx.post(web_app + "api/respond", json={"text": "no message"}, timeout=60).status_code == 422
+    port = free_port()
+    app = launch(robot, port=port, block=False, registry=ModelRegistry("intents", home=tmp_path),
+                 access=Access((("ada", "pw"),)))
+    try:
+        url = f"http://127.0.0.1:{port}/api/respond"
+        assert httpx.post(url, json={"message": "hello"}, timeout=60).status_code == 401
+        assert httpx.post(url, json={"message": "hello"}, auth=("ada", "wrong"), timeout=60).status_code == 401
+        assert httpx.post(url, json={"message": "hello"}, auth=("ada", "pw"), timeout=60).json()["intent"] == "greet"
+    finally:
+        app.close()
+
+
+def test_json_sessions_are_bounded():
+    from robot.web.api import Sessions
+
+    sessions = Sessions(limit=3)
+    keys = [sessions.get(None)[0] for _ in range(5)]
+    assert sessions.get(keys[-1])[0] == keys[-1] and sessions.get(keys[0])[0] != keys[0]  # the oldest went

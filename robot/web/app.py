@@ -18,6 +18,7 @@ from robot.lifecycle import ModelRegistry, follow  # noqa: E402
 from robot.paths import robot_home  # noqa: E402
 from robot.voice.voice_robot import VoiceOptions, VoiceRobot  # noqa: E402
 from robot.web.access import Access, check_exposure  # noqa: E402
+from robot.web.api import add_api  # noqa: E402
 from robot.web.chat_tab import build_chat_tab, intent_choices  # noqa: E402
 from robot.web.train_tab import MAX_UPLOAD_BYTES, build_models_tab, build_train_tab, versions_view  # noqa: E402
 from robot.web.voice_controls import RAW_MICROPHONE, build_voice_controls, recording_bytes  # noqa: E402
@@ -77,6 +78,7 @@ def launch(robot: Robot, host: str = "127.0.0.1", port: int = 7860, block: bool 
     app.launch(server_name=host, server_port=port, theme=theme(), css=CSS, prevent_thread_lock=not block,
                auth=list(access.accounts) or None, show_error=False, quiet=not block, head=RAW_MICROPHONE,
                max_file_size=max(MAX_UPLOAD_BYTES, recording_bytes(voice.options.limits)))
+    add_api(app.app, robot, access)
     return app
 
 
