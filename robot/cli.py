@@ -344,6 +344,7 @@ def _device(value: str | None) -> int | str | None:
 
 def build_parser() -> argparse.ArgumentParser:
     from robot.dialogue.config import DialogueTrainConfig
+    from robot.web.access import HOST, PORT
 
     parser = argparse.ArgumentParser(prog="robot", description="An offline-first robot you can chat with.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -356,8 +357,8 @@ def build_parser() -> argparse.ArgumentParser:
     output_args.add_argument("--output-device", help="speaker: index or name from `robot voice --list-devices`")
 
     p = sub.add_parser("serve", parents=[voice_args, whisper_args], help="start the web app")
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=7860)
+    p.add_argument("--host", default=HOST, help="default %(default)s (this machine only)")
+    p.add_argument("--port", type=int, default=PORT, help="default %(default)s")
     p.add_argument("--auth-file", type=Path, help="accounts, one user:password a line (or $ROBOT_AUTH_FILE, or "
                    "$ROBOT_AUTH=user:password); required on any host but loopback")
     p.set_defaults(func=cmd_serve)

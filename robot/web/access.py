@@ -16,6 +16,8 @@ from pathlib import Path
 
 from robot.errors import InputError
 
+HOST, PORT = "127.0.0.1", 7860  # where `robot serve` listens unless told otherwise: this machine only
+
 
 @dataclass(frozen=True)
 class Access:

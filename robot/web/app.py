@@ -17,7 +17,7 @@ from robot.intents.formats import to_native_yaml  # noqa: E402
 from robot.lifecycle import ModelRegistry, follow  # noqa: E402
 from robot.paths import robot_home  # noqa: E402
 from robot.voice.voice_robot import VoiceOptions, VoiceRobot  # noqa: E402
-from robot.web.access import Access, check_exposure  # noqa: E402
+from robot.web.access import HOST, PORT, Access, check_exposure  # noqa: E402
 from robot.web.api import add_api  # noqa: E402
 from robot.web.chat_tab import build_chat_tab, intent_choices  # noqa: E402
 from robot.web.train_tab import MAX_UPLOAD_BYTES, build_models_tab, build_train_tab, versions_view  # noqa: E402
@@ -67,7 +67,7 @@ def build_app(robot: Robot, registry: ModelRegistry | None = None, feedback: Fee
     return app
 
 
-def launch(robot: Robot, host: str = "127.0.0.1", port: int = 7860, block: bool = True,
+def launch(robot: Robot, host: str = HOST, port: int = PORT, block: bool = True,
            registry: ModelRegistry | None = None, voice: VoiceRobot | None = None,
            feedback: FeedbackStore | None = None, access: Access = Access()) -> gr.Blocks:
     """Serve the app; on an address other than loopback only with accounts (robot/web/access.py)."""
@@ -82,7 +82,7 @@ def launch(robot: Robot, host: str = "127.0.0.1", port: int = 7860, block: bool 
     return app
 
 
-def serve(host: str = "127.0.0.1", port: int = 7860, voice: VoiceOptions = VoiceOptions(),
+def serve(host: str = HOST, port: int = PORT, voice: VoiceOptions = VoiceOptions(),
           access: Access = Access()) -> None:
     from robot.service import load_robot
 
