@@ -224,7 +224,7 @@ def cmd_data_convert(args: argparse.Namespace) -> int:
 
 
 def cmd_models(args: argparse.Namespace) -> int:
-    from robot.lifecycle import ModelRegistry
+    from robot.lifecycle import ModelRegistry, format_value, summary
 
     registry = ModelRegistry(args.kind)
     if args.action == "activate":
@@ -239,25 +239,14 @@ def cmd_models(args: argparse.Namespace) -> int:
         if args.json:
             _print_json({"active": registry.active_name(),
                          "versions": [{"name": v.name, "path": str(v.path), "active": v.active,
-                                       **{k: v.metrics.get(k) for k in SUMMARY[args.kind]}}
+                                       **{path: value for _, path, value in summary(args.kind, v.metrics)}}
                                       for v in versions]})
             return 0
         for v in versions:
-            m = v.metrics
-            if args.kind == "intents":
-                acc = m.get("in_scope_accuracy")
-                what = f"{m.get('n_intents', '?'):>4} intents  held-out accuracy " \
-                       f"{'n/a' if acc is None else f'{acc:.1%}'}"
-            else:
-                bpc = m.get("val_bits_per_char")
-                what = f"{m.get('method', '?'):>7} {m.get('init', '?')}  {m.get('steps', '?')} steps  " \
-                       f"validation {'n/a' if bpc is None else f'{bpc:.3f}'} bits/char"
+            what = "  ".join(f"{label} {format_value(value)}" for label, _, value in summary(args.kind, v.metrics))
             print(f"{'*' if v.active else ' '} {v.name:<22} {what}")
     return 0
 
-
-SUMMARY = {"intents": ("in_scope_accuracy", "macro_f1", "n_intents", "n_examples"),
-           "dialogue": ("method", "init", "steps", "val_bits_per_char", "tokens_seen")}
 
 
 def _voice_options(args: argparse.Namespace):

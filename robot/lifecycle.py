@@ -43,6 +43,34 @@ def check_model_folder(folder: Path) -> None:
         raise InputError(f"unreadable JSON ({exc})", path=folder) from None
 
 
+SUMMARY = {  # what lists of versions show of each one's metrics (CLI and web): label, key path
+    "intents": (("intents", "n_intents"), ("examples", "n_examples"), ("held-out accuracy", "in_scope_accuracy"),
+                ("macro F1", "macro_f1"), ("entity F1", "entities.micro.f1")),
+    "dialogue": (("method", "method"), ("start", "init"), ("steps", "steps"), ("tokens", "tokens_seen"),
+                 ("validation bits/char", "val_bits_per_char")),
+}
+
+
+def summary(kind: str, metrics: dict) -> list[tuple[str, str, object]]:
+    """(label, key path, value) of a version's metrics, as lists of versions show them."""
+    out = []
+    for label, path in SUMMARY[kind]:
+        value = metrics
+        for part in path.split("."):
+            value = value.get(part) if isinstance(value, dict) else None
+        out.append((label, path, value))
+    return out
+
+
+def format_value(value) -> str:
+    """A metric as lists and tables show it."""
+    if value is None:
+        return "n/a"
+    if isinstance(value, float):
+        return f"{value:.3f}" if abs(value) < 10 else f"{value:.1f}"
+    return str(value)
+
+
 @dataclass(frozen=True)
 class Version:
     name: str

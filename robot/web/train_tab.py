@@ -19,7 +19,7 @@ from robot.intents.formats import INPUT_SUFFIXES, load_intents, parse_native_yam
 from robot.intents.lint import all_problems
 from robot.intents.negatives import negatives_note
 from robot.intents.schema import OOS_LABELS, Intent
-from robot.lifecycle import ModelRegistry, activate
+from robot.lifecycle import SUMMARY, ModelRegistry, activate, format_value, summary
 from robot.paths import robot_home
 from robot.service import train_version
 from robot.web.access import Access
@@ -67,20 +67,12 @@ def store_text(text: str) -> Path:
     return dest
 
 
-def _fmt(value) -> str:
-    if value is None:
-        return "n/a"
-    if isinstance(value, float):
-        return f"{value:.3f}" if value <= 1 else f"{value:.1f}"
-    return str(value)
-
-
 def comparison(new: dict, current: dict) -> list[list[str]]:
-    rows = [[name, _fmt(new.get(key)), _fmt(current.get(key))] for name, key in COMPARED]
+    rows = [[name, format_value(new.get(key)), format_value(current.get(key))] for name, key in COMPARED]
     for label, metrics in (("new", new), ("current", current)):
         entities = metrics.get("entities") or {}
         if entities:
-            rows.append([f"entity F1 ({label})", _fmt(entities["micro"]["f1"]), ""])
+            rows.append([f"entity F1 ({label})", format_value(entities["micro"]["f1"]), ""])
     return rows
 
 
@@ -222,19 +214,9 @@ def active_metrics(robot: Robot) -> dict:
     return json.loads((folder / "metrics.json").read_text()) if folder else {}
 
 
-VERSION_COLUMNS = {
-    "intents": (["intents", "examples", "held-out accuracy", "macro F1", "entity F1"],
-                lambda m: [m.get("n_intents"), m.get("n_examples"), m.get("in_scope_accuracy"), m.get("macro_f1"),
-                           (m.get("entities") or {}).get("micro", {}).get("f1")]),
-    "dialogue": (["method", "start", "steps", "tokens", "validation bits/char"],
-                 lambda m: [m.get("method"), m.get("init"), m.get("steps"), m.get("tokens_seen"),
-                            m.get("val_bits_per_char")]),
-}
-
-
 def version_rows(registry: ModelRegistry) -> list[list[str]]:
-    columns = VERSION_COLUMNS[registry.kind][1]
-    return [["●" if v.active else "", v.name, *map(_fmt, columns(v.metrics))] for v in registry.list()]
+    return [["●" if v.active else "", v.name, *(format_value(x) for _, _, x in summary(registry.kind, v.metrics))]
+            for v in registry.list()]
 
 
 def versions_view(registry: ModelRegistry) -> tuple[list[list[str]], gr.Dropdown]:
@@ -254,7 +236,7 @@ def build_models_tab(robot: Robot, registry: ModelRegistry, access: Access = Acc
     kind = registry.kind
     suffix = "" if kind == "intents" else f"-{kind}"  # element ids: the intents' keep their plain names
     table = gr.Dataframe(value=lambda: version_rows(registry), label=f"{kind.capitalize()} model versions",
-                         interactive=False, headers=["active", "version", *VERSION_COLUMNS[kind][0]],
+                         interactive=False, headers=["active", "version", *(label for label, _ in SUMMARY[kind])],
                          elem_id=f"versions{suffix}")
     with gr.Row():
         choice = gr.Dropdown(choices=[v.name for v in registry.list()], value=None, label="Version",
