@@ -27,17 +27,32 @@ def nesting(text: str) -> int:
     return max(flow, block)
 
 
+class NoAliasLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing an alias where it meets one."""
+
+    def __init__(self, text: str, source: str) -> None:
+        super().__init__(text)
+        self.source = source
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise InputError(f"YAML aliases (*{event.anchor}) are not supported in intent files; write the values "
+                             "out", path=self.source, line=event.start_mark.line + 1)
+        return super().compose_node(parent, index)
+
+
 def yaml_with_lines(text: str, source: str) -> tuple[Any, dict[tuple, int]]:
     """Safe-load YAML and record the line of every mapping key and list item, keyed by its path."""
     if nesting(text) > MAX_DEPTH:
         raise InputError(f"nested too deeply (more than {MAX_DEPTH} levels)", path=source)
-    try:
-        for event in yaml.parse(text, Loader=yaml.SafeLoader):
-            if isinstance(event, yaml.AliasEvent):
-                raise InputError(f"YAML aliases (*{event.anchor}) are not supported in intent files; write the "
-                                 "values out", path=source, line=event.start_mark.line + 1)
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+    try:  # one parse: the node tree gives the lines, and the data is constructed from it (as safe_load does)
+        loader = NoAliasLoader(text, source)
+        try:
+            root = loader.get_single_node()
+            data = loader.construct_document(root) if root is not None else None
+        finally:
+            loader.dispose()
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or str(exc)
