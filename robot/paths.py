@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
@@ -19,6 +20,15 @@ ASSETS = _shipped("assets")
 SHIPPED_MODELS = _shipped("models")
 DEFAULT_INTENTS = ASSETS / "intents.yaml"
 DEFAULT_PERSONA = ASSETS / "persona.yaml"
+
+
+def file_sha256(path: Path) -> str:
+    """The sha256 of a file, read in blocks (weights of a hundred megabytes and more), to check what lives there."""
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def robot_home() -> Path:

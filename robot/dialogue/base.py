@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from robot.errors import InputError
-from robot.intents.encoder import file_sha256
+from robot.paths import file_sha256
 
 BASE_FILE = "base.json"  # in a fine-tuned model folder: which base its adapter applies to
 

@@ -31,7 +31,7 @@ from robot.atomic import write_folder_atomically
 from robot.dialogue.base import read_base_file
 from robot.dialogue.chat_format import ChatFormat
 from robot.errors import InputError
-from robot.paths import cache_home
+from robot.paths import cache_home, file_sha256
 
 MAX_EVAL_CONTEXT = 512  # tokens of context when scoring held-out dialogues
 TOP_K_CEILING = 256  # top-p sampling looks at the 256 likeliest tokens at most
@@ -52,15 +52,10 @@ class GenerationConfig:
 def engine_key(folder: Path) -> str:
     """What the merged folder depends on: the adapter's weights (none for a base used as it is), its base,
     the recipe."""
-    digest = hashlib.sha256()
     adapter = folder / "adapter_model.safetensors"
-    if adapter.exists():
-        with adapter.open("rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                digest.update(block)
     base = read_base_file(folder)
-    digest.update(f"{base.sha256 if base else ''}:{ENGINE_VERSION}".encode())
-    return digest.hexdigest()[:20]
+    parts = f"{file_sha256(adapter) if adapter.exists() else ''}:{base.sha256 if base else ''}:{ENGINE_VERSION}"
+    return hashlib.sha256(parts.encode()).hexdigest()[:20]
 
 
 def load_torch_model(folder: Path):

