@@ -24,6 +24,7 @@ from robot.intents.schema import IntentData, template_slots
 from robot.paths import DEFAULT_PERSONA
 
 MAX_MESSAGE_CHARS = 1000  # longer messages are cut here; the encoder reads 128 tokens anyway
+MAX_INPUT_CHARS = 20 * MAX_MESSAGE_CHARS  # read at most this much before cleaning (controls go, then the cut)
 MAX_HISTORY_TURNS = 50  # turns a session remembers (the dialogue model reads the last 8)
 CONTEXT_TURNS = 5  # how many turns a context set by an intent stays active
 
@@ -135,7 +136,7 @@ class Robot:
     def stream(self, text: str, session: Session) -> Iterator[Reply]:
         """Replies of growing text for one turn; the last one is complete."""
         brain = self.brain
-        message = clean_message(text[:20 * MAX_MESSAGE_CHARS])[:MAX_MESSAGE_CHARS]
+        message = clean_message(text[:MAX_INPUT_CHARS])[:MAX_MESSAGE_CHARS]
         if not message:
             yield Reply(self.persona.empty, None, 0.0, "fallback")
             return

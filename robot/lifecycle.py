@@ -229,8 +229,9 @@ def follow(registries: list[ModelRegistry], robot, interval: float = 2.0) -> thr
             for registry in registries:
                 current = running(registry)
                 try:
-                    if current is not None and registry.active_path().resolve() != current.resolve():
-                        activate(registry, registry.active_name(), robot)
+                    name = registry.active_name()  # active.json read once a round
+                    if current is not None and registry.path(name).resolve() != current.resolve():
+                        activate(registry, name, robot)
                 except InputError as exc:  # a version that does not load is not taken; said once
                     if str(exc) not in failed:
                         failed.add(str(exc))

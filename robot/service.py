@@ -81,7 +81,6 @@ def train_intent_model(paths: list[str | Path], out: Path | None = None, device:
     return TrainResult(registry.path(name), name, metrics)
 
 
-
 def train_version(paths: list[Path], registry: ModelRegistry, robot: Robot | None = None,
                   progress: bool = False) -> TrainResult:
     """Train a new (inactive) version from intent files under the training lock (the web's Train button)."""

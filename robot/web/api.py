@@ -17,14 +17,14 @@ from fastapi import Depends, FastAPI, HTTPException
 from fastapi.security import HTTPBasic, HTTPBasicCredentials
 from pydantic import BaseModel, Field
 
-from robot.brain import MAX_MESSAGE_CHARS, Robot, Session
+from robot.brain import MAX_INPUT_CHARS, Robot, Session
 from robot.web.access import Access
 
 MAX_SESSIONS = 10_000
 
 
 class Turn(BaseModel):
-    message: str = Field(max_length=20 * MAX_MESSAGE_CHARS)
+    message: str = Field(max_length=MAX_INPUT_CHARS)
     session: str | None = Field(default=None, max_length=64)
 
 
