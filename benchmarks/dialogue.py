@@ -37,8 +37,9 @@ PROMPTS = Path(__file__).resolve().parent / "data" / "dialogue_prompts.txt"
 HONEST = re.compile(r"\b(can(?:no|')t|can ?not|don't know|do not know|not able|unable|no access|offline|"
                     r"not sure|no way to|i'm not|have no|don't have)\b", re.I)
 DATA = ("`assets/dialogue/robo_persona.yaml` (exchanges written for Robo: who and what it is, that it runs offline, "
-        "what it can and cannot do (tasks, live facts, the user's own data, know-how it would get wrong), its "
-        "tastes; read 10 times) and the first 3% of "
+        "what it can and cannot do (tasks, bare commands, money, live facts, the user's own data and numbers, "
+        "judging what it cannot see or hear, know-how it would get wrong), a few plain facts, its tastes; read 10 "
+        "times) and the first 3% of "
         "`assets/dialogue/ccc_chitchat.train.jsonl.xz` (BYU Chit-Chat Challenge, MIT), for the register of casual "
         "chat; validation on the first 10% of ccc_chitchat valid")
 COMMAND = ("robot train dialogue --init smollm2 --corpus assets/dialogue/robo_persona.yaml@10 "
