@@ -11,7 +11,6 @@ from pathlib import Path
 
 from robot.atomic import write_folder_atomically
 from robot.brain import Brain, Persona, Robot
-from robot.dialogue.base import BaseMissing
 from robot.dialogue.generate import DialogueFallback, DialogueModel
 from robot.intents.bundle import save_bundle
 from robot.intents.encoder import EncoderConfig, SentenceEncoder
@@ -25,6 +24,7 @@ from robot.intents.train import TrainConfig, pick_device, train_intents
 from robot.lifecycle import ModelRegistry, training_lock
 from robot.paths import DEFAULT_INTENTS, DEFAULT_PERSONA, SHIPPED_MODELS, cache_home
 from robot.speech.language_model import SPEECH_DIR
+from robot.wheels import WheelMissing
 
 
 def embedding_cache() -> Path:
@@ -118,6 +118,6 @@ def load_dialogue_fallback(persona: Persona, registry: ModelRegistry | None = No
     registry = registry or ModelRegistry("dialogue")
     try:
         return DialogueFallback(DialogueModel(registry.active_path()), persona.description)
-    except BaseMissing as exc:
+    except WheelMissing as exc:
         print(f"warning: {exc}; out-of-scope messages get the persona's fixed replies", file=sys.stderr)
         return None

