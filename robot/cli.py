@@ -252,7 +252,14 @@ def cmd_models(args: argparse.Namespace) -> int:
 def _voice_options(args: argparse.Namespace):
     from robot.voice.voice_robot import VoiceOptions
 
-    return VoiceOptions(voice=_voice(args), whisper=args.whisper)
+    return VoiceOptions(voice=_voice(args), **_recognizer_options(args))
+
+
+def _recognizer_options(args: argparse.Namespace) -> dict:
+    """The recogniser settings of `--backend` and `--whisper-model` (those not given keep their defaults)."""
+    from robot.speech.whisper import WhisperOptions
+
+    return {"backend": args.backend, "whisper": WhisperOptions(model=args.whisper_model)}
 
 
 def _voice(args: argparse.Namespace):
@@ -272,11 +279,10 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
 
     limits = audio.AudioLimits(**({"max_seconds": args.max_seconds} if args.max_seconds else {}))
     samples = audio.load(args.file, limits)
-    folder = None
-    if not (args.whisper or args.general):  # the active intent model's adapted language model
+    if args.model is None:  # the active intent model's adaptation
         ensure_default_model(progress=False)
-        folder = args.model or ModelRegistry("intents").active_path()
-    recognizer = make_recognizer(VoiceOptions(whisper=args.whisper, general=args.general), folder)
+    folder = args.model or ModelRegistry("intents").active_path()
+    recognizer = make_recognizer(VoiceOptions(general=args.general, **_recognizer_options(args)), folder)
     transcript = transcribe_utterance(recognizer, samples, limits)
     if args.json:
         _print_json({**transcript.to_dict(), "file": str(args.file)})
@@ -333,15 +339,22 @@ def _device(value: str | None) -> int | str | None:
 
 def build_parser() -> argparse.ArgumentParser:
     from robot.dialogue.config import DialogueTrainConfig
+    from robot.speech.tts import DEFAULT_VOICE
+    from robot.speech.whisper import WHISPER_MODELS, WhisperOptions
+    from robot.voice.voice_robot import BACKENDS
     from robot.web.access import HOST, PORT
 
     parser = argparse.ArgumentParser(prog="robot", description="An offline-first robot you can chat with.")
     sub = parser.add_subparsers(dest="command", required=True)
     voice_args = argparse.ArgumentParser(add_help=False)
-    voice_args.add_argument("--voice", help="espeak-ng voice, e.g. en-us, en-gb, en-us+f3 (default: en-us)")
+    voice_args.add_argument("--voice", help=f"{DEFAULT_VOICE} (neural, English; the default) or an espeak-ng voice, "
+                            "e.g. en-us, en-gb, en-us+f3")
     voice_args.add_argument("--rate", type=int, help="speaking rate in words per minute (default: 160)")
     whisper_args = argparse.ArgumentParser(add_help=False)
-    whisper_args.add_argument("--whisper", help="a local Whisper model folder or cached hub id (not pocketsphinx)")
+    whisper_args.add_argument("--backend", choices=BACKENDS, help="speech recogniser (default: the one the intent "
+                              "model was adapted for: whisper where its weights are installed)")
+    whisper_args.add_argument("--whisper-model", default=WhisperOptions.model,
+                              help=f"{', '.join(WHISPER_MODELS)} or a faster-whisper folder (default: %(default)s)")
     output_args = argparse.ArgumentParser(add_help=False)
     output_args.add_argument("--output-device", help="speaker: index or name from `robot voice --list-devices`")
 
@@ -430,8 +443,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("transcribe", parents=[whisper_args], help="speech to text from a WAV, FLAC, OGG or MP3 file")
     p.add_argument("file", type=Path)
-    p.add_argument("--model", type=Path, help="intent model folder whose language model to use (default: active)")
-    p.add_argument("--general", action="store_true", help="pocketsphinx's general English model, not the adapted one")
+    p.add_argument("--model", type=Path, help="intent model folder whose adaptation to use (default: active)")
+    p.add_argument("--general", action="store_true", help="not adapted to the intents (pocketsphinx's general "
+                   "English model, Whisper without the intents' prompt)")
     p.add_argument("--max-seconds", type=float, help="refuse longer audio (default 30)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_transcribe)

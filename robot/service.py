@@ -19,7 +19,7 @@ from robot.intents.evaluate import write_report
 from robot.intents.formats import load_many
 from robot.intents.negatives import with_generic_negatives
 from robot.intents.schema import IntentData, raise_first_error
-from robot.intents.spoken import adapted_model
+from robot.intents.spoken import adapt
 from robot.intents.train import TrainConfig, pick_device, train_intents
 from robot.lifecycle import ModelRegistry, training_lock
 from robot.paths import DEFAULT_INTENTS, DEFAULT_PERSONA, SHIPPED_MODELS, cache_home
@@ -57,7 +57,7 @@ def train_intent_model(paths: list[str | Path], out: Path | None = None, device:
     device = pick_device(device)
     encoder = encoder or load_encoder(device=device)
     with ThreadPoolExecutor(1) as background:  # the recogniser's language model follows the intents; its
-        speech = background.submit(adapted_model, data)  # pure-Python counting overlaps torch's training
+        speech = background.submit(adapt, data)  # pure-Python counting overlaps torch's training
         training_data, generic = with_generic_negatives(data, encoder)
         classifier, metrics, report = train_intents(training_data, encoder, config, device=device, progress=progress)
         metrics["generic_negatives"] = generic

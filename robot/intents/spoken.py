@@ -1,14 +1,23 @@
-"""What users say to the robot, as the recogniser's language model needs it: every example (in scope or not:
-both are things users say), plus variants with other entity values and other numbers."""
+"""What users say to the robot, as the recognisers need it: for pocketsphinx, a language model of every
+example (in scope or not: both are things users say) plus variants with other entity values and other
+numbers; for Whisper, a prompt of examples it reads as text said before the utterance."""
 
 from __future__ import annotations
 
+import json
 import random
 from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
 
-from robot.intents.annotations import parse_example
+from robot.atomic import write_atomically
+from robot.intents.annotations import parse_example, plain_text
 from robot.intents.schema import IntentData
+from robot.speech import whisper
 from robot.speech.language_model import NUMBER, BuiltModel, LanguageModelConfig, build, words_of
+
+RECOGNIZER_FILE = "recognizer.json"  # in a model's speech/: the backend and settings it was built for
+PROMPT_WORDS = 120  # Whisper reads at most 223 prompt tokens; English words are 1.3 tokens or so
 
 
 def spoken_sentences(data: IntentData, config: LanguageModelConfig = LanguageModelConfig(),
@@ -44,3 +53,49 @@ def spoken_sentences(data: IntentData, config: LanguageModelConfig = LanguageMod
 def adapted_model(data: IntentData, config: LanguageModelConfig = LanguageModelConfig()) -> BuiltModel:
     """The language model for these intents; `save` it into the model folder's speech/ directory."""
     return build(spoken_sentences(data, config), config)
+
+
+def whisper_prompt(data: IntentData, max_words: int = PROMPT_WORDS) -> str:
+    """Examples of what users say, one intent after another (the first example of each, then the second...),
+    as sentences, until `max_words`: Whisper then expects this vocabulary and these names."""
+    columns = [[plain_text(e) for e in intent.examples] for intent in data.intents]
+    sentences, words = [], 0
+    for row in range(max((len(c) for c in columns), default=0)):
+        for column in columns:
+            if row < len(column) and words + len(column[row].split()) <= max_words:
+                sentences.append(column[row].strip().rstrip(".?!") + ".")
+                words += len(column[row].split())
+    return " ".join(sentences)
+
+
+@dataclass(frozen=True)
+class SpeechAdaptation:
+    """The recognisers' adaptation to a model's intents, saved into its speech/ folder."""
+
+    language_model: BuiltModel  # pocketsphinx
+    prompt: str  # Whisper
+    backend: str  # the recogniser the robot uses with this model unless told otherwise
+
+    def save(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        settings = {"backend": self.backend, "whisper_model": whisper.DEFAULT_MODEL, "prompt": self.prompt}
+        write_atomically(folder / RECOGNIZER_FILE, json.dumps(settings, indent=2) + "\n")
+        self.language_model.save(folder)  # last: a folder with its language model is complete
+
+    def summary(self) -> dict:
+        return {"backend": self.backend, **self.language_model.summary(), "prompt_words": len(self.prompt.split())}
+
+
+def default_backend() -> str:
+    """Whisper where its weights are installed, else pocketsphinx (light, always there)."""
+    return "whisper" if whisper.installed() else "pocketsphinx"
+
+
+def adapt(data: IntentData, config: LanguageModelConfig = LanguageModelConfig()) -> SpeechAdaptation:
+    return SpeechAdaptation(adapted_model(data, config), whisper_prompt(data), default_backend())
+
+
+def recognizer_settings(folder: Path) -> dict:
+    """What a speech/ folder was built for ({} for folders from before the settings were recorded)."""
+    path = folder / RECOGNIZER_FILE
+    return json.loads(path.read_text()) if path.exists() else {}

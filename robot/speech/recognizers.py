@@ -1,10 +1,10 @@
 """Speech-to-text behind one small interface: `transcribe(audio) -> Transcript` on 16 kHz float32 audio,
 plus, for recognisers that can, incremental decoding so that the text is ready soon after speech ends.
 
-- `PocketsphinxRecognizer` (default): offline, the acoustic model shipped in the pocketsphinx wheel,
-  and a language model adapted to the robot's intents (`language_model.py`) or pocketsphinx's general one.
-- `WhisperRecognizer`: any Whisper checkpoint through transformers, from a local folder or a hub id that
-  is already in the local cache (nothing is downloaded).
+- `PocketsphinxRecognizer`: light, the acoustic model shipped in the pocketsphinx wheel, and a language model
+  adapted to the robot's intents (`language_model.py`) or pocketsphinx's general one.
+- `WhisperRecognizer` (`whisper.py`, the default where its weights are installed): Whisper through
+  faster-whisper, primed with the intents' examples.
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ class Recognizer(Protocol):
     """`start`, `feed`* and `finish` decode an utterance as it arrives; `transcribe` a whole one."""
 
     name: str
+    streaming: bool  # whether `feed` decodes as audio comes (else the work is all in `finish`)
 
     def start(self) -> None: ...
 
@@ -64,6 +65,7 @@ class PocketsphinxRecognizer:
     """Decodes with the adapted model in `folder` (lm.arpa + words.dict), or the general model if None."""
 
     name = "pocketsphinx"
+    streaming = True
 
     def __init__(self, folder: Path | None = None, options: PocketsphinxOptions = PocketsphinxOptions()) -> None:
         import pocketsphinx
@@ -124,45 +126,6 @@ class PocketsphinxRecognizer:
         self.start()
         self.feed(audio)
         return replace(self.finish(), seconds=time.perf_counter() - began)
-
-
-class WhisperRecognizer:
-    """Whisper through transformers. `model` is a local folder or a hub id already in the local cache."""
-
-    name = "whisper"
-
-    def __init__(self, model: str | Path, device: str = "cpu", max_new_tokens: int = 128) -> None:
-        from transformers import WhisperForConditionalGeneration, WhisperProcessor
-
-        try:
-            self.processor = WhisperProcessor.from_pretrained(str(model), local_files_only=True)
-            self.model = WhisperForConditionalGeneration.from_pretrained(str(model), local_files_only=True,
-                                                                         use_safetensors=True)
-        except (OSError, ValueError) as error:  # ValueError: a path that is not a valid hub id either
-            raise InputError(f"{model}: not a Whisper model folder or a cached hub id ({error})".split("\n")[0]) \
-                from None
-        self.model.to(device).eval()
-        self.device, self.max_new_tokens = device, max_new_tokens
-        self._pieces: list[np.ndarray] = []
-
-    def start(self) -> None:
-        self._pieces = []
-
-    def feed(self, audio: np.ndarray) -> None:
-        self._pieces.append(audio)  # Whisper reads the whole utterance at once
-
-    def finish(self) -> Transcript:
-        return self.transcribe(np.concatenate(self._pieces) if self._pieces else np.zeros(1600, np.float32))
-
-    def transcribe(self, audio: np.ndarray) -> Transcript:
-        import torch
-
-        began = time.perf_counter()
-        features = self.processor(audio, sampling_rate=SAMPLE_RATE, return_tensors="pt").input_features
-        with torch.inference_mode():
-            ids = self.model.generate(features.to(self.device, self.model.dtype), max_new_tokens=self.max_new_tokens)
-        text = self.processor.batch_decode(ids, skip_special_tokens=True)[0].strip()
-        return Transcript(text, time.perf_counter() - began, audio.size / SAMPLE_RATE, self.name)
 
 
 def transcribe_utterance(recognizer: Recognizer, audio: np.ndarray, limits: AudioLimits = AudioLimits()) -> Transcript:

@@ -6,36 +6,39 @@ brain: after a retrain and hot swap, the next utterance is decoded with the new 
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import sys
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from robot.brain import Brain, Reply, Robot, Session
+from robot.errors import InputError
 from robot.intents.formats import parse_native_yaml, read_text, to_native_yaml
 from robot.intents.schema import IntentData
-from robot.intents.spoken import adapted_model
+from robot.intents.spoken import RECOGNIZER_FILE, adapt, default_backend, recognizer_settings
 from robot.paths import cache_home
+from robot.speech import whisper
 from robot.speech.audio import AudioLimits
 from robot.speech.language_model import LM_FILE, SPEECH_DIR
-from robot.speech.recognizers import (
-    PocketsphinxRecognizer,
-    Recognizer,
-    Transcript,
-    WhisperRecognizer,
-    transcribe_utterance,
-)
-from robot.speech.tts import Voice, synthesize
+from robot.speech.recognizers import PocketsphinxRecognizer, Recognizer, Transcript, transcribe_utterance
+from robot.speech.tts import Voice, synthesize_stream
+from robot.speech.whisper import WhisperOptions, WhisperRecognizer
+
+BACKENDS = ("whisper", "pocketsphinx")
 
 
 @dataclass(frozen=True)
 class VoiceOptions:
     voice: Voice = Voice()
     limits: AudioLimits = AudioLimits()
-    whisper: str | None = None  # a Whisper model folder or cached hub id, instead of pocketsphinx
-    general: bool = False  # pocketsphinx with its general English model instead of the adapted one
+    backend: str | None = None  # "whisper" or "pocketsphinx"; None: what the intent model was built for
+    whisper: WhisperOptions = WhisperOptions()
+    general: bool = False  # not adapted to the intents: pocketsphinx's general model, Whisper without a prompt
     speak: bool = True  # synthesise the reply
 
 
@@ -43,29 +46,48 @@ class VoiceOptions:
 class VoiceReply:
     transcript: Transcript
     reply: Reply
-    audio: np.ndarray | None  # the reply spoken, 16 kHz float32 (None when speech is off)
+    speech: Iterator[np.ndarray] | None  # the reply spoken, 16 kHz float32, a sentence at a time as it is made
+    # (None when speech is off)
 
 
-def language_model_folder(folder: Path | None, data: IntentData | None = None) -> Path:
-    """The adapted language model of an intent model: in its folder's speech/, or (for folders trained before
-    voice existed, or brains built in memory) built once into the cache, keyed by the intents' content."""
-    if folder is not None and (folder / SPEECH_DIR / LM_FILE).exists():
-        return folder / SPEECH_DIR
+def speech_folder(folder: Path | None, data: IntentData | None = None) -> Path:
+    """The recognisers' adaptation of an intent model: its folder's speech/, or (for folders trained before
+    it existed, or brains built in memory) built once into the cache, keyed by the intents' content."""
+    speech = None if folder is None else folder / SPEECH_DIR
+    if speech is not None and (speech / LM_FILE).exists() and (speech / RECOGNIZER_FILE).exists():
+        return speech
     if data is None:
         data = parse_native_yaml(read_text(folder / "intents.yaml"), str(folder / "intents.yaml"))
     key = hashlib.sha256(to_native_yaml(data).encode()).hexdigest()[:16]
     cached = cache_home() / "speech" / key
     if not (cached / LM_FILE).exists():
-        adapted_model(data).save(cached)
+        adapt(data).save(cached)
     return cached
 
 
 def make_recognizer(options: VoiceOptions, folder: Path | None, data: IntentData | None = None) -> Recognizer:
-    """The recogniser the options ask for; pocketsphinx's adapted language model is the one of the intent
-    model in `folder` (or built from `data`)."""
-    if options.whisper is not None:
-        return WhisperRecognizer(options.whisper)
-    return PocketsphinxRecognizer(None if options.general else language_model_folder(folder, data))
+    """The recogniser the options ask for, else the one the intent model in `folder` (or built from `data`)
+    was adapted for; Whisper whose weights are missing falls back to pocketsphinx unless asked for by name."""
+    speech = speech_folder(folder, data)
+    settings = recognizer_settings(speech)
+    backend = options.backend or settings.get("backend") or default_backend()
+    if backend not in BACKENDS:
+        raise InputError(f"unknown speech recogniser {backend!r} (known: {', '.join(BACKENDS)})")
+    if backend == "whisper" and options.backend is None and not _whisper_usable(options.whisper.model):
+        backend = "pocketsphinx"
+    if backend == "whisper":
+        return WhisperRecognizer(options.whisper, None if options.general else settings.get("prompt"))
+    return PocketsphinxRecognizer(None if options.general else speech)
+
+
+@functools.cache
+def _whisper_usable(model: str) -> bool:
+    """Whether a named Whisper model is installed (a folder path always counts); the fallback is said once."""
+    if model not in whisper.WHISPER_MODELS or whisper.installed(model):
+        return True
+    print(f"warning: Whisper {model} is not installed ({whisper.WHISPER_MODELS[model].install}); listening with "
+          "pocketsphinx", file=sys.stderr)
+    return False
 
 
 class VoiceRobot:
@@ -78,7 +100,7 @@ class VoiceRobot:
     def recognizer(self) -> Recognizer:
         """The recogniser for the robot's current brain (rebuilt after a model swap)."""
         brain = self.robot.brain
-        if self._recognizer is None or (self._brain is not brain and self.options.whisper is None):
+        if self._recognizer is None or self._brain is not brain:
             self._recognizer = make_recognizer(self.options, brain.folder, brain.data)
             self._brain = brain
         return self._recognizer
@@ -90,8 +112,8 @@ class VoiceRobot:
 
     def answer(self, transcript: Transcript, session: Session) -> VoiceReply:
         reply = self.robot.respond(transcript.text, session)
-        audio = synthesize(reply.text, self.options.voice) if self.options.speak else None
-        return VoiceReply(transcript, reply, audio)
+        speech = synthesize_stream(reply.text, self.options.voice) if self.options.speak else None
+        return VoiceReply(transcript, reply, speech)
 
     def turn(self, audio: np.ndarray, session: Session) -> VoiceReply:
         return self.answer(self.transcribe(audio), session)
