@@ -1,6 +1,8 @@
-"""Text-to-speech with espeak-ng (the Debian package): small, offline, instant on a CPU.
+"""Text-to-speech: the neural voice `joe` for English by default (`neural_voice.py`), espeak-ng (the Debian
+package: small, offline, instant on a CPU, many languages) for every other voice and as the fallback when the
+neural voice's wheel is not installed.
 
-The WAV comes back through a pipe and stays in memory; nothing is written to disk.
+Audio stays in memory (espeak-ng's WAV comes back through a pipe); nothing is written to disk.
 """
 
 from __future__ import annotations
@@ -8,14 +10,22 @@ from __future__ import annotations
 import functools
 import shutil
 import subprocess
-from dataclasses import dataclass
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from robot.errors import InputError
-from robot.speech.audio import load
+from robot.speech.audio import SAMPLE_RATE, load, resample, wav_bytes
+from robot.speech.neural_voice import NEURAL_VOICES, neural_voice
+from robot.wheels import WheelMissing
 
 MAX_CHARS = 2000
+DEFAULT_VOICE = "joe"
+FALLBACK_VOICE = "en-us"  # espeak-ng, when the neural voice is not installed
+NEURAL_WORDS_PER_MINUTE = 175  # joe's own pace in espeak-ng's words per minute, so a rate means the same for both
+# (tests/test_whisper_and_voice.py holds them within 15% of each other)
 
 
 class SpeechSynthesisError(InputError):
@@ -24,7 +34,7 @@ class SpeechSynthesisError(InputError):
 
 @dataclass(frozen=True)
 class Voice:
-    name: str = "en-us"  # any `espeak-ng --voices` name, with an optional variant: "en-us+f3"
+    name: str = DEFAULT_VOICE  # a neural voice, or any `espeak-ng --voices` name with an optional variant: "en-us+f3"
     words_per_minute: int = 160
     amplitude: int = 100  # 0-200
 
@@ -50,21 +60,66 @@ def available_voices() -> tuple[frozenset[str], frozenset[str]]:
 
 
 def check_voice(voice: Voice) -> None:
+    if not 80 <= voice.words_per_minute <= 450:
+        raise SpeechSynthesisError(f"rate {voice.words_per_minute} words per minute is outside 80-450")
+    if voice.name in NEURAL_VOICES:
+        return
     name, _, variant = voice.name.casefold().partition("+")
     voices, variants = available_voices()
     if name not in voices or (variant and variant not in variants):
-        raise SpeechSynthesisError(f"unknown espeak-ng voice {voice.name!r}: see `espeak-ng --voices` "
-                                   "(and `espeak-ng --voices=variant` for what may follow a '+')")
-    if not 80 <= voice.words_per_minute <= 450:
-        raise SpeechSynthesisError(f"rate {voice.words_per_minute} words per minute is outside 80-450")
+        raise SpeechSynthesisError(f"unknown voice {voice.name!r}: {', '.join(NEURAL_VOICES)} (neural) or an "
+                                   "espeak-ng voice: see `espeak-ng --voices` (and `espeak-ng --voices=variant` for "
+                                   "what may follow a '+')")
 
 
-def synthesize_wav(text: str, voice: Voice = Voice()) -> bytes:
-    """The spoken text as WAV bytes (espeak-ng's 22.05 kHz mono)."""
+@functools.cache
+def _neural_missing(name: str) -> str | None:
+    """Why a neural voice cannot be used (its wheel is missing), said once on stderr; None when it can."""
+    try:
+        neural_voice(name)
+    except WheelMissing as missing:
+        print(f"warning: the neural voice {name!r} is not installed ({missing}); speaking with espeak-ng's "
+              f"{FALLBACK_VOICE!r}", file=sys.stderr)
+        return str(missing)
+    return None
+
+
+def speaking_voice(voice: Voice) -> Voice:
+    """The voice that will really speak: a neural one whose wheel is missing falls back to espeak-ng."""
+    if voice.name in NEURAL_VOICES and _neural_missing(voice.name):
+        return replace(voice, name=FALLBACK_VOICE)
+    return voice
+
+
+def synthesize_stream(text: str, voice: Voice = Voice()) -> Iterator[np.ndarray]:
+    """The spoken text as 16 kHz mono float32, a sentence at a time with the neural voice (the first can play
+    while the rest is made), in one piece with espeak-ng."""
     text = " ".join(text.split())[:MAX_CHARS]
     if not text:
         raise SpeechSynthesisError("nothing to say: the text is empty")
     check_voice(voice)
+    voice = speaking_voice(voice)
+    if voice.name not in NEURAL_VOICES:
+        yield load(_espeak_wav(text, voice), limits=None)
+        return
+    model = neural_voice(voice.name)
+    gain = voice.amplitude / 100
+    for audio in model.speak(text, length_scale=NEURAL_WORDS_PER_MINUTE / voice.words_per_minute):
+        yield np.clip(resample(audio * gain, model.sample_rate), -1.0, 1.0)
+
+
+def synthesize(text: str, voice: Voice = Voice()) -> np.ndarray:
+    """The spoken text as 16 kHz mono float32, ready for the recogniser or a 16 kHz output stream."""
+    return np.concatenate(list(synthesize_stream(text, voice)))
+
+
+def synthesize_wav(text: str, voice: Voice = Voice()) -> bytes:
+    """The spoken text as WAV bytes (16 kHz mono)."""
+    return wav_bytes(synthesize(text, voice), SAMPLE_RATE)
+
+
+def _espeak_wav(text: str, voice: Voice) -> bytes:
+    """espeak-ng's 22.05 kHz mono WAV of checked, non-empty text."""
     command = [espeak_path(), "-v", voice.name, "-s", str(voice.words_per_minute), "-a", str(voice.amplitude),
                "--stdout", "--", text]
     result = subprocess.run(command, capture_output=True, timeout=60)
@@ -72,11 +127,6 @@ def synthesize_wav(text: str, voice: Voice = Voice()) -> bytes:
         message = result.stderr.decode(errors="replace").strip() or "no audio produced"
         raise SpeechSynthesisError(f"espeak-ng failed for voice {voice.name!r}: {message}")
     return _fix_stream_header(result.stdout)
-
-
-def synthesize(text: str, voice: Voice = Voice()) -> np.ndarray:
-    """The spoken text as 16 kHz mono float32, ready for the recogniser or a 16 kHz output stream."""
-    return load(synthesize_wav(text, voice), limits=None)
 
 
 def _fix_stream_header(wav: bytes) -> bytes:

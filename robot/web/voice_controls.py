@@ -13,7 +13,8 @@ import gradio as gr
 
 from robot.errors import InputError
 from robot.speech.audio import SAMPLE_RATE, AudioLimits, load, to_int16
-from robot.speech.tts import Voice, synthesize
+from robot.speech.neural_voice import NEURAL_VOICES
+from robot.speech.tts import DEFAULT_VOICE, Voice, synthesize
 from robot.voice.voice_robot import VoiceRobot
 from robot.web.chat_tab import Conversation, converse, meta_line
 
@@ -41,7 +42,7 @@ def recording_bytes(limits: AudioLimits) -> int:
     return int(limits.max_seconds * 48000 * 2 * 4) + 64 * 1024
 
 
-VOICES = ["en-us", "en-us+f2", "en-us+m3", "en-gb", "en-gb+f3"]
+VOICES = [*NEURAL_VOICES, "en-us", "en-us+f2", "en-us+m3", "en-gb", "en-gb+f3"]
 
 
 def build_voice_controls(voice: VoiceRobot, chatbot: gr.Chatbot, conversation: gr.State,
@@ -78,7 +79,7 @@ def build_voice_controls(voice: VoiceRobot, chatbot: gr.Chatbot, conversation: g
         audio = None
         if speak:
             try:
-                audio = (SAMPLE_RATE, to_int16(synthesize(reply.text, Voice(name or "en-us", int(wpm)))))
+                audio = (SAMPLE_RATE, to_int16(synthesize(reply.text, Voice(name or DEFAULT_VOICE, int(wpm)))))
             except InputError as error:
                 gr.Warning(str(error))
         yield None, grown, state, meta_line(reply), audio
