@@ -1,13 +1,17 @@
 """Hands-free listening: blocks of a live 16 kHz stream in, a transcript out at the end of each utterance.
 
-The recogniser decodes while the user is still speaking (fed by the endpointer's events), so at the end of
-speech only the last frames and the final search remain. Used by the microphone loop and the benchmark.
+The recogniser decodes while the user is still speaking, so that at the end of speech little is left: a
+streaming one (pocketsphinx) is fed the endpointer's events as they come; one that reads whole utterances
+(Whisper) starts on the utterance so far at each pause, in the background, and that guess is the transcript
+when the endpointer then declares the end there (no voice came back). Used by the microphone loop and the
+benchmark.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,6 +26,7 @@ class Heard:
     transcript: Transcript
     end_detected: float  # time.perf_counter() when the endpointer declared the end of speech
     stream_position: int  # samples of the stream consumed at that moment
+    early: bool = False  # the transcript was started at the pause that became the end, before it was declared
 
 
 class Listener:
@@ -30,22 +35,41 @@ class Listener:
         self.endpointer = Endpointer(options)
         self._recognizer: Recognizer | None = None
         self._consumed = 0
+        self._background = ThreadPoolExecutor(1, thread_name_prefix="guess")
+        self._guess: Future | None = None  # a transcript of the utterance up to the current pause
+        self._last: Future | None = None  # the latest guess started, current or not
 
     def feed(self, block: np.ndarray) -> Iterator[Heard]:
         for event in self.endpointer.feed(block):
             if event.kind == "start":
                 self._recognizer = self.voice.recognizer()  # follows a model swapped meanwhile
                 self._recognizer.start()
+                self._guess = None
             if self._recognizer is None:
+                continue
+            if event.kind in ("pause", "resume"):
+                if not self._recognizer.streaming:
+                    self._guess = self._start_guess(event.audio) if event.kind == "pause" else None
                 continue
             self._recognizer.feed(event.audio)
             if event.kind == "end":
-                ended = time.perf_counter()
-                transcript, self._recognizer = self._recognizer.finish(), None
-                yield Heard(transcript, ended, self._consumed + block.size)
+                ended, early = time.perf_counter(), self._guess is not None
+                yield Heard(self._transcript(), ended, self._consumed + block.size, early)
         self._consumed += block.size
+
+    def _start_guess(self, audio: np.ndarray) -> Future:
+        self._last = self._background.submit(self._recognizer.transcribe, audio)
+        return self._last
+
+    def _transcript(self) -> Transcript:
+        recognizer, guess, self._recognizer, self._guess = self._recognizer, self._guess, None, None
+        if guess is not None:
+            return guess.result()
+        if self._last is not None:
+            wait([self._last])  # a guess gone stale still holds the cores: let it finish first
+        return recognizer.finish()
 
     def reset(self) -> None:
         """Drop what was heard (while the robot speaks, its own voice must not count)."""
         self.endpointer.reset()
-        self._recognizer = None
+        self._recognizer = self._guess = None

@@ -11,7 +11,7 @@ import queue
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -135,17 +135,28 @@ class ConversationLoop:
         self.turns += 1
         self.report(f"you> {result.transcript.text or '(nothing recognised)'}")
         self.report(f"{self.voice.robot.persona.name.lower()}> {result.reply.text}")
-        if result.audio is not None:
+        if result.speech is not None:
             self._listening.clear()  # do not hear ourselves
-            started = time.perf_counter()
+            remaining = 0.0
             try:
-                self.sd.play(result.audio, samplerate=SAMPLE_RATE, device=self.options.output_device)
-                self.sd.wait()
+                remaining = self._play(result.speech)
             except (ValueError, self.sd.PortAudioError) as error:
                 raise InputError(f"cannot play on output device {self.options.output_device or 'default'} "
                                  f"({error}); see `robot voice --list-devices`") from None
             finally:
-                remaining = result.audio.size / SAMPLE_RATE - (time.perf_counter() - started)
                 time.sleep(max(0.0, min(remaining, 0.2)))  # let the speaker's last samples die out
                 self._drain()
                 self._listening.set()
+
+    def _play(self, speech: Iterator[np.ndarray]) -> float:
+        """Sentence after sentence, each made while the one before plays; returns the seconds of the last one
+        that may still be sounding when the device says it is done."""
+        started, seconds = time.perf_counter(), 0.0
+        for sentence in speech:
+            if seconds:
+                self.sd.wait()
+            self.sd.play(sentence, samplerate=SAMPLE_RATE, device=self.options.output_device)
+            started, seconds = time.perf_counter(), sentence.size / SAMPLE_RATE
+        if seconds:
+            self.sd.wait()
+        return seconds - (time.perf_counter() - started)
