@@ -89,7 +89,10 @@ def cmd_train_intents(args: argparse.Namespace) -> int:
               f"-> {where}")
         print(f"Held-out ({m['held_out']}): in-scope accuracy {m['in_scope_accuracy']:.1%}, "
               f"macro F1 {m['macro_f1']:.1%}, out-of-scope threshold {m['threshold']:.2f}")
-        print(f"Speech: language model rebuilt ({m['speech']['vocabulary']:,} words)")
+        speech = m["speech"]
+        built = f"skipped: {speech['skipped']}" if "skipped" in speech else \
+            f"rebuilt ({speech['vocabulary']:,} words)"
+        print(f"Speech: {speech['backend']}; pocketsphinx's language model {built}")
         if note := negatives_note(m):
             print(f"note: {note}", file=sys.stderr)
         if missing := m["speech"]["unpronounceable"]:

@@ -36,6 +36,9 @@ def _entity_rows(entities: dict | None) -> str:
 def speech_section(speech: dict | None) -> str:
     if not speech:
         return ""
+    if "skipped" in speech:
+        return (f"## Speech\nRecogniser: {speech['backend']}; pocketsphinx's language model skipped: "
+                f"{speech['skipped']}.\n\n")
     missing = ", ".join(speech["unpronounceable"]) or "none"
     return f"""## Speech
 `speech/` holds the recogniser's language model, built from these intents: a trigram model over

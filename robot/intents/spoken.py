@@ -50,7 +50,7 @@ def spoken_sentences(data: IntentData, config: LanguageModelConfig = LanguageMod
     return [s for s in sentences if s]
 
 
-def adapted_model(data: IntentData, config: LanguageModelConfig = LanguageModelConfig()) -> BuiltModel:
+def adapted_model(data: IntentData, config: LanguageModelConfig = LanguageModelConfig()) -> BuiltModel | None:
     """The language model for these intents; `save` it into the model folder's speech/ directory."""
     return build(spoken_sentences(data, config), config)
 
@@ -72,27 +72,34 @@ def whisper_prompt(data: IntentData, max_words: int = PROMPT_WORDS) -> str:
 class SpeechAdaptation:
     """The recognisers' adaptation to a model's intents, saved into its speech/ folder."""
 
-    language_model: BuiltModel  # pocketsphinx
+    language_model: BuiltModel | None  # pocketsphinx (English only: None when no example has an English word)
     prompt: str  # Whisper
     backend: str  # the recogniser the robot uses with this model unless told otherwise
 
     def save(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
+        if self.language_model is not None:
+            self.language_model.save(folder)
         settings = {"backend": self.backend, "whisper_model": whisper.DEFAULT_MODEL, "prompt": self.prompt}
-        write_atomically(folder / RECOGNIZER_FILE, json.dumps(settings, indent=2) + "\n")
-        self.language_model.save(folder)  # last: a folder with its language model is complete
+        write_atomically(folder / RECOGNIZER_FILE, json.dumps(settings, indent=2) + "\n")  # last: complete
 
     def summary(self) -> dict:
-        return {"backend": self.backend, **self.language_model.summary(), "prompt_words": len(self.prompt.split())}
+        language_model = self.language_model.summary() if self.language_model is not None else \
+            {"vocabulary": 0, "unpronounceable": [], "skipped": NO_LANGUAGE_MODEL}
+        return {"backend": self.backend, **language_model, "prompt_words": len(self.prompt.split())}
 
 
-def default_backend() -> str:
-    """Whisper where its weights are installed, else pocketsphinx (light, always there)."""
-    return "whisper" if whisper.installed() else "pocketsphinx"
+NO_LANGUAGE_MODEL = "no example has a word of pocketsphinx's English dictionary: it cannot listen for these intents"
+
+
+def default_backend(language_model: BuiltModel | None = None) -> str:
+    """Whisper where its weights are installed, else pocketsphinx (light, always there, English only)."""
+    return "whisper" if whisper.installed() or language_model is None else "pocketsphinx"
 
 
 def adapt(data: IntentData, config: LanguageModelConfig = LanguageModelConfig()) -> SpeechAdaptation:
-    return SpeechAdaptation(adapted_model(data, config), whisper_prompt(data), default_backend())
+    language_model = adapted_model(data, config)
+    return SpeechAdaptation(language_model, whisper_prompt(data), default_backend(language_model))
 
 
 def recognizer_settings(folder: Path) -> dict:

@@ -89,8 +89,9 @@ class BuiltModel:
         return {"vocabulary": self.vocabulary, "unpronounceable": self.missing}
 
 
-def build(sentences: list[list[str]], config: LanguageModelConfig = LanguageModelConfig()) -> BuiltModel:
-    """An interpolated trigram model as ARPA text (see the module docstring) and its dictionary."""
+def build(sentences: list[list[str]], config: LanguageModelConfig = LanguageModelConfig()) -> BuiltModel | None:
+    """An interpolated trigram model as ARPA text (see the module docstring) and its dictionary; None when no
+    sentence has a word the English dictionary knows (intents in another language)."""
     known = pronunciations()
     missing = sorted({w for s in sentences for w in s if w not in known})
     general = general_unigrams()
@@ -109,6 +110,8 @@ def build(sentences: list[list[str]], config: LanguageModelConfig = LanguageMode
             bigrams.update(zip(tokens, tokens[1:]))
             trigrams.update(zip(tokens, tokens[1:], tokens[2:]))
 
+    if not unigrams:
+        return None
     general_total = sum(general.get(w, 0.0) for w in vocabulary)
     floor = min(general.values())
     total = sum(unigrams.values())

@@ -24,7 +24,7 @@ from robot.intents.spoken import RECOGNIZER_FILE, adapt, default_backend, recogn
 from robot.paths import cache_home
 from robot.speech import whisper
 from robot.speech.audio import AudioLimits
-from robot.speech.language_model import LM_FILE, SPEECH_DIR
+from robot.speech.language_model import SPEECH_DIR
 from robot.speech.recognizers import PocketsphinxRecognizer, Recognizer, Transcript, transcribe_utterance
 from robot.speech.tts import Voice, synthesize_stream
 from robot.speech.whisper import WhisperOptions, WhisperRecognizer
@@ -54,13 +54,13 @@ def speech_folder(folder: Path | None, data: IntentData | None = None) -> Path:
     """The recognisers' adaptation of an intent model: its folder's speech/, or (for folders trained before
     it existed, or brains built in memory) built once into the cache, keyed by the intents' content."""
     speech = None if folder is None else folder / SPEECH_DIR
-    if speech is not None and (speech / LM_FILE).exists() and (speech / RECOGNIZER_FILE).exists():
+    if speech is not None and (speech / RECOGNIZER_FILE).exists():
         return speech
     if data is None:
         data = parse_native_yaml(read_text(folder / "intents.yaml"), str(folder / "intents.yaml"))
     key = hashlib.sha256(to_native_yaml(data).encode()).hexdigest()[:16]
     cached = cache_home() / "speech" / key
-    if not (cached / LM_FILE).exists():
+    if not (cached / RECOGNIZER_FILE).exists():
         adapt(data).save(cached)
     return cached
 
