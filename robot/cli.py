@@ -71,6 +71,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
 
 
 def cmd_train_intents(args: argparse.Namespace) -> int:
+    from robot.intents.bundle import conflicts_note
     from robot.intents.negatives import negatives_note
     from robot.lifecycle import training_lock
     from robot.paths import DEFAULT_INTENTS
@@ -95,9 +96,12 @@ def cmd_train_intents(args: argparse.Namespace) -> int:
         print(f"Speech: {speech['backend']}; pocketsphinx's language model {built}")
         if note := negatives_note(m):
             print(f"note: {note}", file=sys.stderr)
+        if note := conflicts_note(m):
+            print(f"warning: {note}", file=sys.stderr)
         if missing := m["speech"]["unpronounceable"]:
-            print(f"warning: the speech recogniser has no pronunciation for: {', '.join(missing)} "
-                  "(spoken requests cannot contain these words)", file=sys.stderr)
+            more = f" … ({len(missing) - 20} more)" if len(missing) > 20 else ""
+            print(f"warning: pocketsphinx has no pronunciation for: {', '.join(missing[:20])}{more} (with "
+                  "--backend pocketsphinx, spoken requests cannot contain these words)", file=sys.stderr)
     return 0
 
 
@@ -108,7 +112,7 @@ def cmd_eval_intents(args: argparse.Namespace) -> int:
     from robot.lifecycle import ModelRegistry
     from robot.service import embedding_cache, load_encoder, load_training_data
 
-    data = load_training_data(args.data)
+    data, _ = load_training_data(args.data)
     if args.folds:
         metrics = cross_validate(data, args.folds, load_encoder(), progress=not args.json)
     else:

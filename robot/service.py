@@ -18,7 +18,7 @@ from robot.intents.entity_train import train_entities
 from robot.intents.evaluate import write_report
 from robot.intents.formats import load_many
 from robot.intents.negatives import with_generic_negatives
-from robot.intents.schema import IntentData, raise_first_error
+from robot.intents.schema import IntentData, one_label_per_text, raise_first_error
 from robot.intents.spoken import adapt
 from robot.intents.train import TrainConfig, pick_device, train_intents
 from robot.lifecycle import ModelRegistry, training_lock
@@ -35,10 +35,11 @@ def load_encoder(config: EncoderConfig = EncoderConfig(), device: str = "cpu") -
     return SentenceEncoder(config, device=device, cache_path=embedding_cache())
 
 
-def load_training_data(paths: list[str | Path]) -> IntentData:
+def load_training_data(paths: list[str | Path]) -> tuple[IntentData, list[tuple[str, str]]]:
+    """The files' data, checked, with one label per text; and the (example, intent) pairs that left out."""
     data = load_many(paths)
     raise_first_error(data)
-    return data
+    return one_label_per_text(data)
 
 
 @dataclass(frozen=True)
@@ -53,7 +54,7 @@ def train_intent_model(paths: list[str | Path], out: Path | None = None, device:
                        registry: ModelRegistry | None = None, activate: bool = True,
                        progress: bool = False) -> TrainResult:
     """Train on intent files. With `out`, write that folder; else add a registry version (and activate it)."""
-    data = load_training_data(paths)
+    data, conflicting = load_training_data(paths)
     device = pick_device(device)
     encoder = encoder or load_encoder(device=device)
     with ThreadPoolExecutor(1) as background:  # the recogniser's language model follows the intents; its
@@ -61,6 +62,7 @@ def train_intent_model(paths: list[str | Path], out: Path | None = None, device:
         training_data, generic = with_generic_negatives(data, encoder)
         classifier, metrics, report = train_intents(training_data, encoder, config, device=device, progress=progress)
         metrics["generic_negatives"] = generic
+        metrics["conflicting_examples_left_out"] = [{"example": t, "intent": i} for t, i in conflicting]
         tagger, metrics["entities"] = train_entities(data, encoder)
         speech = speech.result()
     metrics["speech"] = speech.summary()

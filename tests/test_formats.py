@@ -60,8 +60,6 @@ def test_yaml_syntax_error_names_file_and_line():
     ("intents:\n  greet:\n    responses: [hi]\n", 2, "intents.greet.examples", "missing field"),
     ("intents:\n  greet:\n    examples: []\n    responses: [hi]\n  bye:\n    examples: [bye, ciao]\n",
      3, "intents.greet.examples", "no examples"),
-    ("intents:\n  greet:\n    examples: [hi, hello]\n  bye:\n    examples: [bye, Hello]\n",
-     5, "intents.bye.examples[1]", "also under intent 'greet'"),
     ("intents:\n  greet:\n    examples: [hi, hey]\n    action: fly\n  bye:\n    examples: [bye]\n",
      4, "intents.greet.action", "unknown action 'fly'"),
     ("intents:\n  greet:\n    examples: [hi, hey]\n    responses:\n      - ok\n      - 'hi {nobody}'\n"
@@ -73,6 +71,22 @@ def test_validation_errors_name_line_and_field(text, line, field, words):
     error = first_error(text)
     assert (error.line, error.field) == (line, field)
     assert words in str(error) and str(error).startswith(f"t.yaml:{line}: {field}: ")
+
+
+def test_a_text_under_two_intents_is_a_warning_and_training_keeps_one_label():
+    """Real data sets have conflicts (CLINC150's export has them): both places are named, the label most
+    copies carry wins, else the first, and what was left out is reported."""
+    from robot.intents.schema import one_label_per_text
+
+    data = parse_native_yaml("intents:\n  greet:\n    examples: [hi, hello, hey there]\n  bye:\n"
+                             "    examples: [bye, Hello, see you, hey there, hey there]\n", source="t.yaml")
+    problems = [p for p in check(data) if "also under intent" in p.message]
+    assert [p.severity for p in problems] == ["warning"] * 3
+    assert problems[0].field == "intents.bye.examples[1]" and "(line 3)" in problems[0].message
+    kept, dropped = one_label_per_text(data)
+    assert kept.intent("greet").examples == ["hi", "hello"]  # 'hey there': two copies under bye, one here
+    assert kept.intent("bye").examples == ["bye", "see you", "hey there", "hey there"]  # 'Hello': a tie, first wins
+    assert dropped == [("hey there", "greet"), ("Hello", "bye")]
 
 
 @pytest.mark.parametrize("template", ["{}", "{0}", "{user_name!r}", "{user_name:d}", "{robot_name:>999999999}",

@@ -48,6 +48,16 @@ Words of the examples without a pronunciation, left out: {missing}.
 """
 
 
+def conflicts_note(metrics: dict) -> str:
+    """The examples left out because their text was also under another intent (one label per text)."""
+    left_out = metrics.get("conflicting_examples_left_out", [])
+    if not left_out:
+        return ""
+    named = "; ".join(f"{d['example']!r} under {d['intent']}" for d in left_out[:20])
+    return (f"{len(left_out)} example(s) also under another intent were left out (one label per text: the one most "
+            f"copies have, else the first): {named}{' …' if len(left_out) > 20 else ''}.")
+
+
 def model_card(data: IntentData, metrics: dict, command: str) -> str:
     encoder = metrics.get("encoder", "all-MiniLM-L6-v2")
     return f"""# Intent model
@@ -57,7 +67,7 @@ Trained by `robot train intents` on {time.strftime('%Y-%m-%d %H:%M %Z')} ({platf
 
 ## Data
 `{data.source}`: {metrics['n_intents']} intents, {metrics['n_examples']} examples \
-({metrics['n_oos_examples']} out-of-scope negatives). {negatives_note(metrics)}
+({metrics['n_oos_examples']} out-of-scope negatives). {negatives_note(metrics)} {conflicts_note(metrics)}
 The intents and responses are in `intents.yaml`.
 
 ## Model

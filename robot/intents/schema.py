@@ -7,7 +7,8 @@ show them all; `raise_first_error` turns the first error into an `InputError` fo
 from __future__ import annotations
 
 import string
-from dataclasses import dataclass, field
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from robot.actions import ACTIONS, MEMORY_SLOTS, PERSONA_SLOTS
@@ -76,6 +77,11 @@ class Problem:
         return InputError(self.message, path=source, line=self.line, field=self.field)
 
 
+def line_of(data: IntentData, path: tuple) -> int | None:
+    """The line of a field, or of the nearest enclosing field the reader recorded."""
+    return next((data.lines[path[:n]] for n in range(len(path), 0, -1) if path[:n] in data.lines), None)
+
+
 def normalise(text: str) -> str:
     """The form under which two examples count as the same sentence."""
     return " ".join(text.casefold().split())
@@ -101,15 +107,15 @@ def check(data: IntentData, min_examples: int = 5) -> list[Problem]:
     problems: list[Problem] = []
 
     def add(severity: str, message: str, path: tuple) -> None:
-        line = next((data.lines[path[:n]] for n in range(len(path), 0, -1) if path[:n] in data.lines), None)
         name = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path).lstrip(".")
-        problems.append(Problem(severity, message, name, line))
+        problems.append(Problem(severity, message, name, line_of(data, path)))
 
     if not data.intents:
         add("error", "no intents defined", ("intents",))
     annotated = {span.entity for _, spans in data.annotated_examples() for span in spans}
     fillable = set(MEMORY_SLOTS) | set(PERSONA_SLOTS) | {e.name for e in data.entities} | annotated
     owner: dict[str, str] = {}
+    first_at: dict[str, tuple] = {}  # where each text was first seen
     for text in data.oos_examples:
         owner[normalise(plain_text(text))] = "oos"
     for intent in data.intents:
@@ -124,10 +130,14 @@ def check(data: IntentData, min_examples: int = 5) -> list[Problem]:
             if not key:
                 add("error", "empty example", (*where, "examples", k))
             elif key in owner and owner[key] != intent.name:
-                add("error", f"example {text!r} is also under intent {owner[key]!r}", (*where, "examples", k))
+                line = line_of(data, first_at[key]) if key in first_at else None
+                add("warning", f"example {text!r} is also under intent {owner[key]!r}"
+                    + (f" (line {line})" if line else "") + ": training keeps one label per text (the one most of "
+                    "its copies have, else the first)", (*where, "examples", k))
             elif key in owner:
                 add("warning", f"example {text!r} is repeated", (*where, "examples", k))
             owner.setdefault(key, intent.name)
+            first_at.setdefault(key, (*where, "examples", k))
         provided = set()
         if intent.action is not None:
             if intent.action not in ACTIONS:
@@ -159,6 +169,26 @@ def check(data: IntentData, min_examples: int = 5) -> list[Problem]:
             add("error", "entity has no regex, lookup or synonyms", ("entities", entity.name))
     problems.sort(key=lambda p: p.severity != "error")
     return problems
+
+
+def one_label_per_text(data: IntentData) -> tuple[IntentData, list[tuple[str, str]]]:
+    """Real data sets have the same text under two intents (Rasa warns and trains): each text keeps the label
+    most of its copies have, else the first one's (intents in order, then out-of-scope examples). Returns the
+    data without the other copies, and the (example, intent) pairs left out. An intent left without examples
+    is left out too."""
+    labelled = [(i.name, e) for i in data.intents for e in i.examples] + [("oos", e) for e in data.oos_examples]
+    votes: dict[str, Counter] = defaultdict(Counter)
+    for label, text in labelled:
+        votes[normalise(plain_text(text))][label] += 1
+    kept = {key: next(label for label, n in counts.items() if n == max(counts.values()))  # first among the most
+            for key, counts in votes.items()}
+    dropped = [(text, label) for label, text in labelled if kept[normalise(plain_text(text))] != label]
+    if not dropped:
+        return data, []
+    keep = lambda label, text: kept[normalise(plain_text(text))] == label  # noqa: E731
+    intents = [replace(i, examples=[e for e in i.examples if keep(i.name, e)]) for i in data.intents]
+    return replace(data, intents=[i for i in intents if i.examples],
+                   oos_examples=[e for e in data.oos_examples if keep("oos", e)]), dropped
 
 
 def raise_first_error(data: IntentData) -> None:

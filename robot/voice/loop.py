@@ -152,11 +152,15 @@ class ConversationLoop:
         """Sentence after sentence, each made while the one before plays; returns the seconds of the last one
         that may still be sounding when the device says it is done."""
         started, seconds = time.perf_counter(), 0.0
-        for sentence in speech:
+        try:
+            for sentence in speech:
+                if seconds:
+                    self.sd.wait()
+                self.sd.play(sentence, samplerate=SAMPLE_RATE, device=self.options.output_device)
+                started, seconds = time.perf_counter(), sentence.size / SAMPLE_RATE
             if seconds:
                 self.sd.wait()
-            self.sd.play(sentence, samplerate=SAMPLE_RATE, device=self.options.output_device)
-            started, seconds = time.perf_counter(), sentence.size / SAMPLE_RATE
-        if seconds:
-            self.sd.wait()
+        except BaseException:
+            self.sd.stop()  # Ctrl-C while it speaks: silence at once, no output stream left open behind
+            raise
         return seconds - (time.perf_counter() - started)

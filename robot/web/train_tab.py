@@ -15,6 +15,7 @@ import gradio as gr
 from robot.brain import Robot
 from robot.errors import InputError
 from robot.feedback import FeedbackStore
+from robot.intents.bundle import conflicts_note
 from robot.intents.formats import INPUT_SUFFIXES, load_intents, parse_native_yaml, to_native_yaml
 from robot.intents.lint import all_problems
 from robot.intents.negatives import negatives_note
@@ -183,8 +184,9 @@ def build_train_tab(robot: Robot, registry: ModelRegistry, feedback: FeedbackSto
         except InputError as exc:
             return f"**Training refused:** {exc}", *hidden
         folder = result.folder / "report"
+        notes = f"{negatives_note(result.metrics)} {conflicts_note(result.metrics)}{speech_note(result.metrics)}"
         done = (f"Trained version **{result.version}** in {result.metrics['train_seconds']:.1f} s. Read the report "
-                f"below, then activate it. {negatives_note(result.metrics)}{speech_note(result.metrics)}")
+                f"below, then activate it. {notes}")
         return (done, gr.Column(visible=True), comparison(result.metrics, active_metrics(robot)),
                 read_csv(folder / "per_intent.csv"), str(folder / "confusion_matrix.png"),
                 str(folder / "confidence_histogram.png"), read_csv(folder / "errors.csv", 50), result.version)
