@@ -101,3 +101,16 @@ def test_cross_validation(tmp_path):
     assert result.returncode == 0, result.stderr
     metrics = json.loads(result.stdout)
     assert metrics["folds"] == 3 and metrics["n"] > 400 and metrics["in_scope_accuracy"] > 0.75
+
+
+def test_training_keeps_one_label_for_a_text_under_two_intents(tmp_path):
+    data = tmp_path / "conflict.yaml"
+    data.write_text("intents:\n  greet:\n    examples: [hi, hello, hey, good morning, howdy]\n    responses: [Hi!]\n"
+                    "  bye:\n    examples: [bye, goodbye, see you, later, hello]\n    responses: [Bye!]\n")
+    result = robot_cli("train", "intents", "--data", str(data), "--out", str(tmp_path / "model"))
+    assert result.returncode == 0, result.stderr
+    assert "1 example(s) also under another intent were left out" in result.stderr
+    assert "'hello' under bye" in result.stderr
+    metrics = json.loads((tmp_path / "model" / "metrics.json").read_text())
+    assert metrics["conflicting_examples_left_out"] == [{"example": "hello", "intent": "bye"}]
+    assert "'hello' under bye" in (tmp_path / "model" / "README.md").read_text()
