@@ -42,7 +42,7 @@ def trained(encoder):
     from robot.intents.train import train_intents
     from robot.service import load_training_data
 
-    data = load_training_data([DEFAULT_INTENTS])
+    data, _ = load_training_data([DEFAULT_INTENTS])
     classifier, metrics, _ = train_intents(data, encoder)
     return classifier, data, metrics
 

@@ -134,9 +134,10 @@ def test_neural_voice_sentences_rate_and_loudness():
     assert len(sentences) == 2 and all(s.dtype == np.float32 for s in sentences)
     slow, fast = synthesize(text, Voice(words_per_minute=120)), synthesize(text, Voice(words_per_minute=240))
     assert 1.5 < voiced(slow).size / voiced(fast).size < 2.4  # pauses and breaths do not all scale
-    for rate in (130, 160, 200):  # a rate means about the same pace in both voices
+    for rate in (130, 160, 200):  # a rate means about the same pace in both voices (the neural voice's
+        # durations are sampled, so a run varies by several percent)
         neural, espeak = synthesize(text, Voice("joe", rate)), synthesize(text, Voice("en-us", rate))
-        assert 0.85 < voiced(neural).size / voiced(espeak).size < 1.15
+        assert 0.8 < voiced(neural).size / voiced(espeak).size < 1.25
     quiet = synthesize(text, Voice(amplitude=50))
     assert np.abs(quiet).max() < np.abs(synthesize(text)).max() * 0.7
     heard = transcribe_utterance(WhisperRecognizer(WhisperOptions(model="tiny.en")), quiet_room(sentences[0]))

@@ -25,7 +25,7 @@ MAX_CHARS = 2000
 DEFAULT_VOICE = "joe"
 FALLBACK_VOICE = "en-us"  # espeak-ng, when the neural voice is not installed
 NEURAL_WORDS_PER_MINUTE = 175  # joe's own pace in espeak-ng's words per minute, so a rate means the same for both
-# (tests/test_whisper_and_voice.py holds them within 15% of each other)
+# (tests/test_whisper_and_voice.py holds them within 25% of each other; the neural durations are sampled)
 
 
 class SpeechSynthesisError(InputError):
