@@ -100,7 +100,11 @@ def test_ctrl_c_stops_the_loop_cleanly(virtual_audio):
     config, microphone, _ = virtual_audio
     speak_into(microphone, "hello")
     env = {**os.environ, "ALSA_CONFIG_PATH": str(config), "ROBOT_DIALOGUE": "off"}
-    process = subprocess.Popen([sys.executable, "-m", "robot.cli", "voice"], env=env, stdout=subprocess.PIPE,
+    # Ctrl-C as a terminal sends it, whatever the test runner inherited: a suite started in the background by a
+    # shell without job control ignores SIGINT, and an ignored signal stays ignored in every child.
+    script = ("import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+              "from robot.cli import main; sys.exit(main(['voice']))")
+    process = subprocess.Popen([sys.executable, "-c", script], env=env, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True)
     try:
         assert process.stdout.readline().startswith("Listening")  # the microphone is open
