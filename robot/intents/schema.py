@@ -177,18 +177,17 @@ def one_label_per_text(data: IntentData) -> tuple[IntentData, list[tuple[str, st
     data without the other copies, and the (example, intent) pairs left out. An intent left without examples
     is left out too."""
     labelled = [(i.name, e) for i in data.intents for e in i.examples] + [("oos", e) for e in data.oos_examples]
+    keys = {text: normalise(plain_text(text)) for _, text in labelled}
     votes: dict[str, Counter] = defaultdict(Counter)
     for label, text in labelled:
-        votes[normalise(plain_text(text))][label] += 1
-    kept = {key: next(label for label, n in counts.items() if n == max(counts.values()))  # first among the most
-            for key, counts in votes.items()}
-    dropped = [(text, label) for label, text in labelled if kept[normalise(plain_text(text))] != label]
+        votes[keys[text]][label] += 1
+    kept = {key: counts.most_common(1)[0][0] for key, counts in votes.items()}  # ties: the first counted
+    dropped = [(text, label) for label, text in labelled if kept[keys[text]] != label]
     if not dropped:
         return data, []
-    keep = lambda label, text: kept[normalise(plain_text(text))] == label  # noqa: E731
-    intents = [replace(i, examples=[e for e in i.examples if keep(i.name, e)]) for i in data.intents]
+    intents = [replace(i, examples=[e for e in i.examples if kept[keys[e]] == i.name]) for i in data.intents]
     return replace(data, intents=[i for i in intents if i.examples],
-                   oos_examples=[e for e in data.oos_examples if keep("oos", e)]), dropped
+                   oos_examples=[e for e in data.oos_examples if kept[keys[e]] == "oos"]), dropped
 
 
 def raise_first_error(data: IntentData) -> None:

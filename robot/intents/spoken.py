@@ -92,7 +92,7 @@ class SpeechAdaptation:
 NO_LANGUAGE_MODEL = "no example has a word of pocketsphinx's English dictionary: it cannot listen for these intents"
 
 
-def default_backend(language_model: BuiltModel | None = None) -> str:
+def default_backend(language_model: BuiltModel | None) -> str:
     """Whisper where its weights are installed, else pocketsphinx (light, always there, English only)."""
     return "whisper" if whisper.installed() or language_model is None else "pocketsphinx"
 
@@ -103,6 +103,5 @@ def adapt(data: IntentData, config: LanguageModelConfig = LanguageModelConfig())
 
 
 def recognizer_settings(folder: Path) -> dict:
-    """What a speech/ folder was built for ({} for folders from before the settings were recorded)."""
-    path = folder / RECOGNIZER_FILE
-    return json.loads(path.read_text()) if path.exists() else {}
+    """What a complete speech/ folder was built for: backend, Whisper model and prompt."""
+    return json.loads((folder / RECOGNIZER_FILE).read_text())

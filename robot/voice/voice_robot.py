@@ -20,7 +20,7 @@ from robot.brain import Brain, Reply, Robot, Session
 from robot.errors import InputError
 from robot.intents.formats import parse_native_yaml, read_text, to_native_yaml
 from robot.intents.schema import IntentData
-from robot.intents.spoken import RECOGNIZER_FILE, adapt, default_backend, recognizer_settings
+from robot.intents.spoken import RECOGNIZER_FILE, adapt, recognizer_settings
 from robot.paths import cache_home
 from robot.speech import whisper
 from robot.speech.audio import AudioLimits
@@ -68,15 +68,15 @@ def speech_folder(folder: Path | None, data: IntentData | None = None) -> Path:
 def make_recognizer(options: VoiceOptions, folder: Path | None, data: IntentData | None = None) -> Recognizer:
     """The recogniser the options ask for, else the one the intent model in `folder` (or built from `data`)
     was adapted for; Whisper whose weights are missing falls back to pocketsphinx unless asked for by name."""
-    speech = speech_folder(folder, data)
+    speech = speech_folder(folder, data)  # complete: older folders get theirs built into the cache
     settings = recognizer_settings(speech)
-    backend = options.backend or settings.get("backend") or default_backend()
+    backend = options.backend or settings["backend"]
     if backend not in BACKENDS:
         raise InputError(f"unknown speech recogniser {backend!r} (known: {', '.join(BACKENDS)})")
     if backend == "whisper" and options.backend is None and not _whisper_usable(options.whisper.model):
         backend = "pocketsphinx"
     if backend == "whisper":
-        return WhisperRecognizer(options.whisper, None if options.general else settings.get("prompt"))
+        return WhisperRecognizer(options.whisper, None if options.general else settings["prompt"])
     return PocketsphinxRecognizer(None if options.general else speech)
 
 
