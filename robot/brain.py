@@ -4,6 +4,7 @@ the fallback (a seam: any object with `stream(text, session)` yielding text piec
 
 from __future__ import annotations
 
+import functools
 import random
 import re
 import unicodedata
@@ -21,6 +22,7 @@ from robot.intents.bundle import load_bundle
 from robot.intents.classifier import IntentClassifier
 from robot.intents.entities import EntityExtractor
 from robot.intents.schema import IntentData, template_slots
+from robot.language import detect_language
 from robot.paths import DEFAULT_PERSONA
 
 MAX_MESSAGE_CHARS = 1000  # longer messages are cut here; the encoder reads 128 tokens anyway
@@ -116,6 +118,11 @@ class Brain:
     def load(cls, folder: Path, version: str, encoder=None, device: str = "cpu") -> Brain:
         classifier, data, tagger = load_bundle(folder, device=device, encoder=encoder)
         return cls(classifier, data, EntityExtractor(data.entities, tagger), version, folder)
+
+    @functools.cached_property
+    def language(self) -> str:
+        """The intents' language (models from before languages were recorded: their examples' script)."""
+        return self.data.language or detect_language(self.data.labelled_examples()[0])
 
 
 class Robot:

@@ -79,15 +79,15 @@ def cmd_train_intents(args: argparse.Namespace) -> int:
 
     with training_lock():
         result = train_intent_model(args.data or [DEFAULT_INTENTS], out=args.out, device=args.device,
-                                    progress=not args.json)
+                                    progress=not args.json, language=args.language)
     if args.json:
         _print_json({**{k: v for k, v in result.metrics.items() if k != "config"},
                      "model": str(result.folder), "version": result.version})
     else:
         m = result.metrics
         where = f"version {result.version} (now active)" if result.version else str(result.folder)
-        print(f"Trained {m['n_intents']} intents on {m['n_examples']} examples in {m['train_seconds']:.1f} s "
-              f"-> {where}")
+        print(f"Trained {m['n_intents']} intents ({m['language']}) on {m['n_examples']} examples in "
+              f"{m['train_seconds']:.1f} s -> {where}")
         print(f"Held-out ({m['held_out']}): in-scope accuracy {m['in_scope_accuracy']:.1%}, "
               f"macro F1 {m['macro_f1']:.1%}, out-of-scope threshold {m['threshold']:.2f}")
         speech = m["speech"]
@@ -107,14 +107,16 @@ def cmd_train_intents(args: argparse.Namespace) -> int:
 
 def cmd_eval_intents(args: argparse.Namespace) -> int:
     from robot.intents.bundle import load_bundle
+    from robot.intents.encoder import EncoderConfig
     from robot.intents.entities import EntityExtractor
     from robot.intents.evaluate import cross_validate, evaluate, write_report
     from robot.lifecycle import ModelRegistry
     from robot.service import embedding_cache, load_encoder, load_training_data
 
-    data, _ = load_training_data(args.data)
+    data, _ = load_training_data(args.data, args.language)
     if args.folds:
-        metrics = cross_validate(data, args.folds, load_encoder(), progress=not args.json)
+        encoder = load_encoder(EncoderConfig.for_language(data.language))
+        metrics = cross_validate(data, args.folds, encoder, progress=not args.json)
     else:
         folder = args.model or ModelRegistry("intents").active_path()
         classifier, model_data, tagger = load_bundle(Path(folder), cache_path=embedding_cache())
@@ -199,22 +201,26 @@ def cmd_eval_dialogue(args: argparse.Namespace) -> int:
 
 
 def cmd_data_validate(args: argparse.Namespace) -> int:
-    from robot.intents.formats import load_intents
+    from robot.intents.encoder import EncoderConfig
+    from robot.intents.formats import load_many
     from robot.intents.lint import all_problems
+    from robot.language import detect_language
     from robot.service import load_encoder
 
     errors = 0
     report = []
-    encoder = load_encoder()
     for path in args.files:
-        data = load_intents(path)
-        for problem in all_problems(data, encoder):
+        data = load_many([path], args.language)
+        language = data.language or detect_language(data.labelled_examples()[0])
+        for problem in all_problems(data, load_encoder(EncoderConfig.for_language(language))):
             errors += problem.severity == "error"
             report.append({"file": str(path), **problem.__dict__})
             where = f"{path}:{problem.line}" if problem.line else str(path)
             print(f"{where}: {problem.severity}: {problem.field}: {problem.message}", file=sys.stderr)
         if not args.json:
-            print(f"{path}: {len(data.intents)} intents, {sum(len(i.examples) for i in data.intents)} examples")
+            how = "declared" if data.language else "from the examples' script; declare it with language: or --language"
+            print(f"{path}: {len(data.intents)} intents, {sum(len(i.examples) for i in data.intents)} examples, "
+                  f"language {language} ({how})")
     if args.json:
         _print_json({"ok": errors == 0, "errors": errors, "problems": report})
     return 2 if errors else 0
@@ -344,6 +350,20 @@ def _device(value: str | None) -> int | str | None:
     return int(value) if value is not None and value.isdigit() else value
 
 
+def language_code(text: str) -> str:
+    from robot.language import check_language
+
+    try:
+        return check_language(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def language_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--language", type=language_code, help="the intents' language (en, zh, fr...; default: the "
+                   "files' own `language:`, else read from the examples' script)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from robot.dialogue.config import DialogueTrainConfig
     from robot.speech.tts import DEFAULT_VOICE
@@ -382,6 +402,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", nargs="+", type=Path, help="intent files (default: assets/intents.yaml)")
     p.add_argument("--out", type=Path, help="write the model folder here instead of adding a version")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    language_option(p)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_train_intents)
 
@@ -419,6 +440,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", type=Path, help="model folder (default: the active version)")
     p.add_argument("--report", type=Path, help="write metrics, tables and plots to this folder")
     p.add_argument("--folds", type=int, help="K-fold cross-validation on --data instead of a trained model")
+    language_option(p)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_eval_intents)
 
@@ -432,6 +454,7 @@ def build_parser() -> argparse.ArgumentParser:
     data = sub.add_parser("data", help="check and convert intent files").add_subparsers(dest="what", required=True)
     p = data.add_parser("validate", help="report errors (exit 2) and warnings")
     p.add_argument("files", nargs="+", type=Path)
+    language_option(p)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_data_validate)
     p = data.add_parser("convert", help="convert between intent formats")

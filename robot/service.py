@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import shlex
 import sys
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from robot.atomic import write_folder_atomically
@@ -21,6 +22,7 @@ from robot.intents.negatives import with_generic_negatives
 from robot.intents.schema import IntentData, one_label_per_text, raise_first_error
 from robot.intents.spoken import adapt
 from robot.intents.train import TrainConfig, pick_device, train_intents
+from robot.language import detect_language
 from robot.lifecycle import ModelRegistry, training_lock
 from robot.paths import DEFAULT_INTENTS, DEFAULT_PERSONA, SHIPPED_MODELS, cache_home
 from robot.speech.language_model import SPEECH_DIR
@@ -31,14 +33,21 @@ def embedding_cache() -> Path:
     return cache_home() / "embeddings.sqlite"
 
 
+@functools.cache
 def load_encoder(config: EncoderConfig = EncoderConfig(), device: str = "cpu") -> SentenceEncoder:
+    """One encoder per configuration and device in a process, with the embedding cache: chat, Validate and
+    training share it (an English and a multilingual one at most)."""
     return SentenceEncoder(config, device=device, cache_path=embedding_cache())
 
 
-def load_training_data(paths: list[str | Path]) -> tuple[IntentData, list[tuple[str, str]]]:
-    """The files' data, checked, with one label per text; and the (example, intent) pairs that rule left out."""
-    data = load_many(paths)
+def load_training_data(paths: list[str | Path], language: str | None = None) \
+        -> tuple[IntentData, list[tuple[str, str]]]:
+    """The files' data, checked, with one label per text and a language (`language`, else the one the files
+    declare, else the one their script shows); and the (example, intent) pairs that rule left out."""
+    data = load_many(paths, language)
     raise_first_error(data)
+    if data.language is None:
+        data = replace(data, language=detect_language(data.labelled_examples()[0]))
     return one_label_per_text(data)
 
 
@@ -52,11 +61,14 @@ class TrainResult:
 def train_intent_model(paths: list[str | Path], out: Path | None = None, device: str = "auto",
                        config: TrainConfig = TrainConfig(), encoder: SentenceEncoder | None = None,
                        registry: ModelRegistry | None = None, activate: bool = True,
-                       progress: bool = False) -> TrainResult:
-    """Train on intent files. With `out`, write that folder; else add a registry version (and activate it)."""
-    data, conflicting = load_training_data(paths)
+                       progress: bool = False, language: str | None = None) -> TrainResult:
+    """Train on intent files. With `out`, write that folder; else add a registry version (and activate it).
+    The data's language chooses the encoder: `encoder` is used when it is that one."""
+    data, conflicting = load_training_data(paths, language)
     device = pick_device(device)
-    encoder = encoder or load_encoder(device=device)
+    wanted = EncoderConfig.for_language(data.language)
+    if encoder is None or encoder.config != wanted:
+        encoder = load_encoder(wanted, device=device)
     with ThreadPoolExecutor(1) as background:  # the recogniser's language model follows the intents; its
         speech = background.submit(adapt, data)  # pure-Python counting overlaps torch's training
         training_data, generic = with_generic_negatives(data, encoder)
@@ -66,6 +78,7 @@ def train_intent_model(paths: list[str | Path], out: Path | None = None, device:
         tagger, metrics["entities"] = train_entities(data, encoder)
         speech = speech.result()
     metrics["speech"] = speech.summary()
+    metrics["language"] = data.language
     command = "robot " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:2] == ["train"] else \
         "robot train intents " + " ".join(f"--data {shlex.quote(str(p))}" for p in paths)
 
@@ -84,12 +97,12 @@ def train_intent_model(paths: list[str | Path], out: Path | None = None, device:
 
 
 def train_version(paths: list[Path], registry: ModelRegistry, robot: Robot | None = None,
-                  progress: bool = False) -> TrainResult:
+                  progress: bool = False, language: str | None = None) -> TrainResult:
     """Train a new (inactive) version from intent files under the training lock (the web's Train button)."""
     with training_lock("intents", registry.home):
         encoder = robot.brain.classifier.encoder if robot is not None else None
         return train_intent_model(paths, device="auto", encoder=encoder, registry=registry, activate=False,
-                                  progress=progress)
+                                  progress=progress, language=language)
 
 
 def ensure_default_model(progress: bool = True) -> None:

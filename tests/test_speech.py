@@ -213,21 +213,3 @@ def test_cli_say_then_transcribe_round_trip(tmp_path):
     assert refused.returncode == 2 and "empty" in refused.stderr and "Traceback" not in refused.stderr
     bad_voice = robot_cli("say", "hi", "-o", str(wav), "--voice", "no-such-voice")
     assert bad_voice.returncode == 2 and "unknown voice" in bad_voice.stderr
-
-
-def test_intents_without_english_words_train_and_skip_pocketsphinx(tmp_path):
-    """Chinese intents used to crash training (a language model of no words); now pocketsphinx's model is
-    skipped with one line, Whisper is the recogniser, and validation says nothing of pronunciations."""
-    from tests.conftest import FIXTURES
-    from tests.test_cli import robot_cli
-
-    data = FIXTURES / "zh" / "intents.yaml"
-    trained = robot_cli("train", "intents", "--data", str(data), "--out", str(tmp_path / "zh"))
-    assert trained.returncode == 0, trained.stderr
-    assert "language model skipped" in trained.stdout and "Traceback" not in trained.stderr
-    settings = json.loads((tmp_path / "zh" / "speech" / "recognizer.json").read_text())
-    assert settings["backend"] == "whisper" and "今天天气怎么样" in settings["prompt"]
-    assert not (tmp_path / "zh" / "speech" / LM_FILE).exists()
-    assert "skipped" in (tmp_path / "zh" / "README.md").read_text()
-    validated = robot_cli("data", "validate", str(data))
-    assert validated.returncode == 0 and "pronounce" not in validated.stdout + validated.stderr

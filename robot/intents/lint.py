@@ -8,6 +8,7 @@ import numpy as np
 from robot.intents.annotations import plain_text
 from robot.intents.encoder import SentenceEncoder
 from robot.intents.schema import IntentData, Problem, check
+from robot.language import ENGLISH, base_language, detect_language
 from robot.speech.language_model import pronunciations, words_of
 
 NEAR_DUPLICATE_COSINE = 0.9
@@ -15,8 +16,8 @@ NEAR_DUPLICATE_COSINE = 0.9
 
 def near_duplicate_intents(data: IntentData, encoder: SentenceEncoder,
                            threshold: float = NEAR_DUPLICATE_COSINE) -> list[Problem]:
-    """A warning for each pair of intents whose example centroids (normalised MiniLM sentence embeddings,
-    the last layer's mean pool) have a cosine similarity above `threshold`."""
+    """A warning for each pair of intents whose example centroids (normalised sentence embeddings: MiniLM's
+    last-layer mean pool for English) have a cosine similarity above `threshold` (on MiniLM's scale)."""
     intents = [i for i in data.intents if i.examples]
     if len(intents) < 2:
         return []
@@ -24,13 +25,13 @@ def near_duplicate_intents(data: IntentData, encoder: SentenceEncoder,
     vectors = encoder.unit_vectors(texts)
     centroids = np.stack([vectors[[k for k, label in enumerate(labels) if label == i.name]].mean(0) for i in intents])
     centroids /= np.linalg.norm(centroids, axis=1, keepdims=True).clip(min=1e-9)
-    similarity = centroids @ centroids.T
+    similarity = encoder.similarity(centroids, centroids)
     problems = []
     for a in range(len(intents)):
         for b in range(a + 1, len(intents)):
             if similarity[a, b] > threshold:
                 field = f"intents.{intents[b].name}"
-                message = (f"very similar to intent {intents[a].name!r} (cosine {similarity[a, b]:.2f}): "
+                message = (f"very similar to intent {intents[a].name!r} (similarity {similarity[a, b]:.2f}): "
                            "merge them or make their examples more distinct")
                 problems.append(Problem("warning", message, field, data.lines.get(("intents", intents[b].name))))
     return problems
@@ -51,8 +52,10 @@ def unpronounceable_words(data: IntentData) -> list[Problem]:
 
 
 def all_problems(data: IntentData, encoder: SentenceEncoder | None = None) -> list[Problem]:
-    """Every check: structure (errors and warnings), then near-duplicate intents and pronunciations."""
+    """Every check: structure (errors and warnings), then near-duplicate intents and, for English (the only
+    language pocketsphinx's dictionary has), pronunciations."""
     problems = check(data)
     if encoder is not None:
         problems += near_duplicate_intents(data, encoder)
-    return problems + unpronounceable_words(data)
+    english = base_language(data.language or detect_language(data.labelled_examples()[0])) == ENGLISH
+    return problems + (unpronounceable_words(data) if english else [])

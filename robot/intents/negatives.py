@@ -26,7 +26,7 @@ def generic_negatives(data: IntentData, encoder: SentenceEncoder, too_similar: f
     candidates = [n for n in load_intents(DEFAULT_INTENTS).oos_examples if normalise(n) not in known]
     if not candidates or not texts:
         return candidates
-    similarity = encoder.unit_vectors(candidates) @ encoder.unit_vectors(texts).T
+    similarity = encoder.similarity(encoder.unit_vectors(candidates), encoder.unit_vectors(texts))
     return [c for c, s in zip(candidates, similarity.max(axis=1)) if s < too_similar]
 
 

@@ -46,6 +46,7 @@ class IntentData:
     oos_examples: list[str] = field(default_factory=list)
     source: str = "<memory>"
     lines: dict[tuple, int] = field(default_factory=dict, repr=False)
+    language: str | None = None  # declared (`language:` in the file, --language), or set from the examples
 
     def intent(self, name: str) -> Intent:
         for intent in self.intents:

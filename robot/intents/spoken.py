@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,11 +14,14 @@ from pathlib import Path
 from robot.atomic import write_atomically
 from robot.intents.annotations import parse_example, plain_text
 from robot.intents.schema import IntentData
+from robot.language import ENGLISH, base_language
 from robot.speech import whisper
 from robot.speech.language_model import NUMBER, BuiltModel, LanguageModelConfig, build, words_of
 
 RECOGNIZER_FILE = "recognizer.json"  # in a model's speech/: the backend and settings it was built for
-PROMPT_WORDS = 120  # Whisper reads at most 223 prompt tokens; English words are 1.3 tokens or so
+PROMPT_WORDS = 120  # Whisper reads at most 223 prompt tokens; English words are 1.3 tokens or so, and a
+# Chinese character (counted as a word here) about 1.5
+CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\uf900-\ufaff]")
 
 
 def spoken_sentences(data: IntentData, config: LanguageModelConfig = LanguageModelConfig(),
@@ -55,38 +59,49 @@ def adapted_model(data: IntentData, config: LanguageModelConfig = LanguageModelC
     return build(spoken_sentences(data, config), config)
 
 
+def prompt_length(text: str) -> int:
+    """Words, counting each Chinese, Japanese or Korean character as one (those scripts have no spaces)."""
+    return len(CJK.sub(" ", text).split()) + len(CJK.findall(text))
+
+
 def whisper_prompt(data: IntentData, max_words: int = PROMPT_WORDS) -> str:
     """Examples of what users say, one intent after another (the first example of each, then the second...),
     as sentences, until `max_words`: Whisper then expects this vocabulary and these names."""
     columns = [[plain_text(e) for e in intent.examples] for intent in data.intents]
+    stop = "。" if data.language and base_language(data.language) in ("zh", "ja") else "."
     sentences, words = [], 0
     for row in range(max((len(c) for c in columns), default=0)):
         for column in columns:
-            if row < len(column) and words + len(column[row].split()) <= max_words:
-                sentences.append(column[row].strip().rstrip(".?!") + ".")
-                words += len(column[row].split())
-    return " ".join(sentences)
+            if row < len(column) and words + prompt_length(column[row]) <= max_words:
+                sentences.append(column[row].strip().rstrip(".?!。？！") + stop)
+                words += prompt_length(column[row])
+    return ("" if stop == "。" else " ").join(sentences)
 
 
 @dataclass(frozen=True)
 class SpeechAdaptation:
     """The recognisers' adaptation to a model's intents, saved into its speech/ folder."""
 
-    language_model: BuiltModel | None  # pocketsphinx (English only: None when no example has an English word)
+    language_model: BuiltModel | None  # pocketsphinx (English only: None for other languages, or when no
+    # example has a word of its dictionary)
     prompt: str  # Whisper
     backend: str  # the recogniser the robot uses with this model unless told otherwise
+    language: str = ENGLISH  # what Whisper listens for
+    skipped: str = ""  # why there is no language model
 
     def save(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         if self.language_model is not None:
             self.language_model.save(folder)
-        settings = {"backend": self.backend, "whisper_model": whisper.DEFAULT_MODEL, "prompt": self.prompt}
+        settings = {"backend": self.backend, "whisper_model": whisper.DEFAULT_MODEL, "prompt": self.prompt,
+                    "language": self.language}
         write_atomically(folder / RECOGNIZER_FILE, json.dumps(settings, indent=2) + "\n")  # last: complete
 
     def summary(self) -> dict:
         language_model = self.language_model.summary() if self.language_model is not None else \
-            {"vocabulary": 0, "unpronounceable": [], "skipped": NO_LANGUAGE_MODEL}
-        return {"backend": self.backend, **language_model, "prompt_words": len(self.prompt.split())}
+            {"vocabulary": 0, "unpronounceable": [], "skipped": self.skipped}
+        return {"backend": self.backend, **language_model, "prompt_words": prompt_length(self.prompt),
+                "language": self.language}
 
 
 NO_LANGUAGE_MODEL = "no example has a word of pocketsphinx's English dictionary: it cannot listen for these intents"
@@ -98,8 +113,12 @@ def default_backend(language_model: BuiltModel | None) -> str:
 
 
 def adapt(data: IntentData, config: LanguageModelConfig = LanguageModelConfig()) -> SpeechAdaptation:
-    language_model = adapted_model(data, config)
-    return SpeechAdaptation(language_model, whisper_prompt(data), default_backend(language_model))
+    language = data.language or ENGLISH
+    english = base_language(language) == ENGLISH
+    language_model = adapted_model(data, config) if english else None
+    skipped = "" if language_model is not None else NO_LANGUAGE_MODEL if english else \
+        f"pocketsphinx listens in English only, and these intents are in {language!r}: Whisper listens for them"
+    return SpeechAdaptation(language_model, whisper_prompt(data), default_backend(language_model), language, skipped)
 
 
 def recognizer_settings(folder: Path) -> dict:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from robot.errors import InputError
+from robot.language import ENGLISH, base_language
 from robot.speech.audio import SAMPLE_RATE, load, resample, wav_bytes
 from robot.speech.neural_voice import NEURAL_VOICES, neural_voice
 from robot.wheels import WheelMissing
@@ -24,6 +25,8 @@ from robot.wheels import WheelMissing
 MAX_CHARS = 2000
 DEFAULT_VOICE = "joe"
 FALLBACK_VOICE = "en-us"  # espeak-ng, when the neural voice is not installed
+ESPEAK_VOICES = {"zh": "cmn-latn-pinyin"}  # where the language code is not the voice: espeak-ng 1.51 "cmn"
+# reads its own pinyin of Chinese characters as English letters and digits; this one reads them as Mandarin
 NEURAL_WORDS_PER_MINUTE = 175  # joe's own pace in espeak-ng's words per minute, so a rate means the same for both
 # (tests/test_whisper_and_voice.py holds them within 25% of each other; the neural durations are sampled)
 
@@ -89,6 +92,15 @@ def speaking_voice(voice: Voice) -> Voice:
     if voice.name in NEURAL_VOICES and _neural_missing(voice.name):
         return replace(voice, name=FALLBACK_VOICE)
     return voice
+
+
+def voice_for(language: str, voice: Voice = Voice()) -> Voice:
+    """The voice for replies in `language`: `voice` when it can speak it (the neural voices are English; an
+    espeak-ng voice was chosen by name), else espeak-ng's voice for the language at the same rate."""
+    language = base_language(language)
+    if language == ENGLISH or voice.name not in NEURAL_VOICES:
+        return voice
+    return replace(voice, name=ESPEAK_VOICES.get(language, language))
 
 
 def synthesize_stream(text: str, voice: Voice = Voice()) -> Iterator[np.ndarray]:

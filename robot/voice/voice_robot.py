@@ -11,7 +11,7 @@ import hashlib
 import sys
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -21,12 +21,13 @@ from robot.errors import InputError
 from robot.intents.formats import parse_native_yaml, read_text, to_native_yaml
 from robot.intents.schema import IntentData
 from robot.intents.spoken import RECOGNIZER_FILE, adapt, recognizer_settings
+from robot.language import ENGLISH, base_language
 from robot.paths import cache_home
 from robot.speech import whisper
 from robot.speech.audio import AudioLimits
 from robot.speech.language_model import SPEECH_DIR
 from robot.speech.recognizers import PocketsphinxRecognizer, Recognizer, Transcript, transcribe_utterance
-from robot.speech.tts import Voice, synthesize_stream
+from robot.speech.tts import Voice, synthesize_stream, voice_for
 from robot.speech.whisper import WhisperOptions, WhisperRecognizer
 
 BACKENDS = ("whisper", "pocketsphinx")
@@ -75,8 +76,10 @@ def make_recognizer(options: VoiceOptions, folder: Path | None, data: IntentData
         raise InputError(f"unknown speech recogniser {backend!r} (known: {', '.join(BACKENDS)})")
     if backend == "whisper" and options.backend is None and not _whisper_usable(options.whisper.model):
         backend = "pocketsphinx"
-    if backend == "whisper":
-        return WhisperRecognizer(options.whisper, None if options.general else settings["prompt"])
+    if backend == "whisper":  # listening for the intents' language (folders from before languages: English)
+        language = base_language(settings.get("language", ENGLISH))
+        return WhisperRecognizer(replace(options.whisper, language=language),
+                                 None if options.general else settings["prompt"])
     return PocketsphinxRecognizer(None if options.general else speech)
 
 
@@ -112,7 +115,8 @@ class VoiceRobot:
 
     def answer(self, transcript: Transcript, session: Session) -> VoiceReply:
         reply = self.robot.respond(transcript.text, session)
-        speech = synthesize_stream(reply.text, self.options.voice) if self.options.speak else None
+        voice = voice_for(self.robot.brain.language, self.options.voice)
+        speech = synthesize_stream(reply.text, voice) if self.options.speak else None
         return VoiceReply(transcript, reply, speech)
 
     def turn(self, audio: np.ndarray, session: Session) -> VoiceReply:

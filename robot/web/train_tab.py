@@ -16,15 +16,19 @@ from robot.brain import Robot
 from robot.errors import InputError
 from robot.feedback import FeedbackStore
 from robot.intents.bundle import conflicts_note
+from robot.intents.encoder import EncoderConfig
 from robot.intents.formats import INPUT_SUFFIXES, load_intents, parse_native_yaml, to_native_yaml
 from robot.intents.lint import all_problems
 from robot.intents.negatives import negatives_note
 from robot.intents.schema import OOS_LABELS, Intent
+from robot.language import check_language, detect_language
 from robot.lifecycle import SUMMARY, ModelRegistry, activate, format_value, summary
 from robot.paths import robot_home
-from robot.service import train_version
+from robot.service import load_encoder, train_version
 from robot.web.access import Access
 
+DETECT = "from the examples"
+LANGUAGES = ("en", "zh", "ja", "ko", "fr", "de", "es", "it", "pt", "ru", "ar", "hi")  # offered; any code is accepted
 MAX_UPLOAD_BYTES = 2 * 1024 * 1024
 UPLOADS_KEPT = 50  # intents files kept under $ROBOT_HOME/uploads (each trained model keeps its own copy)
 PROBLEM_HEADERS = ["severity", "line", "field", "message"]
@@ -128,6 +132,9 @@ def build_train_tab(robot: Robot, registry: ModelRegistry, feedback: FeedbackSto
                               interactive=False, wrap=True)
     editor = gr.Code(value=to_native_yaml(robot.brain.data), language="yaml", label="Intents (native YAML)",
                      lines=18, max_lines=30, elem_id="editor", interactive=True)
+    language = gr.Dropdown(choices=[(DETECT, "")] + [(code, code) for code in LANGUAGES], value="",
+                           allow_custom_value=True, label="Language (overrides the intents' own `language:`)",
+                           elem_id="language")
     problems = gr.Dataframe(headers=PROBLEM_HEADERS, label="Validation", interactive=False, wrap=True)
 
     def on_upload(path):
@@ -139,18 +146,27 @@ def build_train_tab(robot: Robot, registry: ModelRegistry, feedback: FeedbackSto
             return gr.skip(), f"**Upload refused:** {exc.detail if exc.path else exc}"
         return to_native_yaml(data), f"Loaded {len(data.intents)} intents from {Path(path).name}."
 
-    def parse(text: str):
-        return parse_native_yaml(text, source="editor")
+    def parse(text: str, language: str = ""):
+        data = parse_native_yaml(text, source="editor")
+        if language:
+            try:
+                data.language = check_language(language)
+            except ValueError as exc:
+                raise InputError(str(exc), field="language") from None
+        return data
 
-    def on_validate(text: str):
+    def on_validate(text: str, language: str):
         try:
-            data = parse(text)
+            data = parse(text, language)
         except InputError as exc:
             return [["error", exc.line, exc.field or "", exc.detail]], f"**Cannot read the intents:** {exc}"
-        found = all_problems(data, robot.brain.classifier.encoder)
+        code = data.language or detect_language(data.labelled_examples()[0])
+        found = all_problems(data, load_encoder(EncoderConfig.for_language(code)))
         errors_n = sum(p.severity == "error" for p in found)
         rows = [[p.severity, p.line, p.field, p.message] for p in found]
-        return rows, (f"**{errors_n} errors**, {len(found) - errors_n} warnings." if found else "No problems found.")
+        how = "" if data.language else " (from the examples' script)"
+        return rows, (f"**{errors_n} errors**, {len(found) - errors_n} warnings." if found else "No problems found."
+                      ) + f" Language: {code}{how}."
 
     def on_corrections(text: str):
         pending = feedback.pending()
@@ -171,22 +187,22 @@ def build_train_tab(robot: Robot, registry: ModelRegistry, feedback: FeedbackSto
         feedback.mark_used([c.id for c in pending])
         return to_native_yaml(data), f"Added {len(pending)} corrected examples. Validate, then train."
 
-    def on_train(text: str, progress=gr.Progress(track_tqdm=True)):
+    def on_train(text: str, language: str, progress=gr.Progress(track_tqdm=True)):
         hidden = (gr.Column(visible=False), None, None, None, None, None, None)
         try:
-            data = parse(text)
+            data = parse(text, language)
             found = all_problems(data)
             if any(p.severity == "error" for p in found):
                 first = next(p for p in found if p.severity == "error")
                 return "**Fix the errors first:** " + f"{first.field}: {first.message}", *hidden
             progress(0, desc="training")
-            result = train_version([store_text(text)], registry, robot, progress=True)
+            result = train_version([store_text(text)], registry, robot, progress=True, language=data.language)
         except InputError as exc:
             return f"**Training refused:** {exc}", *hidden
         folder = result.folder / "report"
         notes = f"{negatives_note(result.metrics)} {conflicts_note(result.metrics)}{speech_note(result.metrics)}"
-        done = (f"Trained version **{result.version}** in {result.metrics['train_seconds']:.1f} s. Read the report "
-                f"below, then activate it. {notes}")
+        done = (f"Trained version **{result.version}** ({result.metrics['language']}) in "
+                f"{result.metrics['train_seconds']:.1f} s. Read the report below, then activate it. {notes}")
         return (done, gr.Column(visible=True), comparison(result.metrics, active_metrics(robot)),
                 read_csv(folder / "per_intent.csv"), str(folder / "confusion_matrix.png"),
                 str(folder / "confidence_histogram.png"), read_csv(folder / "errors.csv", 50), result.version)
@@ -201,11 +217,13 @@ def build_train_tab(robot: Robot, registry: ModelRegistry, feedback: FeedbackSto
         return f"Version **{name}** is now active; the chat uses it from the next message."
 
     upload.upload(on_upload, upload, [editor, status], api_visibility="private")
-    validate_btn.click(on_validate, editor, [problems, status], api_name="validate", api_visibility=access.changes)
+    validate_btn.click(on_validate, [editor, language], [problems, status], api_name="validate",
+                       api_visibility=access.changes)
     corrections_btn.click(on_corrections, editor, [editor, status], api_visibility="private")
-    trained = train_btn.click(on_train, editor, [status, report, compare, per_intent, confusion, histogram, errors,
-                                                  new_version], api_name="train", api_visibility=access.changes,
-                              concurrency_limit=1, concurrency_id="train", show_progress_on=[status])
+    trained = train_btn.click(on_train, [editor, language], [status, report, compare, per_intent, confusion, histogram,
+                                                             errors, new_version], api_name="train",
+                              api_visibility=access.changes, concurrency_limit=1, concurrency_id="train",
+                              show_progress_on=[status])
     activated = activate_btn.click(on_activate, new_version, status, api_name="activate",
                                    api_visibility=access.changes)
     return TrainTab(editor, trained, activated)

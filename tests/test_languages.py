@@ -1,0 +1,92 @@
+"""Intents in other languages, Chinese first: the language declared or read from the script, the multilingual
+encoder chosen for it (real multilingual-e5-small from its wheel), and the recogniser and voice that follow the
+model's language (real Whisper base hearing espeak-ng's Mandarin)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from robot.brain import Brain, Robot, Session
+from robot.errors import InputError
+from robot.intents.encoder import MULTILINGUAL
+from robot.intents.formats import load_many, parse_native_yaml, to_native_yaml
+from robot.language import check_language, detect_language
+from robot.service import load_persona
+from robot.speech.language_model import LM_FILE
+from robot.speech.tts import Voice, synthesize, voice_for
+from robot.voice.voice_robot import VoiceOptions, VoiceRobot
+from tests.conftest import FIXTURES
+from tests.test_cli import robot_cli
+
+ZH = FIXTURES / "zh" / "intents.yaml"
+# Said differently from every example of the fixture
+PARAPHRASES = {"你好啊": "greet", "外面天气如何": "weather", "现在几点钟了": "time", "能告诉我现在几点吗": "time",
+               "我先走了，再见": "goodbye", "拜拜啦": "goodbye"}
+
+
+def test_the_language_is_declared_or_read_from_the_script(tmp_path):
+    assert detect_language(["今天天气怎么样", "what"]) == "zh"
+    assert detect_language(["今日は天気がいいですね"]) == "ja"  # kana among the Han characters
+    assert detect_language(["안녕하세요"]) == "ko" and detect_language(["привет, как дела"]) == "ru"
+    assert detect_language(["what's the weather like", "123"]) == "en" == detect_language([])
+    assert check_language(" ZH_cn ") == "zh-cn"
+    with pytest.raises(ValueError, match="not a language code"):
+        check_language("chinese")
+
+    text = "version: 1\nlanguage: fr\nintents:\n  salut:\n    examples: [bonjour, salut]\n"
+    data = parse_native_yaml(text)
+    assert data.language == "fr" and parse_native_yaml(to_native_yaml(data)).language == "fr"
+    with pytest.raises(InputError, match="not a language code") as bad:
+        parse_native_yaml(text.replace("language: fr", "language: français"))
+    assert bad.value.line == 2
+    french, chinese = tmp_path / "fr.yaml", tmp_path / "zh.yaml"
+    french.write_text(text)
+    chinese.write_text(ZH.read_text().replace("intents:", "language: zh\nintents:", 1))
+    with pytest.raises(InputError, match="declare different languages"):
+        load_many([french, chinese])
+    assert load_many([french, chinese], "zh").language == "zh"  # --language settles it
+
+
+def test_chinese_intents_train_with_the_multilingual_encoder_and_answer_new_phrasings(tmp_path):
+    """Chinese used to crash training, and then (MiniLM) to guess; now the model reads Chinese, pocketsphinx's
+    English language model is skipped with one line, and Whisper is told to listen for Chinese."""
+    out = tmp_path / "zh"
+    trained = robot_cli("train", "intents", "--data", str(ZH), "--out", str(out))
+    assert trained.returncode == 0, trained.stderr
+    assert "(zh)" in trained.stdout and "language model skipped" in trained.stdout
+    assert json.loads((out / "config.json").read_text())["encoder"]["sentence"] == MULTILINGUAL
+    assert json.loads((out / "metrics.json").read_text())["language"] == "zh"
+    card = (out / "README.md").read_text()
+    assert "language zh" in card and "multilingual-e5-small" in card
+    settings = json.loads((out / "speech" / "recognizer.json").read_text())
+    assert settings["backend"] == "whisper" and settings["language"] == "zh"
+    assert settings["prompt"].startswith("你好。今天天气怎么样。") and " " not in settings["prompt"]
+    assert not (out / "speech" / LM_FILE).exists()
+
+    brain = Brain.load(out, "zh")
+    predictions = brain.classifier.predict(list(PARAPHRASES))
+    assert [p.intent for p in predictions] == list(PARAPHRASES.values())
+    assert brain.classifier.predict(["what is the capital of France"])[0].intent is None  # generic negatives
+    validated = robot_cli("data", "validate", str(ZH))
+    assert validated.returncode == 0 and "language zh" in validated.stdout
+    # no pronunciations (pocketsphinx is English only), and distinct intents are not called near duplicates on
+    # multilingual-e5-small's compressed cosine scale
+    assert "pronounce" not in validated.stderr and "very similar" not in validated.stderr
+
+
+def test_a_chinese_model_hears_mandarin_and_answers_in_a_mandarin_voice(tmp_path):
+    out = tmp_path / "zh"
+    assert robot_cli("train", "intents", "--data", str(ZH), "--out", str(out)).returncode == 0
+    voice = VoiceRobot(Robot(Brain.load(out, "zh"), load_persona(), seed=0), VoiceOptions())
+    assert voice.recognizer().options.language == "zh"
+    assert voice_for("zh").name == "cmn-latn-pinyin" and voice_for("en") == Voice()
+    assert voice_for("zh", Voice("en-us")).name == "en-us"  # a voice chosen by name is kept
+    for text, intent in [("现在几点了", "time"), ("明天会下雨吗", "weather")]:
+        speech = synthesize(text, voice_for("zh", Voice(words_per_minute=130)))
+        padded = np.concatenate([np.zeros(8000, np.float32), speech, np.zeros(16000, np.float32)])
+        result = voice.turn(padded, Session())
+        assert result.reply.intent == intent, result.transcript.text
+        assert sum(s.size for s in result.speech) > 8000  # the reply, spoken
