@@ -1,4 +1,5 @@
-"""Safe arithmetic from spoken or typed questions ("what is 12 times 7?"), parsed by hand, never eval'd."""
+"""Safe arithmetic from spoken or typed questions ("what is 12 times 7?", "十二乘以七"), parsed by hand, never
+eval'd."""
 
 from __future__ import annotations
 
@@ -13,6 +14,11 @@ _OPERATOR_WORDS = [
     (r"\bplus\b|\badd\b", "+"), (r"\bminus\b|\bsubtract\b|\bnegative\b", "-"), (r"\bmod(?:ulo)?\b", "%"),
     (r"(?<=\d)\s*x\s*(?=[\d(])", "*"),
 ]
+_CHINESE_OPERATORS = [  # after the numerals are digits: 二的三次方 -> 2的3次方 -> 2^3
+    (r"的\s*(\d+(?:\.\d+)?)\s*次方", r"^\1"), (r"的平方", "^2"), (r"的立方", "^3"),
+    (r"乘以|乘", "*"), (r"除以", "/"), (r"加上|加", "+"), (r"减去|减", "-"), (r"[（]", "("), (r"[）]", ")"),
+]
+_CHINESE = re.compile(r"[\u3400-\u9fff]")
 _THOUSANDS_SEPARATOR = re.compile(r"(?<=\d),(?=\d{3}\b)")
 _TOKEN = re.compile(r"\d+(?:\.\d+)?|\.\d+|[-+*/^%()]|[^\s\d\-+*/^%()]+")
 _NUMBER = re.compile(r"\.?\d")
@@ -42,9 +48,15 @@ def _runs(tokens: list[str]) -> list[list[str]]:
 def find_expression(text: str) -> str:
     """The arithmetic expression in a sentence, in symbols: 'what is one hundred and six times 7?' -> '106*7'.
 
-    Number words (hundreds, thousands, millions, 'and', 'point') are read by text2num; digit groups with
-    thousands separators ('1,000') are one number."""
+    Number words (hundreds, thousands, millions, 'and', 'point') are read by text2num, Chinese numerals
+    (一百二十, 三点五, 两百) by cn2an; digit groups with thousands separators ('1,000') are one number."""
     text = _THOUSANDS_SEPARATOR.sub("", alpha2digit(text.casefold(), "en", threshold=0))
+    if _CHINESE.search(text):
+        import cn2an  # 0.1 s to import: only for Chinese
+
+        text = cn2an.transform(text, "cn2an")
+        for pattern, symbol in _CHINESE_OPERATORS:
+            text = re.sub(pattern, f" {symbol} ", text)
     for pattern, symbol in _OPERATOR_WORDS:
         text = re.sub(pattern, f" {symbol} ", text)
     candidates = []

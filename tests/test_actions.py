@@ -22,13 +22,17 @@ from robot.arithmetic import CalculationError, calculate
     ("negative three times four", "-12"), ("zero times nine", "0"), ("what is 5 plus 5.", "10"),
     # numbers apart are never glued: the expression is the part that has an operator
     ("12 3 plus 4", "7"),
+    # Chinese numerals and operator words
+    ("十二乘以七", "84"), ("一百二十加三", "123"), ("请帮我算一下十二乘以七等于多少", "84"), ("三点五乘二", "7"),
+    ("二的三次方", "8"), ("五的平方", "25"), ("一万零五减去二十", "9985"), ("九除以三", "3"), ("（一加二）乘三", "9"),
+    ("两百加两百", "400"),
 ])
 def test_calculate(text, result):
     assert calculate(text)[1] == result
 
 
 @pytest.mark.parametrize("text", ["hello there", "1/0", "what is 2 ^ 99999", "9" * 200 + " ^ 9" * 3, "(((1+2)",
-                                  "10 % 0", "one hundred", "12 3"])
+                                  "10 % 0", "one hundred", "12 3", "一百", "现在几点了"])
 def test_calculate_refuses_what_it_cannot_do_safely(text):
     with pytest.raises(CalculationError):
         calculate(text)
