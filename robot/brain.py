@@ -22,7 +22,7 @@ from robot.intents.bundle import load_bundle
 from robot.intents.classifier import IntentClassifier
 from robot.intents.entities import EntityExtractor
 from robot.intents.schema import IntentData, template_slots
-from robot.language import detect_language
+from robot.language import ENGLISH, base_language, detect_language
 from robot.paths import DEFAULT_PERSONA
 
 MAX_MESSAGE_CHARS = 1000  # longer messages are cut here; the encoder reads 128 tokens anyway
@@ -126,11 +126,23 @@ class Brain:
 
 
 class Robot:
+    """Answers with the brain's intents; out of scope, with the dialogue model (`fallback`, English) or, for
+    a brain in another language, with that language's persona lines (`personas`, by language code)."""
+
     def __init__(self, brain: Brain, persona: Persona, fallback: Fallback | None = None,
-                 seed: int | None = None) -> None:
+                 seed: int | None = None, personas: dict[str, Persona] | None = None) -> None:
         self.brain, self.persona = brain, persona
+        self.personas = {ENGLISH: persona, **(personas or {})}
         self.rng = random.Random(seed)
         self.fallback = fallback or PersonaFallback(persona, self.rng)
+
+    def speaking(self, brain: Brain) -> tuple[Persona, Fallback]:
+        """The persona and out-of-scope replies for a brain's language."""
+        language = base_language(brain.language)
+        if language == ENGLISH:
+            return self.persona, self.fallback
+        persona = self.personas.get(language, self.persona)
+        return persona, PersonaFallback(persona, self.rng)
 
     def swap(self, brain: Brain) -> None:
         """Hot swap the model: turns already running finish on the old one (one attribute write)."""
@@ -143,9 +155,10 @@ class Robot:
     def stream(self, text: str, session: Session) -> Iterator[Reply]:
         """Replies of growing text for one turn; the last one is complete."""
         brain = self.brain
+        persona, fallback = self.speaking(brain)
         message = clean_message(text[:MAX_INPUT_CHARS])[:MAX_MESSAGE_CHARS]
         if not message:
-            yield Reply(self.persona.empty, None, 0.0, "fallback")
+            yield Reply(persona.empty, None, 0.0, "fallback")
             return
         eligible = {i.name for i in brain.data.intents
                     if not i.context_in or any(c in session.contexts for c in i.context_in)}
@@ -153,27 +166,29 @@ class Robot:
         prediction = brain.classifier.decide(brain.classifier.logits(features), eligible)[0]
         entities = brain.extractor.extract(message, tokens)
         reply = Reply("", prediction.intent, prediction.confidence, "fallback", entities, prediction.ranking)
-        text_out = self._compose(brain, prediction.intent, message, entities, session) if prediction.intent else None
+        text_out = self._compose(brain, persona, prediction.intent, message, entities, session) \
+            if prediction.intent else None
         if text_out is not None:
             reply = replace(reply, text=text_out[0], source=text_out[1])
             yield reply
         else:
-            reply = replace(reply, source=self.fallback.source)
-            for piece in self.fallback.stream(message, session):
+            reply = replace(reply, source=fallback.source)
+            for piece in fallback.stream(message, session):
                 reply = replace(reply, text=reply.text + piece)
                 yield reply
         self._advance_contexts(brain, prediction.intent if text_out else None, session)
         session.history.append((message, reply.text))
         del session.history[:-MAX_HISTORY_TURNS]
 
-    def _compose(self, brain: Brain, name: str, message: str, entities: dict[str, str],
+    def _compose(self, brain: Brain, persona: Persona, name: str, message: str, entities: dict[str, str],
                  session: Session) -> tuple[str, str] | None:
         """(text, source) for an in-scope intent, or None when no template can be filled."""
         intent = brain.data.intent(name)
-        slots = {"robot_name": self.persona.name, **session.memory, **entities}
+        slots = {"robot_name": persona.name, **session.memory, **entities}
         source = "template"
         if intent.action:
-            result = ACTIONS[intent.action].run(ActionContext(message, entities, session.memory))
+            context = ActionContext(message, entities, session.memory, language=brain.language)
+            result = ACTIONS[intent.action].run(context)
             if result.reply is not None:
                 return result.reply, "action"
             slots.update(result.slots)

@@ -32,7 +32,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from robot.web.access import read_access
     from robot.web.app import serve
 
-    serve(host=args.host, port=args.port, voice=_voice_options(args), access=read_access(args.auth_file))
+    serve(host=args.host, port=args.port, voice=_voice_options(args), access=read_access(args.auth_file),
+          language=args.language)
     return 0
 
 
@@ -40,7 +41,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
     from robot.brain import Session
     from robot.service import load_robot
 
-    robot, session = load_robot(), Session()
+    robot, session = load_robot(language=args.language), Session()
     if args.message is not None:
         reply = robot.respond(args.message, session)
         if args.json:
@@ -107,19 +108,19 @@ def cmd_train_intents(args: argparse.Namespace) -> int:
 
 def cmd_eval_intents(args: argparse.Namespace) -> int:
     from robot.intents.bundle import load_bundle
-    from robot.intents.encoder import EncoderConfig
+    from robot.intents.encoder import EncoderConfig, shared_encoder
     from robot.intents.entities import EntityExtractor
     from robot.intents.evaluate import cross_validate, evaluate, write_report
     from robot.lifecycle import ModelRegistry
-    from robot.service import embedding_cache, load_encoder, load_training_data
+    from robot.service import load_training_data
 
     data, _ = load_training_data(args.data, args.language)
     if args.folds:
-        encoder = load_encoder(EncoderConfig.for_language(data.language))
+        encoder = shared_encoder(EncoderConfig.for_language(data.language))
         metrics = cross_validate(data, args.folds, encoder, progress=not args.json)
     else:
         folder = args.model or ModelRegistry("intents").active_path()
-        classifier, model_data, tagger = load_bundle(Path(folder), cache_path=embedding_cache())
+        classifier, model_data, tagger = load_bundle(Path(folder))
         metrics = evaluate(classifier, data, EntityExtractor(model_data.entities, tagger), progress=not args.json)
     written = write_report(metrics, args.report) if args.report else []
     summary = metrics["summary"]
@@ -201,18 +202,17 @@ def cmd_eval_dialogue(args: argparse.Namespace) -> int:
 
 
 def cmd_data_validate(args: argparse.Namespace) -> int:
-    from robot.intents.encoder import EncoderConfig
+    from robot.intents.encoder import EncoderConfig, shared_encoder
     from robot.intents.formats import load_many
     from robot.intents.lint import all_problems
     from robot.language import detect_language
-    from robot.service import load_encoder
 
     errors = 0
     report = []
     for path in args.files:
         data = load_many([path], args.language)
         language = data.language or detect_language(data.labelled_examples()[0])
-        for problem in all_problems(data, load_encoder(EncoderConfig.for_language(language))):
+        for problem in all_problems(data, shared_encoder(EncoderConfig.for_language(language))):
             errors += problem.severity == "error"
             report.append({"file": str(path), **problem.__dict__})
             where = f"{path}:{problem.line}" if problem.line else str(path)
@@ -339,7 +339,7 @@ def cmd_voice(args: argparse.Namespace) -> int:
     options = LoopOptions(input_device=_device(args.input_device), output_device=_device(args.output_device),
                           push_to_talk=args.push_to_talk, max_turns=args.max_turns, max_seconds=args.max_seconds,
                           **rate)
-    loop = ConversationLoop(VoiceRobot(load_robot(), _voice_options(args)), options,
+    loop = ConversationLoop(VoiceRobot(load_robot(language=args.language), _voice_options(args)), options,
                             report=lambda line: print(line, flush=True))
     loop.run()
     return 0
@@ -362,6 +362,12 @@ def language_code(text: str) -> str:
 def language_option(p: argparse.ArgumentParser) -> None:
     p.add_argument("--language", type=language_code, help="the intents' language (en, zh, fr...; default: the "
                    "files' own `language:`, else read from the examples' script)")
+
+
+def serving_language_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--language", type=language_code, help="answer in this language: the newest intent model in "
+                   "it is made active (zh: the shipped Chinese intents, trained on first use); default: the "
+                   "active model's")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -390,11 +396,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=PORT, help="default %(default)s")
     p.add_argument("--auth-file", type=Path, help="accounts, one user:password a line (or $ROBOT_AUTH_FILE, or "
                    "$ROBOT_AUTH=user:password); required on any host but loopback")
+    serving_language_option(p)
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("chat", help="chat in the terminal (or one turn with --message)")
     p.add_argument("--message")
     p.add_argument("--json", action="store_true")
+    serving_language_option(p)
     p.set_defaults(func=cmd_chat)
 
     train = sub.add_parser("train", help="train a model").add_subparsers(dest="what", required=True)
@@ -493,6 +501,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sample-rate", type=int, help="capture rate, resampled to 16 kHz (default 16000)")
     p.add_argument("--max-turns", type=int, help="stop after this many replies")
     p.add_argument("--max-seconds", type=float, help="stop after listening this long")
+    serving_language_option(p)
     p.set_defaults(func=cmd_voice)
     return parser
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import functools
+import json
 import os
 import shlex
 import sys
@@ -13,8 +13,9 @@ from pathlib import Path
 from robot.atomic import write_folder_atomically
 from robot.brain import Brain, Persona, Robot
 from robot.dialogue.generate import DialogueFallback, DialogueModel
+from robot.errors import InputError
 from robot.intents.bundle import save_bundle
-from robot.intents.encoder import EncoderConfig, SentenceEncoder
+from robot.intents.encoder import EncoderConfig, SentenceEncoder, shared_encoder
 from robot.intents.entity_train import train_entities
 from robot.intents.evaluate import write_report
 from robot.intents.formats import load_many
@@ -22,22 +23,11 @@ from robot.intents.negatives import with_generic_negatives
 from robot.intents.schema import IntentData, one_label_per_text, raise_first_error
 from robot.intents.spoken import adapt
 from robot.intents.train import TrainConfig, pick_device, train_intents
-from robot.language import detect_language
-from robot.lifecycle import ModelRegistry, training_lock
-from robot.paths import DEFAULT_INTENTS, DEFAULT_PERSONA, SHIPPED_MODELS, cache_home
+from robot.language import ENGLISH, base_language, check_language, detect_language
+from robot.lifecycle import DEFAULT_VERSION, ModelRegistry, activate, training_lock
+from robot.paths import ASSETS, DEFAULT_INTENTS, DEFAULT_PERSONA, SHIPPED_MODELS
 from robot.speech.language_model import SPEECH_DIR
 from robot.wheels import WheelMissing
-
-
-def embedding_cache() -> Path:
-    return cache_home() / "embeddings.sqlite"
-
-
-@functools.cache
-def load_encoder(config: EncoderConfig = EncoderConfig(), device: str = "cpu") -> SentenceEncoder:
-    """One encoder per configuration and device in a process, with the embedding cache: chat, Validate and
-    training share it (an English and a multilingual one at most)."""
-    return SentenceEncoder(config, device=device, cache_path=embedding_cache())
 
 
 def load_training_data(paths: list[str | Path], language: str | None = None) \
@@ -68,7 +58,7 @@ def train_intent_model(paths: list[str | Path], out: Path | None = None, device:
     device = pick_device(device)
     wanted = EncoderConfig.for_language(data.language)
     if encoder is None or encoder.config != wanted:
-        encoder = load_encoder(wanted, device=device)
+        encoder = shared_encoder(wanted, device)
     with ThreadPoolExecutor(1) as background:  # the recogniser's language model follows the intents; its
         speech = background.submit(adapt, data)  # pure-Python counting overlaps torch's training
         training_data, generic = with_generic_negatives(data, encoder)
@@ -116,13 +106,53 @@ def load_persona() -> Persona:
     return Persona.load(DEFAULT_PERSONA)
 
 
-def load_robot(registry: ModelRegistry | None = None, device: str = "cpu", seed: int | None = None) -> Robot:
+def shipped_languages() -> dict[str, Path]:
+    """Languages with a default persona besides English: assets/<code>/ (intents.yaml and persona.yaml)."""
+    return {p.name: p for p in sorted(ASSETS.iterdir()) if (p / "persona.yaml").is_file()}
+
+
+def use_language(registry: ModelRegistry, language: str, progress: bool = True) -> str:
+    """Make an intent model in `language` active, unless the active one is: the newest version in it, else the
+    shipped intents of that language trained into a new version (once, a few seconds). Returns its name."""
+    language = check_language(language)
+    if registry_language(registry, registry.active_name()) == language:
+        return registry.active_name()
+    same = [v.name for v in registry.list() if v.metrics.get("language") == language]
+    if not same:
+        shipped = shipped_languages()
+        if base_language(language) == ENGLISH:
+            same = [DEFAULT_VERSION]
+        elif base_language(language) not in shipped:
+            raise InputError(f"no intents in {language!r} to serve: train some with `robot train intents --data "
+                             f"FILE --language {language}` (shipped: en, {', '.join(shipped)})")
+        else:
+            print(f"Training the default {language} intents (first use only)…", file=sys.stderr)
+            with training_lock("intents", registry.home):
+                same = [train_intent_model([shipped[base_language(language)] / "intents.yaml"], registry=registry,
+                                           activate=False, progress=progress).version]
+    activate(registry, same[-1])
+    return same[-1]
+
+
+def registry_language(registry: ModelRegistry, name: str) -> str:
+    """A version's language (versions from before languages were recorded: English)."""
+    folder = registry.path(name)
+    metrics = json.loads((folder / "metrics.json").read_text()) if (folder / "metrics.json").exists() else {}
+    return metrics.get("language", ENGLISH)
+
+
+def load_robot(registry: ModelRegistry | None = None, device: str = "cpu", seed: int | None = None,
+               language: str | None = None) -> Robot:
+    """The robot on the active intent model (with `language`: first made one in that language, see
+    `use_language`), the dialogue model for English out-of-scope turns, and a persona per shipped language."""
     ensure_default_model()
     registry = registry or ModelRegistry("intents")
-    brain = Brain.load(registry.active_path(), registry.active_name(), device=device,
-                       encoder=load_encoder(device=device))  # with the embedding cache, reused by retraining
+    if language is not None:
+        use_language(registry, language)
+    brain = Brain.load(registry.active_path(), registry.active_name(), device=device)
     persona = load_persona()
-    return Robot(brain, persona, fallback=load_dialogue_fallback(persona), seed=seed)
+    personas = {code: Persona.load(folder / "persona.yaml") for code, folder in shipped_languages().items()}
+    return Robot(brain, persona, fallback=load_dialogue_fallback(persona), seed=seed, personas=personas)
 
 
 def load_dialogue_fallback(persona: Persona, registry: ModelRegistry | None = None) -> DialogueFallback | None:

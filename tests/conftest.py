@@ -33,9 +33,9 @@ FORMATS = FIXTURES / "formats"
 
 @pytest.fixture(scope="session")
 def encoder():
-    from robot.service import load_encoder
+    from robot.intents.encoder import shared_encoder
 
-    return load_encoder()
+    return shared_encoder()
 
 
 @pytest.fixture(scope="session")

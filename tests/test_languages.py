@@ -90,3 +90,31 @@ def test_a_chinese_model_hears_mandarin_and_answers_in_a_mandarin_voice(tmp_path
         result = voice.turn(padded, Session())
         assert result.reply.intent == intent, result.transcript.text
         assert sum(s.size for s in result.speech) > 8000  # the reply, spoken
+
+
+def test_the_robot_answers_in_chinese_as_its_chinese_persona(tmp_path, monkeypatch):
+    """`--language zh` makes the shipped Chinese intents active (trained on first use, then reused); replies,
+    actions and out-of-scope lines are Chinese (the dialogue model speaks English only)."""
+    from robot.lifecycle import ModelRegistry
+    from robot.service import load_robot
+
+    said = robot_cli("chat", "--language", "zh", "--message", "十二乘以七等于多少", "--json", home=tmp_path)
+    assert said.returncode == 0, said.stderr
+    assert "84" in json.loads(said.stdout)["text"]
+    assert "Training the default zh intents" in said.stderr
+    monkeypatch.setenv("ROBOT_HOME", str(tmp_path))
+    registry = ModelRegistry("intents", home=tmp_path)
+    name = registry.active_name()
+    robot = load_robot(registry, seed=0, language="zh")  # reused, not trained again
+    assert registry.active_name() == name != "default" and robot.brain.language == "zh"
+    session = Session()
+    assert robot.respond("我叫小明", session).text.count("小明") == 1
+    assert robot.respond("我叫什么名字", session).intent == "recall_name" and "小明" in session.memory["user_name"]
+    date = robot.respond("今天几号", session)
+    assert date.intent == "date" and "年" in date.text and "月" in date.text
+    refused = robot.respond("帮我订一张去上海的火车票", session)
+    assert refused.intent is None and refused.source == "fallback" and refused.text in robot.personas["zh"].fallback
+    assert robot.respond("我叫什么名字", Session()).text == "我还不知道你的名字。告诉我：“我叫……”。"
+    assert robot.respond("  ", session).text == robot.personas["zh"].empty
+    registry.rollback()  # back to the English default
+    assert load_robot(registry, seed=0).respond("what time is it", Session()).intent == "time"

@@ -109,8 +109,8 @@ def save_bundle(folder: Path, classifier: IntentClassifier, data: IntentData, me
     (folder / "README.md").write_text(model_card(data, metrics, command, classifier.encoder.config))
 
 
-def load_bundle(folder: Path, device: str = "cpu", encoder: SentenceEncoder | None = None,
-                cache_path: Path | None = None) -> tuple[IntentClassifier, IntentData, EntityTagger | None]:
-    classifier = IntentClassifier.load(folder, device=device, encoder=encoder, cache_path=cache_path)
+def load_bundle(folder: Path, device: str = "cpu", encoder: SentenceEncoder | None = None) \
+        -> tuple[IntentClassifier, IntentData, EntityTagger | None]:
+    classifier = IntentClassifier.load(folder, device=device, encoder=encoder)
     path = folder / "intents.yaml"
     return classifier, parse_native_yaml(read_text(path), source=str(path)), EntityTagger.load(folder)

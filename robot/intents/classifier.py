@@ -18,7 +18,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from robot.errors import InputError
-from robot.intents.encoder import EncoderConfig, SentenceEncoder
+from robot.intents.encoder import EncoderConfig, SentenceEncoder, shared_encoder
 
 OOS = "oos"
 FORMAT = "robot-intent-classifier/1"
@@ -116,9 +116,9 @@ class IntentClassifier:
         (folder / "config.json").write_text(json.dumps(config, indent=2) + "\n")
 
     @classmethod
-    def load(cls, folder: Path, device: str = "cpu", encoder: SentenceEncoder | None = None,
-             cache_path: Path | None = None) -> IntentClassifier:
-        """Load a model folder; an `encoder` already loaded is reused when it is the same one."""
+    def load(cls, folder: Path, device: str = "cpu", encoder: SentenceEncoder | None = None) -> IntentClassifier:
+        """Load a model folder; an `encoder` already loaded is reused when it is the one the model was trained
+        with, else the process's shared one for the model's configuration."""
         try:
             config = json.loads((folder / "config.json").read_text())
             weights = load_file(str(folder / "model.safetensors"))
@@ -129,8 +129,11 @@ class IntentClassifier:
         spec = dict(config["encoder"])
         sha256 = spec.pop("sha256")
         encoder_config = EncoderConfig(**spec)
-        if encoder is None or encoder.config != encoder_config or encoder.sha256 != sha256:
-            encoder = SentenceEncoder(encoder_config, device=device, cache_path=cache_path, expected_sha256=sha256)
+        if encoder is None or encoder.config != encoder_config:
+            encoder = shared_encoder(encoder_config, device)
+        if encoder.sha256 != sha256:
+            raise InputError(f"the model was trained on encoder weights with sha256 {sha256}; these have "
+                             f"{encoder.sha256}", path=folder / "config.json")
         head = IntentHead(HeadConfig(**config["head"]))
         head.load_state_dict(weights)
         return cls(config["labels"], head.to(device), encoder, config["temperature"], config["threshold"])

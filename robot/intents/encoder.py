@@ -12,6 +12,7 @@ by text hash.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import sqlite3
 import sys
@@ -27,7 +28,7 @@ from tqdm import tqdm
 
 from robot.errors import InputError
 from robot.language import ENGLISH, base_language
-from robot.paths import file_sha256
+from robot.paths import cache_home, file_sha256
 from robot.threads import cpu_threads
 from robot.wheels import WheelFile
 
@@ -156,9 +157,16 @@ def trace(module: PooledLayers, tokenizer) -> nn.Module:
         return module
 
 
+@functools.cache
+def shared_encoder(config: EncoderConfig = EncoderConfig(), device: str = "cpu") -> SentenceEncoder:
+    """One encoder per configuration and device in a process, with the on-disk embedding cache: chat, Validate,
+    training and every model loaded share it (an English and a multilingual one at most)."""
+    return SentenceEncoder(config, device=device, cache_path=cache_home() / "embeddings.sqlite")
+
+
 class SentenceEncoder:
     def __init__(self, config: EncoderConfig = EncoderConfig(), device: str = "cpu",
-                 cache_path: Path | None = None, expected_sha256: str | None = None) -> None:
+                 cache_path: Path | None = None) -> None:
         from transformers import AutoModel, AutoTokenizer
 
         self.config, self.device = config, torch.device(device)
@@ -169,11 +177,9 @@ class SentenceEncoder:
         except OSError as exc:
             raise InputError(f"cannot load the sentence encoder ({exc})", path=config.name_or_path) from None
         self.sha256 = self._weights_sha256(path)
-        if config.name_or_path == DEFAULT_ENCODER:
-            expected_sha256 = expected_sha256 or DEFAULT_ENCODER_SHA256
-        if expected_sha256 and self.sha256 != expected_sha256:
-            raise InputError(f"encoder weights sha256 {self.sha256} differ from the expected {expected_sha256}",
-                             path=path)
+        if config.name_or_path == DEFAULT_ENCODER and self.sha256 != DEFAULT_ENCODER_SHA256:
+            raise InputError(f"encoder weights sha256 {self.sha256} differ from the expected "
+                             f"{DEFAULT_ENCODER_SHA256}", path=path)
         self.pooled = trace(PooledLayers(self.model, config.layers), self.tokenizer)
         if config.sentence not in (POOLED, MULTILINGUAL):
             raise InputError(f"unknown sentence features {config.sentence!r} ({POOLED} or {MULTILINGUAL})")

@@ -83,11 +83,11 @@ def launch(robot: Robot, host: str = HOST, port: int = PORT, block: bool = True,
 
 
 def serve(host: str = HOST, port: int = PORT, voice: VoiceOptions = VoiceOptions(),
-          access: Access = Access()) -> None:
+          access: Access = Access(), language: str | None = None) -> None:
     from robot.service import load_robot
 
     check_exposure(host, access)  # before minutes of loading
-    robot = load_robot()
+    robot = load_robot(language=language)
     follow([ModelRegistry("intents"), ModelRegistry("dialogue")], robot)  # activations by other processes
     print(f"{robot.persona.name} is listening on http://{host}:{port} (Ctrl-C to stop)", flush=True)
     launch(robot, host, port, block=True, voice=VoiceRobot(robot, voice), access=access)

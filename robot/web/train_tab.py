@@ -16,7 +16,7 @@ from robot.brain import Robot
 from robot.errors import InputError
 from robot.feedback import FeedbackStore
 from robot.intents.bundle import conflicts_note
-from robot.intents.encoder import EncoderConfig
+from robot.intents.encoder import EncoderConfig, shared_encoder
 from robot.intents.formats import INPUT_SUFFIXES, load_intents, parse_native_yaml, to_native_yaml
 from robot.intents.lint import all_problems
 from robot.intents.negatives import negatives_note
@@ -24,7 +24,7 @@ from robot.intents.schema import OOS_LABELS, Intent
 from robot.language import check_language, detect_language
 from robot.lifecycle import SUMMARY, ModelRegistry, activate, format_value, summary
 from robot.paths import robot_home
-from robot.service import load_encoder, train_version
+from robot.service import train_version
 from robot.web.access import Access
 
 DETECT = "from the examples"
@@ -161,7 +161,7 @@ def build_train_tab(robot: Robot, registry: ModelRegistry, feedback: FeedbackSto
         except InputError as exc:
             return [["error", exc.line, exc.field or "", exc.detail]], f"**Cannot read the intents:** {exc}"
         code = data.language or detect_language(data.labelled_examples()[0])
-        found = all_problems(data, load_encoder(EncoderConfig.for_language(code)))
+        found = all_problems(data, shared_encoder(EncoderConfig.for_language(code)))
         errors_n = sum(p.severity == "error" for p in found)
         rows = [[p.severity, p.line, p.field, p.message] for p in found]
         how = "" if data.language else " (from the examples' script)"
