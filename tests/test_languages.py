@@ -5,11 +5,12 @@ model's language (real Whisper base hearing espeak-ng's Mandarin)."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from robot.brain import Brain, Robot, Session
+from robot.brain import Brain, Persona, Robot, Session
 from robot.errors import InputError
 from robot.intents.encoder import MULTILINGUAL
 from robot.intents.formats import load_many, parse_native_yaml, to_native_yaml
@@ -50,13 +51,20 @@ def test_the_language_is_declared_or_read_from_the_script(tmp_path):
     assert load_many([french, chinese], "zh").language == "zh"  # --language settles it
 
 
-def test_chinese_intents_train_with_the_multilingual_encoder_and_answer_new_phrasings(tmp_path):
-    """Chinese used to crash training, and then (MiniLM) to guess; now the model reads Chinese, pocketsphinx's
-    English language model is skipped with one line, and Whisper is told to listen for Chinese."""
-    out = tmp_path / "zh"
+@pytest.fixture(scope="module")
+def zh_model(tmp_path_factory) -> tuple[Path, str]:
+    """The Chinese fixture trained through the CLI, and what the command printed."""
+    out = tmp_path_factory.mktemp("zh") / "model"
     trained = robot_cli("train", "intents", "--data", str(ZH), "--out", str(out))
     assert trained.returncode == 0, trained.stderr
-    assert "(zh)" in trained.stdout and "language model skipped" in trained.stdout
+    return out, trained.stdout
+
+
+def test_chinese_intents_train_with_the_multilingual_encoder_and_answer_new_phrasings(zh_model):
+    """Chinese used to crash training, and then (MiniLM) to guess; now the model reads Chinese, pocketsphinx's
+    English language model is skipped with one line, and Whisper is told to listen for Chinese."""
+    out, printed = zh_model
+    assert "(zh)" in printed and "language model skipped" in printed
     assert json.loads((out / "config.json").read_text())["encoder"]["sentence"] == MULTILINGUAL
     assert json.loads((out / "metrics.json").read_text())["language"] == "zh"
     card = (out / "README.md").read_text()
@@ -77,10 +85,8 @@ def test_chinese_intents_train_with_the_multilingual_encoder_and_answer_new_phra
     assert "pronounce" not in validated.stderr and "very similar" not in validated.stderr
 
 
-def test_a_chinese_model_hears_mandarin_and_answers_in_a_mandarin_voice(tmp_path):
-    out = tmp_path / "zh"
-    assert robot_cli("train", "intents", "--data", str(ZH), "--out", str(out)).returncode == 0
-    voice = VoiceRobot(Robot(Brain.load(out, "zh"), load_persona(), seed=0), VoiceOptions())
+def test_a_chinese_model_hears_mandarin_and_answers_in_a_mandarin_voice(zh_model):
+    voice = VoiceRobot(Robot(Brain.load(zh_model[0], "zh"), load_persona(), seed=0), VoiceOptions())
     assert voice.recognizer().options.language == "zh"
     assert voice_for("zh").name == "cmn-latn-pinyin" and voice_for("en") == Voice()
     assert voice_for("zh", Voice("en-us")).name == "en-us"  # a voice chosen by name is kept
@@ -118,3 +124,40 @@ def test_the_robot_answers_in_chinese_as_its_chinese_persona(tmp_path, monkeypat
     assert robot.respond("  ", session).text == robot.personas["zh"].empty
     registry.rollback()  # back to the English default
     assert load_robot(registry, seed=0).respond("what time is it", Session()).intent == "time"
+
+
+@pytest.mark.browser
+def test_the_chat_page_follows_the_model_language_at_each_load(zh_model, tmp_path):
+    """Built in English; once a Chinese model is swapped in, the next page load shows the chat in Chinese, and
+    a Chinese message gets its Chinese reply."""
+    from robot.lifecycle import ModelRegistry
+    from robot.paths import SHIPPED_MODELS
+    from robot.service import shipped_languages
+    from robot.web.app import launch
+    from tests.conftest import free_port
+    from tests.test_web import BROWSER_ARGS, CHROMIUM
+
+    playwright = pytest.importorskip("playwright.sync_api")
+    expect = playwright.expect
+    personas = {code: Persona.load(folder / "persona.yaml") for code, folder in shipped_languages().items()}
+    robot = Robot(Brain.load(SHIPPED_MODELS / "intents", "default"), load_persona(), seed=0, personas=personas)
+    port = free_port()
+    app = launch(robot, port=port, block=False, registry=ModelRegistry("intents", home=tmp_path))
+    try:
+        with playwright.sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
+            page = browser.new_page()
+            page.goto(f"http://127.0.0.1:{port}/")
+            expect(page.locator("#send")).to_have_text("Send")
+            robot.swap(Brain.load(zh_model[0], "zh"))
+            page.reload()
+            expect(page.locator("#send")).to_have_text("发送")
+            assert page.locator("#message textarea").get_attribute("placeholder") == "输入消息，按回车发送"
+            expect(page.get_by_text("一个完全在这台电脑上运行的机器人")).to_be_visible()
+            page.locator("#message textarea").fill("现在几点钟了")
+            page.keyboard.press("Enter")
+            expect(page.locator("#reply-meta")).to_contain_text("time · ", timeout=60_000)
+            expect(page.locator("#chat [data-testid='bot']").first).to_contain_text("我来看看")  # the fixture's reply
+            browser.close()
+    finally:
+        app.close()

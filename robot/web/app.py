@@ -19,7 +19,8 @@ from robot.paths import robot_home  # noqa: E402
 from robot.voice.voice_robot import VoiceOptions, VoiceRobot  # noqa: E402
 from robot.web.access import HOST, PORT, Access, check_exposure  # noqa: E402
 from robot.web.api import add_api  # noqa: E402
-from robot.web.chat_tab import build_chat_tab, intent_choices  # noqa: E402
+from robot.web.chat_tab import build_chat_tab, chat_words, intent_choices  # noqa: E402
+from robot.web.strings import words  # noqa: E402
 from robot.web.train_tab import MAX_UPLOAD_BYTES, build_models_tab, build_train_tab, versions_view  # noqa: E402
 from robot.web.voice_controls import RAW_MICROPHONE, build_voice_controls, recording_bytes  # noqa: E402
 
@@ -35,14 +36,18 @@ def theme() -> gr.themes.Base:
     return gr.themes.Soft(font=system, font_mono=[gr.themes.Font("ui-monospace"), gr.themes.Font("monospace")])
 
 
+def heading(robot: Robot) -> str:
+    return f"## {robot.persona.name}\n{words(robot.brain.language)['intro']}"
+
+
 def build_app(robot: Robot, registry: ModelRegistry | None = None, feedback: FeedbackStore | None = None,
               voice: VoiceRobot | None = None, access: Access = Access()) -> gr.Blocks:
     registry = registry or ModelRegistry("intents")
     feedback = feedback or FeedbackStore(robot_home() / "feedback.sqlite")
     voice = voice or VoiceRobot(robot)
     with gr.Blocks(title=f"{robot.persona.name} · robot", delete_cache=UPLOAD_CACHE) as app:
-        gr.Markdown(f"## {robot.persona.name}\nA robot that runs entirely on this computer. Ask it what it can do.")
-        with gr.Tab("Chat"):
+        intro = gr.Markdown(heading(robot))
+        with gr.Tab(words(robot.brain.language)["chat_tab"]):
             chat = build_chat_tab(robot, feedback, lambda *parts: build_voice_controls(voice, *parts), access)
         with gr.Tab("Train"):
             train = build_train_tab(robot, registry, feedback, access)
@@ -52,11 +57,16 @@ def build_app(robot: Robot, registry: ModelRegistry | None = None, feedback: Fee
             dialogue_models = build_models_tab(robot, dialogue_registry, access)
 
         def follow_active_model():
-            """What shows the model in use, read afresh: on every page load and after every activation."""
-            return (gr.Dropdown(choices=intent_choices(robot), value=None), to_native_yaml(robot.brain.data),
-                    *versions_view(registry))
+            """What shows the model in use, read afresh: on every page load and after every activation (its
+            intents, versions, and the chat's words in its language)."""
+            said = chat_words(robot)
+            relabelled = [gr.update(**{prop: said[key] for prop, key in props.items()}) for _, props in chat.labelled]
+            return (gr.Dropdown(choices=intent_choices(robot), value=None, label=said["wanted"]),
+                    to_native_yaml(robot.brain.data),
+                    *versions_view(registry), heading(robot), *relabelled)
 
-        following = [chat.wanted, train.editor, models.table, models.choice]
+        following = [chat.wanted, train.editor, models.table, models.choice, intro,
+                     *(component for component, _ in chat.labelled)]
         app.load(follow_active_model, None, following, api_visibility="private")
         for event in [train.activated, *models.activated]:
             event.then(follow_active_model, None, following, api_visibility="private")

@@ -20,11 +20,11 @@ from robot.errors import InputError
 from robot.feedback import FeedbackStore
 from robot.intents.schema import OOS_LABELS
 from robot.web.access import Access
+from robot.web.strings import examples, words
 
 OUT_OF_SCOPE_CHOICE = ("out of scope (should not be answered)", OOS_LABELS[0])
 UNDO_DEPTH = 20  # turns that retry and undo can take back
 CONVERSATION_TTL = 12 * 3600  # seconds an idle tab's conversation is kept (a closed tab's goes at once)
-EXAMPLES = ["What can you do?", "What is one hundred and twenty times two?", "Tell me a joke", "My name is Sam"]
 FEEDBACK = {True: "Like", False: "Dislike"}
 
 
@@ -84,29 +84,40 @@ def intent_choices(robot: Robot) -> list[tuple[str, str]]:
     return [(i.name, i.name) for i in robot.brain.data.intents] + [OUT_OF_SCOPE_CHOICE]
 
 
+# A component, and which of its properties show which fixed string (robot/web/strings.py)
+Labelled = list[tuple[gr.components.Component, dict[str, str]]]
+
+
 @dataclass(frozen=True)
 class ChatTab:
     chatbot: gr.Chatbot
     wanted: gr.Dropdown  # follows the active model's intents
+    labelled: Labelled  # follows the active model's language (`wanted` too, with its intents)
+
+
+def chat_words(robot: Robot) -> dict[str, str]:
+    """The fixed strings in the language of the robot's brain, the persona's name and examples filled in."""
+    language = robot.brain.language
+    said = words(language)
+    said["welcome"] = said["welcome"].format(name=html.escape(robot.speaking(robot.brain)[0].name))
+    return {**said, "examples": [{"text": e} for e in examples(language)]}
 
 
 def build_chat_tab(robot: Robot, feedback: FeedbackStore, voice_controls, access: Access = Access()) -> ChatTab:
+    said = chat_words(robot)
     conversation = gr.State(None, time_to_live=CONVERSATION_TTL)
     chatbot = gr.Chatbot(show_label=False, height=480, elem_id="chat", feedback_options=("Like", "Dislike"),
-                         placeholder=f"**{html.escape(robot.persona.name)}** runs entirely on this computer. "
-                                     "Ask what it can do, or start with an example.",
-                         examples=[{"text": e} for e in EXAMPLES], buttons=["copy", "copy_all"])
+                         placeholder=said["welcome"], examples=said["examples"], buttons=["copy", "copy_all"])
     meta = gr.Markdown(elem_id="reply-meta", elem_classes="reply-meta")
     with gr.Row():
-        box = gr.Textbox(placeholder="Type a message and press Enter", show_label=False, scale=8,
-                         elem_id="message", autofocus=True)
-        send = gr.Button("Send", variant="primary", scale=1, elem_id="send")
-        stop = gr.Button("Stop", scale=1, elem_id="stop", variant="stop")
-    voice_events = voice_controls(chatbot, conversation, meta)
+        box = gr.Textbox(placeholder=said["message"], show_label=False, scale=8, elem_id="message", autofocus=True)
+        send = gr.Button(said["send"], variant="primary", scale=1, elem_id="send")
+        stop = gr.Button(said["stop"], scale=1, elem_id="stop", variant="stop")
+    voice_events, voice_labelled = voice_controls(chatbot, conversation, meta)
     with gr.Row():
-        wanted = gr.Dropdown(choices=intent_choices(robot), value=None, label="That should have been intent",
-                             scale=3, elem_id="wanted")
-        correct = gr.Button("Save correction", size="sm", elem_id="correct")
+        wanted = gr.Dropdown(choices=intent_choices(robot), value=None, label=said["wanted"], scale=3,
+                             elem_id="wanted")
+        correct = gr.Button(said["correct"], size="sm", elem_id="correct")
     note = gr.Markdown(elem_id="chat-note")
 
     def chat(message: str, history: list[dict], state: Conversation | None):
@@ -186,4 +197,6 @@ def build_chat_tab(robot: Robot, feedback: FeedbackStore, voice_controls, access
     hidden_in = gr.Textbox(visible=False)
     hidden_out = gr.JSON(visible=False)
     hidden_in.submit(respond, [hidden_in, conversation], [hidden_out, conversation], api_name="respond")
-    return ChatTab(chatbot, wanted)
+    labelled = [(chatbot, {"placeholder": "welcome", "examples": "examples"}), (box, {"placeholder": "message"}),
+                (send, {"value": "send"}), (stop, {"value": "stop"}), (correct, {"value": "correct"}), *voice_labelled]
+    return ChatTab(chatbot, wanted, labelled)

@@ -14,9 +14,10 @@ import gradio as gr
 from robot.errors import InputError
 from robot.speech.audio import SAMPLE_RATE, AudioLimits, load, to_int16
 from robot.speech.neural_voice import NEURAL_VOICES
-from robot.speech.tts import DEFAULT_VOICE, Voice, synthesize
+from robot.speech.tts import DEFAULT_VOICE, Voice, synthesize, voice_for
 from robot.voice.voice_robot import VoiceRobot
-from robot.web.chat_tab import Conversation, converse, meta_line
+from robot.web.chat_tab import Conversation, Labelled, converse, meta_line
+from robot.web.strings import words
 
 # Chrome's call-oriented processing (echo cancellation, noise suppression, automatic gain) smears and can
 # clip speech meant for a recogniser; the robot never talks while it listens, so ask for the raw signal.
@@ -46,16 +47,18 @@ VOICES = [*NEURAL_VOICES, "en-us", "en-us+f2", "en-us+m3", "en-gb", "en-gb+f3"]
 
 
 def build_voice_controls(voice: VoiceRobot, chatbot: gr.Chatbot, conversation: gr.State,
-                         meta: gr.Markdown) -> list[gr.events.Dependency]:
-    """The microphone, the spoken reply and the voice settings; returns the events that add a turn."""
+                         meta: gr.Markdown) -> tuple[list[gr.events.Dependency], Labelled]:
+    """The microphone, the spoken reply and the voice settings; returns the events that add a turn, and the
+    components whose labels follow the model's language."""
+    said = words(voice.robot.brain.language)
     with gr.Row(equal_height=True):
-        microphone = gr.Audio(sources=["microphone", "upload"], type="filepath", label="Speak (or upload a recording)",
+        microphone = gr.Audio(sources=["microphone", "upload"], type="filepath", label=said["microphone"],
                               elem_id="microphone", scale=3)
-        spoken = gr.Audio(label="Reply, spoken", autoplay=True, interactive=False, elem_id="spoken-reply", scale=2)
+        spoken = gr.Audio(label=said["spoken"], autoplay=True, interactive=False, elem_id="spoken-reply", scale=2)
     with gr.Accordion("Voice settings", open=False), gr.Row():
-        speak = gr.Checkbox(True, label="Speak replies", elem_id="speak-replies")
-        voice_name = gr.Dropdown(VOICES, value=voice.options.voice.name, label="Voice", allow_custom_value=True)
-        rate = gr.Slider(100, 250, value=voice.options.voice.words_per_minute, step=5, label="Words per minute")
+        speak = gr.Checkbox(True, label=said["speak"], elem_id="speak-replies")
+        voice_name = gr.Dropdown(VOICES, value=voice.options.voice.name, label=said["voice"], allow_custom_value=True)
+        rate = gr.Slider(100, 250, value=voice.options.voice.words_per_minute, step=5, label=said["rate"])
 
     def hear(recording: str | None, history: list[dict], state: Conversation | None, speak: bool, name: str,
              wpm: float):
@@ -79,12 +82,16 @@ def build_voice_controls(voice: VoiceRobot, chatbot: gr.Chatbot, conversation: g
         audio = None
         if speak:
             try:
-                audio = (SAMPLE_RATE, to_int16(synthesize(reply.text, Voice(name or DEFAULT_VOICE, int(wpm)))))
+                chosen = voice_for(voice.robot.brain.language, Voice(name or DEFAULT_VOICE, int(wpm)))
+                audio = (SAMPLE_RATE, to_int16(synthesize(reply.text, chosen)))
             except InputError as error:
                 gr.Warning(str(error))
         yield None, grown, state, meta_line(reply), audio
 
     inputs = [microphone, chatbot, conversation, speak, voice_name, rate]
     outputs = [microphone, chatbot, conversation, meta, spoken]
-    return [microphone.upload(hear, inputs, outputs, api_name="hear"),
-            microphone.stop_recording(hear, inputs, outputs, api_name="hear_recording", api_visibility="private")]
+    events = [microphone.upload(hear, inputs, outputs, api_name="hear"),
+              microphone.stop_recording(hear, inputs, outputs, api_name="hear_recording", api_visibility="private")]
+    labelled = [(microphone, {"label": "microphone"}), (spoken, {"label": "spoken"}), (speak, {"label": "speak"}),
+                (voice_name, {"label": "voice"}), (rate, {"label": "rate"})]
+    return events, labelled

@@ -1,0 +1,38 @@
+"""The chat page's fixed words in the languages that have them, English for the rest: the page is built in the
+active intent model's language and follows it at every page load (the Train and Models tabs, for whoever runs
+the robot, stay in English)."""
+
+from __future__ import annotations
+
+from robot.language import ENGLISH, base_language
+
+STRINGS: dict[str, dict[str, str]] = {
+    "intro": {ENGLISH: "A robot that runs entirely on this computer. Ask it what it can do.",
+              "zh": "一个完全在这台电脑上运行的机器人。问问它能做什么。"},
+    "chat_tab": {ENGLISH: "Chat", "zh": "聊天"},
+    "welcome": {ENGLISH: "**{name}** runs entirely on this computer. Ask what it can do, or start with an example.",
+                "zh": "**{name}** 完全在这台电脑上运行。问问它能做什么，或者从一个例子开始。"},
+    "message": {ENGLISH: "Type a message and press Enter", "zh": "输入消息，按回车发送"},
+    "send": {ENGLISH: "Send", "zh": "发送"},
+    "stop": {ENGLISH: "Stop", "zh": "停止"},
+    "wanted": {ENGLISH: "That should have been intent", "zh": "正确的意图应该是"},
+    "correct": {ENGLISH: "Save correction", "zh": "保存更正"},
+    "microphone": {ENGLISH: "Speak (or upload a recording)", "zh": "说话（或上传录音）"},
+    "spoken": {ENGLISH: "Reply, spoken", "zh": "语音回复"},
+    "speak": {ENGLISH: "Speak replies", "zh": "朗读回复"},
+    "voice": {ENGLISH: "Voice", "zh": "声音"},
+    "rate": {ENGLISH: "Words per minute", "zh": "语速（每分钟词数）"},
+}
+EXAMPLES = {ENGLISH: ["What can you do?", "What is one hundred and twenty times two?", "Tell me a joke",
+                      "My name is Sam"],
+            "zh": ["你能做什么？", "一百二十乘以二等于多少？", "讲个笑话", "我叫小明"]}
+
+
+def words(language: str) -> dict[str, str]:
+    """Every fixed string of the chat page in `language`, English where it has no translation."""
+    language = base_language(language)
+    return {key: texts.get(language, texts[ENGLISH]) for key, texts in STRINGS.items()}
+
+
+def examples(language: str) -> list[str]:
+    return EXAMPLES.get(base_language(language), EXAMPLES[ENGLISH])
