@@ -65,7 +65,12 @@ def main() -> None:
     test = load_intents(args.data / "test.csv")
     result = evaluate(brain.classifier, test)["summary"]  # as the robot decides: under the threshold is wrong
     texts, names = test.labelled_examples()
-    top1 = np.mean([p.ranking[0][0] == n for p, n in zip(brain.classifier.predict(texts), names)])
+
+    def top1(classifier) -> float:
+        return float(np.mean([p.ranking[0][0] == n for p, n in zip(classifier.predict(texts), names)]))
+
+    english = folder.parent / "as-english"  # the same data read by MiniLM, as before languages
+    train_intent_model([args.data / "train.csv"], out=english, device="cpu", language="en")
     robot = Robot(brain, load_persona(), seed=0)
     texts = texts[:: max(1, len(texts) // args.turns)]
     for text in texts[:20]:
@@ -78,7 +83,9 @@ def main() -> None:
 
     rows = [
         ("language (detected)", trained.metrics["language"], "zh"),
-        ("test accuracy (best intent)", f"{100 * top1:.2f}%", ">= 92%"),
+        ("test accuracy (best intent)", f"{100 * top1(brain.classifier):.2f}%", ">= 92%"),
+        ("test accuracy (best intent), MiniLM (--language en)",
+         f"{100 * top1(Brain.load(english, 'english').classifier):.2f}%", ""),
         ("test accuracy (in scope, threshold applied)", f"{100 * result['in_scope_accuracy']:.2f}%", ""),
         ("cold training, train.csv (1,811 examples), the whole command",
          f"{seconds:.1f} s ({trained.metrics['train_seconds']:.1f} s encode + fit + calibrate)", "<= 30 s"),

@@ -46,7 +46,8 @@ def test_time_and_date_fill_their_slots():
     now = datetime(2026, 3, 14, 15, 9)
     ctx = ActionContext("what time is it", {}, {}, now=now)
     assert ACTIONS["time"].run(ctx).slots == {"time": "15:09"}
-    assert ACTIONS["date"].run(ctx).slots == {"date": "Saturday 14 March 2026", "weekday": "Saturday"}
+    assert ACTIONS["date"].run(ctx).slots == {"date": "Saturday 14 March 2026", "weekday": "Saturday",
+                                              "year": "2026", "month": "3", "day": "14"}
 
 
 def test_name_memory():

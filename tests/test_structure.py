@@ -20,7 +20,7 @@ def imported(path: Path) -> set[str]:
 
 
 LEAF_MAY_USE = ("robot.speech", "robot.errors", "robot.numbers", "robot.atomic", "robot.paths", "robot.wheels",
-                "robot.threads")
+                "robot.threads", "robot.language")
 # (utilities, not the robot)
 
 
