@@ -72,11 +72,11 @@ def main() -> None:
     english = folder.parent / "as-english"  # the same data read by MiniLM, as before languages
     train_intent_model([args.data / "train.csv"], out=english, device="cpu", language="en")
     robot = Robot(brain, load_persona(), seed=0)
-    texts = texts[:: max(1, len(texts) // args.turns)]
-    for text in texts[:20]:
+    turns = texts[:: max(1, len(texts) // args.turns)]
+    for text in turns[:20]:
         robot.respond(text, Session())
     turn_ms = []
-    for text in texts:
+    for text in turns:
         start = time.perf_counter()
         robot.respond(text, Session())
         turn_ms.append(1000 * (time.perf_counter() - start))

@@ -8,6 +8,8 @@ import re
 
 from text_to_num import alpha2digit
 
+from robot.language import CJK
+
 _OPERATOR_WORDS = [
     (r"\bto the power of\b|\bpower\b|\*\*", "^"), (r"\bsquared\b", "^2"), (r"\bcubed\b", "^3"),
     (r"\bmultiplied by\b|\btimes\b|×", "*"), (r"\bdivided by\b|\bover\b|÷", "/"),
@@ -18,7 +20,6 @@ _CHINESE_OPERATORS = [  # after the numerals are digits: 二的三次方 -> 2的
     (r"的\s*(\d+(?:\.\d+)?)\s*次方", r"^\1"), (r"的平方", "^2"), (r"的立方", "^3"),
     (r"乘以|乘", "*"), (r"除以", "/"), (r"加上|加", "+"), (r"减去|减", "-"), (r"[（]", "("), (r"[）]", ")"),
 ]
-_CHINESE = re.compile(r"[\u3400-\u9fff]")
 _THOUSANDS_SEPARATOR = re.compile(r"(?<=\d),(?=\d{3}\b)")
 _TOKEN = re.compile(r"\d+(?:\.\d+)?|\.\d+|[-+*/^%()]|[^\s\d\-+*/^%()]+")
 _NUMBER = re.compile(r"\.?\d")
@@ -51,7 +52,7 @@ def find_expression(text: str) -> str:
     Number words (hundreds, thousands, millions, 'and', 'point') are read by text2num, Chinese numerals
     (一百二十, 三点五, 两百) by cn2an; digit groups with thousands separators ('1,000') are one number."""
     text = _THOUSANDS_SEPARATOR.sub("", alpha2digit(text.casefold(), "en", threshold=0))
-    if _CHINESE.search(text):
+    if CJK.search(text):
         import cn2an  # 0.1 s to import: only for Chinese
 
         text = cn2an.transform(text, "cn2an")

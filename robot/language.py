@@ -20,6 +20,7 @@ CHINESE = "zh"
 SCRIPTS = {"CJK": "zh", "HIRAGANA": "ja", "KATAKANA": "ja", "HANGUL": "ko", "CYRILLIC": "ru", "GREEK": "el",
            "ARABIC": "ar", "HEBREW": "he", "THAI": "th", "DEVANAGARI": "hi", "LATIN": ENGLISH}
 CODE = re.compile(r"[a-z]{2,3}(-[a-z0-9]{2,8})?")
+CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\uf900-\ufaff]")  # kana, Han, Hangul: no spaces
 
 
 def check_language(code: str) -> str:

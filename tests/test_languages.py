@@ -78,6 +78,10 @@ def test_chinese_intents_train_with_the_multilingual_encoder_and_answer_new_phra
     predictions = brain.classifier.predict(list(PARAPHRASES))
     assert [p.intent for p in predictions] == list(PARAPHRASES.values())
     assert brain.classifier.predict(["what is the capital of France"])[0].intent is None  # generic negatives
+    report = out.parent / "report"
+    evaluated = robot_cli("eval", "intents", "--data", str(ZH), "--model", str(out), "--report", str(report))
+    assert evaluated.returncode == 0 and "in-scope accuracy 100.0%" in evaluated.stdout, evaluated.stderr
+    assert (report / "confusion_matrix.png").exists() and "CJK font" not in evaluated.stderr  # drawn, not boxes
     validated = robot_cli("data", "validate", str(ZH))
     assert validated.returncode == 0 and "language zh" in validated.stdout
     # no pronunciations (pocketsphinx is English only), and distinct intents are not called near duplicates on

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import json
+import sys
+import warnings
 from dataclasses import replace
 from pathlib import Path
 
@@ -16,6 +18,7 @@ from robot.intents.entities import EntityExtractor
 from robot.intents.metrics import entity_metrics, metrics_from_predictions
 from robot.intents.schema import Intent, IntentData
 from robot.intents.train import TrainConfig, _folds, train_intents
+from robot.language import CJK
 
 
 def evaluate(classifier: IntentClassifier, data: IntentData, extractor: EntityExtractor | None = None,
@@ -88,6 +91,31 @@ def _write_scores(path: Path, kind: str, rows: dict[str, dict]) -> None:
                           row["support"]])
 
 
+CJK_FONTS = {"WenQuanYi Micro Hei": "wqy-microhei", "Noto Sans CJK SC": "notosanscjk",
+             "Source Han Sans SC": "sourcehansans"}  # family -> how its file is named
+
+
+def chart_fonts(labels: list[str]) -> list[str]:
+    """Font families for the charts: matplotlib's sans-serif, then (for the glyphs it lacks) a CJK font where one
+    is installed (looked for on disk when matplotlib listed its fonts before it was installed); without one,
+    Chinese labels cannot be drawn: said once, not once per missing glyph."""
+    from matplotlib import font_manager
+
+    own = ["sans-serif"]
+    if not any(CJK.search(label) for label in labels):
+        return own
+    manager = font_manager.fontManager
+    if not {f.name for f in manager.ttflist} & set(CJK_FONTS):
+        for path in font_manager.findSystemFonts():
+            if any(stem in Path(path).name.lower() for stem in CJK_FONTS.values()):
+                manager.addfont(path)
+    installed = [family for family in CJK_FONTS if family in {f.name for f in manager.ttflist}]
+    if not installed:
+        print("note: no CJK font for the report's charts, so their Chinese labels show as boxes: "
+              "sudo apt-get install fonts-wqy-microhei", file=sys.stderr)
+    return own + installed
+
+
 def write_report(metrics: dict, folder: Path) -> list[Path]:
     """metrics.json, per_intent.csv, errors.csv, confusion_matrix.png, confidence_histogram.png."""
     import matplotlib
@@ -114,6 +142,14 @@ def write_report(metrics: dict, folder: Path) -> list[Path]:
     labels = [metrics["labels"][k] for k in keep]
     matrix = np.array(metrics["confusion"])[np.ix_(keep, keep)]
     size = max(5, 0.4 * len(labels) + 2)
+    with plt.rc_context({"font.family": chart_fonts(labels)}), warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "Glyph .* missing from font")  # said once by chart_fonts
+        _draw_confusion(plt, matrix, labels, size, written[3])
+        _draw_confidences(plt, metrics["confidences"], written[4])
+    return written
+
+
+def _draw_confusion(plt, matrix: np.ndarray, labels: list[str], size: float, path: Path) -> None:
     fig, ax = plt.subplots(figsize=(size, size))
     ax.imshow(matrix, cmap="Blues")
     ax.set_xticks(range(len(labels)), labels, rotation=90, fontsize=8)
@@ -126,11 +162,12 @@ def write_report(metrics: dict, folder: Path) -> list[Path]:
     ax.set_ylabel("true")
     ax.set_title("Confusion matrix (most confused intents)")
     fig.tight_layout()
-    fig.savefig(written[3], dpi=110)
+    fig.savefig(path, dpi=110)
     plt.close(fig)
 
+
+def _draw_confidences(plt, confidences: list, path: Path) -> None:
     fig, ax = plt.subplots(figsize=(7, 4))
-    confidences = metrics["confidences"]
     groups = [("correct", [c for c, ok, _ in confidences if ok]),
               ("wrong, in scope", [c for c, ok, oos in confidences if not ok and not oos]),
               ("wrong, out of scope", [c for c, ok, oos in confidences if not ok and oos])]
@@ -142,6 +179,5 @@ def write_report(metrics: dict, folder: Path) -> list[Path]:
     ax.set_title("Confidence by outcome")
     ax.legend()
     fig.tight_layout()
-    fig.savefig(written[4], dpi=110)
+    fig.savefig(path, dpi=110)
     plt.close(fig)
-    return written

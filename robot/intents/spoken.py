@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import random
-import re
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,14 +13,13 @@ from pathlib import Path
 from robot.atomic import write_atomically
 from robot.intents.annotations import parse_example, plain_text
 from robot.intents.schema import IntentData
-from robot.language import ENGLISH, base_language
+from robot.language import CJK, ENGLISH, base_language
 from robot.speech import whisper
 from robot.speech.language_model import NUMBER, BuiltModel, LanguageModelConfig, build, words_of
 
 RECOGNIZER_FILE = "recognizer.json"  # in a model's speech/: the backend and settings it was built for
 PROMPT_WORDS = 120  # Whisper reads at most 223 prompt tokens; English words are 1.3 tokens or so, and a
 # Chinese character (counted as a word here) about 1.5
-CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\uf900-\ufaff]")
 
 
 def spoken_sentences(data: IntentData, config: LanguageModelConfig = LanguageModelConfig(),
