@@ -4,6 +4,7 @@ calibration, and the model folder round trip."""
 from __future__ import annotations
 
 import numpy as np
+import torch
 
 from robot.intents.bundle import load_bundle, save_bundle
 from robot.intents.classifier import IntentClassifier
@@ -137,14 +138,20 @@ def test_training_leaves_the_global_rng_alone_and_repeats_itself():
     assert all(torch.equal(a, b) for a, b in zip(heads[0].state_dict().values(), heads[1].state_dict().values()))
 
 
-def test_traced_encoder_matches_eager_on_padded_batches(encoder):
+def test_onnx_encoder_matches_pytorch_on_padded_batches(encoder):
+    """The CPU runs the encoder exported to ONNX Runtime: features and token states are PyTorch's, padded or not."""
     from robot.intents.encoder import PooledLayers
 
+    assert encoder.session is not None
     texts = ["hi", "a much longer sentence that forces padding on the others", "what time is it"]
     batch = encoder.tokenizer(texts, padding=True, truncation=True, return_tensors="pt")
-    eager, _ = PooledLayers(encoder.model, encoder.config.layers)(batch["input_ids"], batch["attention_mask"])
-    assert np.allclose(encoder._forward(texts), eager.detach().numpy(), atol=1e-5)
-    assert np.allclose(encoder._forward(texts[:1]), eager[:1].detach().numpy(), atol=1e-5)
+    with torch.inference_mode():
+        eager, hidden = PooledLayers(encoder.model, encoder.config.layers)(batch["input_ids"], batch["attention_mask"])
+    assert np.allclose(encoder._forward(texts), eager.numpy(), atol=1e-5)
+    assert np.allclose(encoder._forward(texts[:1]), eager[:1].numpy(), atol=1e-5)
+    tokens = encoder.encode_tokens(texts)
+    assert [t.offsets[0] for t in tokens] == [(0, 2), (0, 1), (0, 4)]
+    assert torch.allclose(tokens[1].states, hidden[1, 1:-1], atol=1e-5)  # without [CLS] and [SEP]
 
 
 def test_data_without_negatives_still_learns_to_refuse(encoder, tmp_path):
