@@ -9,16 +9,14 @@ fallback; the dialogue model's generation is measured by benchmarks/dialogue.py)
 
 from __future__ import annotations
 
-import argparse
 import json
 import platform
-import time
 from pathlib import Path
 
 import torch
-from report import percentile, print_table
+from report import bench_arguments, percentile, print_table, time_turns
 
-from robot.brain import Robot, Session
+from robot.brain import Robot
 from robot.intents.encoder import SentenceEncoder
 from robot.intents.evaluate import evaluate
 from robot.intents.schema import Intent, IntentData
@@ -40,11 +38,7 @@ def to_intent_data(pairs: list[list[str]], source: str) -> IntentData:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--turns", type=int, default=500, help="chat turns timed for latency")
-    args = parser.parse_args()
+    args = bench_arguments(__doc__, DEFAULT_DATA, 500).parse_args()
     torch.set_num_threads(args.threads)
     raw = json.loads(args.data.read_text())
     train = to_intent_data(raw["train"] + raw["oos_train"], f"{args.data.name}:train+oos_train")
@@ -57,15 +51,7 @@ def main() -> None:
 
     shipped = load_robot(seed=0)
     robot = Robot(shipped.brain, shipped.persona, seed=0)  # the intent path: no dialogue model generating
-    texts = [t for t, _ in raw["test"][: args.turns]]
-    for text in texts[:20]:
-        robot.respond(text, Session())
-    turn_ms = []
-    for text in texts:
-        session = Session()
-        start = time.perf_counter()
-        robot.respond(text, session)
-        turn_ms.append(1000 * (time.perf_counter() - start))
+    turn_ms = time_turns(robot, [t for t, _ in raw["test"][: args.turns]])
 
     rows = [
         ("in-scope accuracy (test)", f"{100 * result['in_scope_accuracy']:.2f}%", ">= 95.0%"),

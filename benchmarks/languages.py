@@ -8,7 +8,6 @@ intent path; and the two encoders' cosine scales that `SentenceEncoder.similarit
 
 from __future__ import annotations
 
-import argparse
 import os
 import platform
 import tempfile
@@ -20,9 +19,9 @@ os.environ["ROBOT_HOME"] = tempfile.mkdtemp(prefix="robot-bench-home-")
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
-from report import percentile, print_table  # noqa: E402
+from report import bench_arguments, percentile, print_table, time_turns  # noqa: E402
 
-from robot.brain import Brain, Robot, Session  # noqa: E402
+from robot.brain import Brain, Robot  # noqa: E402
 from robot.intents.encoder import MULTILINGUAL, EncoderConfig, SentenceEncoder  # noqa: E402
 from robot.intents.evaluate import evaluate  # noqa: E402
 from robot.intents.formats import load_intents  # noqa: E402
@@ -50,11 +49,7 @@ def cosine_scales() -> list[tuple[str, ...]]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--turns", type=int, default=300, help="chat turns timed for latency")
-    args = parser.parse_args()
+    args = bench_arguments(__doc__, DEFAULT_DATA, 300).parse_args()
     torch.set_num_threads(args.threads)
 
     folder = Path(tempfile.mkdtemp(prefix="robot-bench-zh-")) / "model"
@@ -72,14 +67,7 @@ def main() -> None:
     english = folder.parent / "as-english"  # the same data read by MiniLM, as before languages
     train_intent_model([args.data / "train.csv"], out=english, device="cpu", language="en")
     robot = Robot(brain, load_persona(), seed=0)
-    turns = texts[:: max(1, len(texts) // args.turns)]
-    for text in turns[:20]:
-        robot.respond(text, Session())
-    turn_ms = []
-    for text in turns:
-        start = time.perf_counter()
-        robot.respond(text, Session())
-        turn_ms.append(1000 * (time.perf_counter() - start))
+    turn_ms = time_turns(robot, texts[:: max(1, len(texts) // args.turns)])
 
     rows = [
         ("language (detected)", trained.metrics["language"], "zh"),

@@ -2,7 +2,35 @@
 
 from __future__ import annotations
 
+import argparse
+import time
+from pathlib import Path
+
 import numpy as np
+
+
+def bench_arguments(doc: str, data: Path, turns: int) -> argparse.ArgumentParser:
+    """The options every intent benchmark takes: its data, torch's threads, how many chat turns to time."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=data)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--turns", type=int, default=turns, help="chat turns timed for latency")
+    return parser
+
+
+def time_turns(robot, texts: list[str], warmup: int = 20) -> list[float]:
+    """Milliseconds of each chat turn (a fresh session each), after `warmup` untimed ones."""
+    from robot.brain import Session
+
+    for text in texts[:warmup]:
+        robot.respond(text, Session())
+    times = []
+    for text in texts:
+        session = Session()
+        start = time.perf_counter()
+        robot.respond(text, session)
+        times.append(1000 * (time.perf_counter() - start))
+    return times
 
 
 def percentile(values: list[float], q: float) -> float:
