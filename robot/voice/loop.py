@@ -8,6 +8,7 @@ stops a recording. The microphone is ignored while the robot speaks, so it does 
 from __future__ import annotations
 
 import queue
+import signal
 import sys
 import threading
 import time
@@ -47,6 +48,7 @@ class ConversationLoop:
         self.turns = 0
         self._blocks: queue.Queue[np.ndarray] = queue.Queue()
         self._listening = threading.Event()
+        self._stopped = threading.Event()  # Ctrl-C was pressed
         self._listening.set()
         self._resample = StreamResampler(options.sample_rate)
 
@@ -80,6 +82,7 @@ class ConversationLoop:
     def run(self) -> int:
         """Listen and answer until Ctrl-C (or the turn/time limits). Returns the number of replies."""
         stream = self._open_input()
+        previous = self._catch_ctrl_c()
         try:  # from the first line on, Ctrl-C is a clean stop
             with stream:
                 self.report(f"Listening ({'Enter to talk' if self.options.push_to_talk else 'just speak'}; "
@@ -89,11 +92,31 @@ class ConversationLoop:
                 else:
                     self._hands_free()
         except KeyboardInterrupt:
+            self._stopped.set()
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGINT, previous)
+        if self._stopped.is_set():
             self.report("Stopped.")
         return self.turns
 
+    def _catch_ctrl_c(self):
+        """Ctrl-C also sets a flag the loop checks at every block: Python drops a KeyboardInterrupt raised while
+        a finalizer runs (seen: the regex module's `__del__` during a reply), and the loop must stop anyway.
+        Returns the handler to restore (None off the main thread, where signals cannot be caught, and where
+        whoever started the robot chose to ignore Ctrl-C)."""
+        if threading.current_thread() is not threading.main_thread() \
+                or signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+            return None
+
+        def on_ctrl_c(signum, frame):
+            self._stopped.set()
+            raise KeyboardInterrupt
+
+        return signal.signal(signal.SIGINT, on_ctrl_c)
+
     def _done(self) -> bool:
-        return self.options.max_turns is not None and self.turns >= self.options.max_turns
+        return self._stopped.is_set() or (self.options.max_turns is not None and self.turns >= self.options.max_turns)
 
     def _hands_free(self) -> None:
         listener = Listener(self.voice, self.options.endpoint)
