@@ -128,6 +128,10 @@ def test_the_robot_answers_in_chinese_as_its_chinese_persona(tmp_path, monkeypat
     assert robot.respond("  ", session).text == robot.personas["zh"].empty
     registry.rollback()  # back to the English default
     assert load_robot(registry, seed=0).respond("what time is it", Session()).intent == "time"
+    with pytest.raises(InputError, match="no intents in 'fr' to serve: train some with"):
+        load_robot(registry, language="fr")
+    refused = robot_cli("chat", "--language", "chinese", "--message", "hi", home=tmp_path)
+    assert refused.returncode == 2 and "not a language code" in refused.stderr
 
 
 @pytest.mark.browser
