@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import shlex
 import sys
@@ -24,7 +23,7 @@ from robot.intents.schema import IntentData, one_label_per_text, raise_first_err
 from robot.intents.spoken import adapt
 from robot.intents.train import TrainConfig, pick_device, train_intents
 from robot.language import ENGLISH, base_language, check_language, detect_language
-from robot.lifecycle import DEFAULT_VERSION, ModelRegistry, activate, training_lock
+from robot.lifecycle import ModelRegistry, activate, training_lock
 from robot.paths import ASSETS, DEFAULT_INTENTS, DEFAULT_PERSONA, SHIPPED_MODELS
 from robot.speech.language_model import SPEECH_DIR
 from robot.wheels import WheelMissing
@@ -114,31 +113,24 @@ def shipped_languages() -> dict[str, Path]:
 def use_language(registry: ModelRegistry, language: str, progress: bool = True) -> str:
     """Make an intent model in `language` active, unless the active one is: the newest version in it, else the
     shipped intents of that language trained into a new version (once, a few seconds). Returns its name."""
-    language = check_language(language)
-    if registry_language(registry, registry.active_name()) == language:
+    language = base_language(check_language(language))
+    versions = registry.list()  # versions from before languages were recorded are English
+    same = [v for v in versions if base_language(v.metrics.get("language", ENGLISH)) == language]
+    if any(v.active for v in same):
         return registry.active_name()
-    same = [v.name for v in registry.list() if v.metrics.get("language") == language]
-    if not same:
+    if same:
+        name = same[-1].name
+    else:
         shipped = shipped_languages()
-        if base_language(language) == ENGLISH:
-            same = [DEFAULT_VERSION]
-        elif base_language(language) not in shipped:
+        if language not in shipped:
             raise InputError(f"no intents in {language!r} to serve: train some with `robot train intents --data "
                              f"FILE --language {language}` (shipped: en, {', '.join(shipped)})")
-        else:
-            print(f"Training the default {language} intents (first use only)…", file=sys.stderr)
-            with training_lock("intents", registry.home):
-                same = [train_intent_model([shipped[base_language(language)] / "intents.yaml"], registry=registry,
-                                           activate=False, progress=progress).version]
-    activate(registry, same[-1])
-    return same[-1]
-
-
-def registry_language(registry: ModelRegistry, name: str) -> str:
-    """A version's language (versions from before languages were recorded: English)."""
-    folder = registry.path(name)
-    metrics = json.loads((folder / "metrics.json").read_text()) if (folder / "metrics.json").exists() else {}
-    return metrics.get("language", ENGLISH)
+        print(f"Training the default {language} intents (first use only)…", file=sys.stderr)
+        with training_lock("intents", registry.home):
+            name = train_intent_model([shipped[language] / "intents.yaml"], registry=registry, activate=False,
+                                      progress=progress).version
+    activate(registry, name)
+    return name
 
 
 def load_robot(registry: ModelRegistry | None = None, device: str = "cpu", seed: int | None = None,
