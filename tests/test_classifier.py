@@ -4,6 +4,7 @@ calibration, and the model folder round trip."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 
 from robot.intents.bundle import load_bundle, save_bundle
@@ -175,3 +176,27 @@ def test_data_without_negatives_still_learns_to_refuse(encoder, tmp_path):
     for text, intent in [("do you take credit cards", "payments"), ("how long does shipping take", "delivery"),
                          ("tell me something funny", "funny")]:
         assert robot.respond(text, Session()).intent == intent, text
+
+
+def test_messages_arriving_together_are_encoded_together(encoder):
+    """Under load the messages waiting for the encoder go through it in one batch; each caller still gets its
+    own features and token states, the same as alone, and an error reaches every caller of its batch."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from robot.intents.encoder import MessageBatcher
+
+    texts = ["what time is it", "hi", "could you please tell me a rather long joke about robots", "ok"] * 8
+    alone = [encoder._run([t]) for t in texts]
+    sizes = []
+    batcher = MessageBatcher(lambda batch: (sizes.append(len(batch)), encoder._run(batch))[1])
+    with ThreadPoolExecutor(16) as pool:
+        together = list(pool.map(batcher, texts))
+    assert max(sizes) > 1 and sum(sizes) == len(texts)
+    for (features, tokens), (single, single_tokens) in zip(together, alone):
+        assert np.allclose(features, single, atol=1e-5)
+        assert tokens.offsets == single_tokens[0].offsets
+        assert torch.allclose(tokens.states, single_tokens[0].states, atol=1e-5)
+    failing = MessageBatcher(lambda batch: 1 / 0)
+    with pytest.raises(ZeroDivisionError):
+        failing("hello")
+    assert np.allclose(encoder.encode_message("what time is it")[0], alone[0][0], atol=1e-5)

@@ -14,9 +14,12 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import queue
 import sqlite3
 import threading
 import warnings
+from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -175,6 +178,44 @@ def _export(module: PooledLayers, tokenizer, folder: Path) -> None:
                                         "hidden": pieces}, opset_version=17, dynamo=False)
 
 
+class MessageBatcher:
+    """Messages that arrive while the encoder is busy are encoded together: one ONNX Runtime call for all of
+    them instead of one each (a batch costs about half as much per sentence, `benchmarks/encoder_engines.py`),
+    and a lone message waits for nothing. One worker thread, started with the first message."""
+
+    def __init__(self, run: Callable[[list[str]], tuple[np.ndarray, list[TokenStates]]], max_batch: int = 32) -> None:
+        self.run, self.max_batch = run, max_batch
+        self.queue: queue.SimpleQueue = queue.SimpleQueue()
+        self.worker: threading.Thread | None = None
+        self.lock = threading.Lock()
+
+    def __call__(self, text: str) -> tuple[np.ndarray, TokenStates]:
+        with self.lock:
+            if self.worker is None:
+                self.worker = threading.Thread(target=self._work, name="encoder-batches", daemon=True)
+                self.worker.start()
+        done: Future = Future()
+        self.queue.put((text, done))
+        return done.result()
+
+    def _work(self) -> None:
+        while True:
+            batch = [self.queue.get()]
+            while len(batch) < self.max_batch:
+                try:
+                    batch.append(self.queue.get_nowait())
+                except queue.Empty:
+                    break
+            try:
+                features, tokens = self.run([text for text, _ in batch])
+            except BaseException as exc:  # noqa: BLE001 - each caller gets the error, and the worker goes on
+                for _, done in batch:
+                    done.set_exception(exc)
+                continue
+            for k, (_, done) in enumerate(batch):
+                done.set_result((features[k:k + 1], tokens[k]))
+
+
 @functools.cache
 def shared_encoder(config: EncoderConfig = EncoderConfig(), device: str = "cpu") -> SentenceEncoder:
     """One encoder per configuration and device in a process, with the on-disk embedding cache: chat, Validate,
@@ -210,6 +251,7 @@ class SentenceEncoder:
             self.dim, self.unit_dim = self.model.config.hidden_size * config.layers, self.model.config.hidden_size
             key = f"{self.sha256[:16]}:{config.layers}:{config.max_length}:"
         self.cache = EmbeddingCache(cache_path, key) if cache_path else None
+        self.messages = MessageBatcher(self._run)
 
     @staticmethod
     def _weights_sha256(path: str) -> str:
@@ -255,9 +297,10 @@ class SentenceEncoder:
         return out
 
     def encode_message(self, text: str) -> tuple[np.ndarray, TokenStates]:
-        """Sentence features (1, dim) and token states of one message, from one forward pass."""
-        features, tokens = self._run([text])
-        return (self.multilingual.encode([text]) if self.multilingual else features), tokens[0]
+        """Sentence features (1, dim) and token states of one message, from one forward pass (shared with the
+        messages of other conversations that arrive meanwhile)."""
+        features, tokens = self.messages(text)
+        return (self.multilingual.encode([text]) if self.multilingual else features), tokens
 
     def similarity(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """Cosine similarities of unit vectors (rows of `a` against rows of `b`) on MiniLM's scale, where
