@@ -200,3 +200,16 @@ def test_messages_arriving_together_are_encoded_together(encoder):
     with pytest.raises(ZeroDivisionError):
         failing("hello")
     assert np.allclose(encoder.encode_message("what time is it")[0], alone[0][0], atol=1e-5)
+
+
+def test_an_encoder_the_exporter_cannot_follow_runs_in_pytorch(encoder, monkeypatch, capsys):
+    from robot.intents import encoder as module
+
+    def cannot(*args):
+        raise RuntimeError("unsupported operator")
+
+    monkeypatch.setattr(module, "onnx_session", cannot)
+    slow = module.SentenceEncoder()
+    assert slow.session is None and "runs in PyTorch" in capsys.readouterr().err
+    texts = ["hi", "what time is it now"]
+    assert np.allclose(slow._forward(texts), encoder._forward(texts), atol=1e-5)

@@ -16,6 +16,7 @@ import functools
 import hashlib
 import queue
 import sqlite3
+import sys
 import threading
 import warnings
 from collections.abc import Callable
@@ -165,6 +166,15 @@ def onnx_session(module: PooledLayers, tokenizer, sha256: str):
     return onnxruntime.InferenceSession(str(folder / "model.onnx"), options, providers=["CPUExecutionProvider"])
 
 
+def cpu_session(module: PooledLayers, tokenizer, sha256: str):
+    """The ONNX Runtime session, or None (PyTorch runs it, slower) for a model the exporter cannot follow."""
+    try:
+        return onnx_session(module, tokenizer, sha256)
+    except Exception as exc:  # noqa: BLE001 - an architecture the exporter cannot follow still works in PyTorch
+        print(f"note: the encoder runs in PyTorch, slower ({type(exc).__name__}: {exc})"[:200], file=sys.stderr)
+        return None
+
+
 def _export(module: PooledLayers, tokenizer, folder: Path) -> None:
     folder.mkdir(parents=True)
     example = tokenizer(["export this sentence", "and this longer one, with padding"], padding=True,
@@ -240,7 +250,7 @@ class SentenceEncoder:
             raise InputError(f"encoder weights sha256 {self.sha256} differ from the expected "
                              f"{DEFAULT_ENCODER_SHA256}", path=path)
         self.pooled = PooledLayers(self.model, config.layers).eval()  # the exporter restores this mode
-        self.session = onnx_session(self.pooled, self.tokenizer, self.sha256) if self.device.type == "cpu" else None
+        self.session = cpu_session(self.pooled, self.tokenizer, self.sha256) if self.device.type == "cpu" else None
         if config.sentence not in (POOLED, MULTILINGUAL):
             raise InputError(f"unknown sentence features {config.sentence!r} ({POOLED} or {MULTILINGUAL})")
         self.multilingual = MultilingualE5() if config.sentence == MULTILINGUAL else None
