@@ -22,7 +22,7 @@ from robot.intents.bundle import load_bundle
 from robot.intents.classifier import IntentClassifier
 from robot.intents.entities import EntityExtractor
 from robot.intents.schema import IntentData, template_slots
-from robot.language import ENGLISH, base_language, detect_language
+from robot.language import ENGLISH, base_language
 from robot.paths import DEFAULT_PERSONA
 
 MAX_MESSAGE_CHARS = 1000  # longer messages are cut here; the encoder reads 128 tokens anyway
@@ -122,7 +122,7 @@ class Brain:
     @functools.cached_property
     def language(self) -> str:
         """The intents' language (models from before languages were recorded: their examples' script)."""
-        return self.data.language or detect_language(self.data.labelled_examples()[0])
+        return self.data.language_or_detected()
 
 
 class Robot:

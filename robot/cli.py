@@ -205,13 +205,12 @@ def cmd_data_validate(args: argparse.Namespace) -> int:
     from robot.intents.encoder import EncoderConfig, shared_encoder
     from robot.intents.formats import load_many
     from robot.intents.lint import all_problems
-    from robot.language import detect_language
 
     errors = 0
     report = []
     for path in args.files:
         data = load_many([path], args.language)
-        language = data.language or detect_language(data.labelled_examples()[0])
+        language = data.language_or_detected()
         for problem in all_problems(data, shared_encoder(EncoderConfig.for_language(language))):
             errors += problem.severity == "error"
             report.append({"file": str(path), **problem.__dict__})

@@ -14,7 +14,6 @@ import unicodedata
 from collections import Counter
 
 ENGLISH = "en"
-CHINESE = "zh"
 
 # The first word of a letter's Unicode name -> the language that script most likely means.
 SCRIPTS = {"CJK": "zh", "HIRAGANA": "ja", "KATAKANA": "ja", "HANGUL": "ko", "CYRILLIC": "ru", "GREEK": "el",

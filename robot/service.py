@@ -22,7 +22,7 @@ from robot.intents.negatives import with_generic_negatives
 from robot.intents.schema import IntentData, one_label_per_text, raise_first_error
 from robot.intents.spoken import adapt
 from robot.intents.train import TrainConfig, pick_device, train_intents
-from robot.language import ENGLISH, base_language, check_language, detect_language
+from robot.language import ENGLISH, base_language, check_language
 from robot.lifecycle import ModelRegistry, activate, training_lock
 from robot.paths import ASSETS, DEFAULT_INTENTS, DEFAULT_PERSONA, SHIPPED_MODELS
 from robot.speech.language_model import SPEECH_DIR
@@ -35,9 +35,7 @@ def load_training_data(paths: list[str | Path], language: str | None = None) \
     declare, else the one their script shows); and the (example, intent) pairs that rule left out."""
     data = load_many(paths, language)
     raise_first_error(data)
-    if data.language is None:
-        data = replace(data, language=detect_language(data.labelled_examples()[0]))
-    return one_label_per_text(data)
+    return one_label_per_text(replace(data, language=data.language_or_detected()))
 
 
 @dataclass(frozen=True)
@@ -105,6 +103,11 @@ def load_persona() -> Persona:
     return Persona.load(DEFAULT_PERSONA)
 
 
+def load_personas() -> dict[str, Persona]:
+    """The shipped personas of languages other than English, by language code."""
+    return {code: Persona.load(folder / "persona.yaml") for code, folder in shipped_languages().items()}
+
+
 def shipped_languages() -> dict[str, Path]:
     """Languages with a default persona besides English: assets/<code>/ (intents.yaml and persona.yaml)."""
     return {p.name: p for p in sorted(ASSETS.iterdir()) if (p / "persona.yaml").is_file()}
@@ -143,8 +146,7 @@ def load_robot(registry: ModelRegistry | None = None, device: str = "cpu", seed:
         use_language(registry, language)
     brain = Brain.load(registry.active_path(), registry.active_name(), device=device)
     persona = load_persona()
-    personas = {code: Persona.load(folder / "persona.yaml") for code, folder in shipped_languages().items()}
-    return Robot(brain, persona, fallback=load_dialogue_fallback(persona), seed=seed, personas=personas)
+    return Robot(brain, persona, fallback=load_dialogue_fallback(persona), seed=seed, personas=load_personas())
 
 
 def load_dialogue_fallback(persona: Persona, registry: ModelRegistry | None = None) -> DialogueFallback | None:

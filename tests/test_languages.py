@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from robot.brain import Brain, Persona, Robot, Session
+from robot.brain import Brain, Robot, Session
 from robot.errors import InputError
 from robot.intents.encoder import MULTILINGUAL
 from robot.intents.formats import load_many, parse_native_yaml, to_native_yaml
@@ -140,15 +140,15 @@ def test_the_chat_page_follows_the_model_language_at_each_load(zh_model, tmp_pat
     a Chinese message gets its Chinese reply."""
     from robot.lifecycle import ModelRegistry
     from robot.paths import SHIPPED_MODELS
-    from robot.service import shipped_languages
+    from robot.service import load_personas
     from robot.web.app import launch
     from tests.conftest import free_port
     from tests.test_web import BROWSER_ARGS, CHROMIUM
 
     playwright = pytest.importorskip("playwright.sync_api")
     expect = playwright.expect
-    personas = {code: Persona.load(folder / "persona.yaml") for code, folder in shipped_languages().items()}
-    robot = Robot(Brain.load(SHIPPED_MODELS / "intents", "default"), load_persona(), seed=0, personas=personas)
+    robot = Robot(Brain.load(SHIPPED_MODELS / "intents", "default"), load_persona(), seed=0,
+                  personas=load_personas())
     port = free_port()
     app = launch(robot, port=port, block=False, registry=ModelRegistry("intents", home=tmp_path))
     try:

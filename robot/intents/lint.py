@@ -8,7 +8,7 @@ import numpy as np
 from robot.intents.annotations import plain_text
 from robot.intents.encoder import SentenceEncoder
 from robot.intents.schema import IntentData, Problem, check
-from robot.language import ENGLISH, base_language, detect_language
+from robot.language import ENGLISH, base_language
 from robot.speech.language_model import pronunciations, words_of
 
 NEAR_DUPLICATE_COSINE = 0.9
@@ -57,5 +57,5 @@ def all_problems(data: IntentData, encoder: SentenceEncoder | None = None) -> li
     problems = check(data)
     if encoder is not None:
         problems += near_duplicate_intents(data, encoder)
-    english = base_language(data.language or detect_language(data.labelled_examples()[0])) == ENGLISH
+    english = base_language(data.language_or_detected()) == ENGLISH
     return problems + (unpronounceable_words(data) if english else [])

@@ -15,6 +15,7 @@ from robot.actions import ACTIONS, MEMORY_SLOTS, PERSONA_SLOTS
 from robot.errors import InputError
 from robot.intents.annotations import Span, parse_example, plain_text
 from robot.intents.user_regex import regex_problem
+from robot.language import detect_language
 
 OOS_LABELS = ("oos", "out_of_scope")
 
@@ -47,6 +48,10 @@ class IntentData:
     source: str = "<memory>"
     lines: dict[tuple, int] = field(default_factory=dict, repr=False)
     language: str | None = None  # declared (`language:` in the file, --language), or set from the examples
+
+    def language_or_detected(self) -> str:
+        """The declared language, else the one the examples' script shows."""
+        return self.language or detect_language(self.labelled_examples()[0])
 
     def intent(self, name: str) -> Intent:
         for intent in self.intents:

@@ -21,7 +21,7 @@ from robot.intents.formats import INPUT_SUFFIXES, load_intents, parse_native_yam
 from robot.intents.lint import all_problems
 from robot.intents.negatives import negatives_note
 from robot.intents.schema import OOS_LABELS, Intent
-from robot.language import check_language, detect_language
+from robot.language import check_language
 from robot.lifecycle import SUMMARY, ModelRegistry, activate, format_value, summary
 from robot.paths import robot_home
 from robot.service import train_version
@@ -160,7 +160,7 @@ def build_train_tab(robot: Robot, registry: ModelRegistry, feedback: FeedbackSto
             data = parse(text, language)
         except InputError as exc:
             return [["error", exc.line, exc.field or "", exc.detail]], f"**Cannot read the intents:** {exc}"
-        code = data.language or detect_language(data.labelled_examples()[0])
+        code = data.language_or_detected()
         found = all_problems(data, shared_encoder(EncoderConfig.for_language(code)))
         errors_n = sum(p.severity == "error" for p in found)
         rows = [[p.severity, p.line, p.field, p.message] for p in found]
