@@ -6,7 +6,8 @@ For each backend: word error rate without and with the adaptation to the intents
 adapted language model; Whisper: without vs with the intents' prompt), intent accuracy from speech vs from the
 same text, real-time factor, and the latency from the end of speech to the first reply audio (the endpointer's
 hang-over, whatever decoding is left after it, the intent, and the reply's first sentence spoken), with the
-audio after the end of speech delivered in real time.
+audio after the end of speech delivered in real time. For the web page's microphone (pieces of a quarter of a
+second at 48 kHz, Stop clicked half a second after the speech ends): the time from Stop to the transcript.
 
     python benchmarks/voice.py [--requests benchmarks/data/voice_requests.tsv] [--threads 2]
                                [--backends whisper pocketsphinx] [--whisper-model base] [--errors]
@@ -19,6 +20,7 @@ import os
 import platform
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 os.environ["ROBOT_HOME"] = tempfile.mkdtemp(prefix="robot-bench-")
@@ -31,12 +33,13 @@ from report import percentile, print_table  # noqa: E402
 from robot.brain import Session  # noqa: E402
 from robot.intents.annotations import plain_text  # noqa: E402
 from robot.service import load_robot  # noqa: E402
-from robot.speech.audio import SAMPLE_RATE, load  # noqa: E402
+from robot.speech.audio import SAMPLE_RATE, load, resample, to_int16  # noqa: E402
 from robot.speech.recognizers import transcribe_utterance  # noqa: E402
 from robot.speech.tts import Voice, synthesize, synthesize_stream  # noqa: E402
 from robot.speech.wer import word_error_rate  # noqa: E402
 from robot.speech.whisper import WhisperOptions  # noqa: E402
 from robot.voice.listen import Listener  # noqa: E402
+from robot.voice.recording import StreamedRecording  # noqa: E402
 from robot.voice.voice_robot import BACKENDS, VoiceOptions, VoiceRobot, make_recognizer  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
@@ -45,6 +48,8 @@ VOICES = [Voice("en-us", 150), Voice("en-us+f2", 165), Voice("en-us+m4", 135), V
           Voice("en-us+f2", 130), Voice("en-us+m4", 160)]
 ROOM_NOISE = 10 ** (-60 / 20)  # a quiet room through a decent microphone: -60 dBFS
 BLOCK = int(0.03 * SAMPLE_RATE)
+BROWSER_RATE, PIECE = 48000, 0.25  # the web page's microphone: what browsers record at, seconds per piece
+STOP_AFTER = 0.5  # seconds from the end of speech to the click on Stop: a quick user
 REPLY_WORDS = (8, 12)  # "a 10-word reply": the default intents' responses of about that length
 
 
@@ -94,6 +99,35 @@ def run(voice: VoiceRobot, streams: list[tuple[np.ndarray, int]]) -> list[dict]:
     return results
 
 
+def browser_rows(name: str, voice: VoiceRobot, streams: list[tuple[np.ndarray, int]],
+                 references: list[str]) -> list[tuple]:
+    """Each stream as the web page's microphone sends it (`StreamedRecording`): pieces up to the end of speech
+    as fast as they are taken, then at a microphone's pace until Stop, `STOP_AFTER` seconds later; measured
+    from Stop to the transcript."""
+    guesses, waits, early, texts = ThreadPoolExecutor(1), [], [], []
+    piece = int(PIECE * BROWSER_RATE)
+    for signal, speech_end in streams:
+        pcm, end = to_int16(resample(signal, SAMPLE_RATE, BROWSER_RATE)), speech_end * BROWSER_RATE // SAMPLE_RATE
+        stop = end + int(STOP_AFTER * BROWSER_RATE)
+        recording, ended = StreamedRecording(voice, guesses), None
+        for start in range(0, stop - piece + 1, piece):
+            if start + piece > end:  # a piece is sent once it is recorded
+                ended = ended or time.perf_counter() - (start - end) / BROWSER_RATE
+                time.sleep(max(0.0, ended + (start + piece - end) / BROWSER_RATE - time.perf_counter()))
+            recording.add(BROWSER_RATE, pcm[start:start + piece])
+        time.sleep(max(0.0, ended + STOP_AFTER - time.perf_counter()))
+        clicked = time.perf_counter()
+        transcript, was_early = recording.finish()
+        waits.append(time.perf_counter() - clicked)
+        early.append(was_early)
+        texts.append(transcript.text)
+    return [(f"{name}, web microphone: WER", f"{word_error_rate(references, texts):.1%}", ""),
+            (f"{name}, web microphone: Stop ({STOP_AFTER:g} s after the speech) -> transcript, p50",
+             f"{1000 * percentile(waits, 50):.0f} ms", ""),
+            (f"{name}, web microphone: the same, p90", f"{1000 * percentile(waits, 90):.0f} ms", ""),
+            ("  recordings transcribed before Stop (at their last pause)", f"{np.mean(early):.0%}", "")]
+
+
 def backend_rows(name: str, robot, requests: list[tuple[str, str]], voices: list[Voice],
                  streams: list[tuple[np.ndarray, int]], whisper: WhisperOptions, errors: bool) -> list[tuple]:
     references, truth = [s for _, s in requests], [i for i, _ in requests]
@@ -122,6 +156,8 @@ def backend_rows(name: str, robot, requests: list[tuple[str, str]], voices: list
     ]
     if name == "whisper":
         rows.append(("  requests whose transcript was started at the final pause", f"{early:.0%}", ""))
+    rows += browser_rows(name, VoiceRobot(robot, VoiceOptions(backend=name, whisper=whisper, speak=False)), streams,
+                         references)
     if errors:
         for (intent, sentence), r, v in zip(requests, adapted, voices):
             mark = "" if r.get("intent") == intent else f"   [intent {r.get('intent')} != {intent}]"

@@ -1,5 +1,5 @@
 """Voice in the web app: uploads through the API (48 kHz stereo WAV, FLAC, MP3; broken files), and a real
-Chromium whose fake microphone plays a spoken request into the Chat tab's recorder."""
+Chromium whose fake microphone plays a spoken request into the Chat tab's streaming recorder."""
 
 from __future__ import annotations
 
@@ -92,6 +92,8 @@ def test_browser_records_from_the_microphone_and_hears_the_reply(web_app, tmp_pa
             page.wait_for_timeout(3500)  # 0.5 s of room, the request (about 1.5 s), room again
             page.locator("#microphone button.stop-button").click()
             expect(page.locator("#reply-meta")).to_contain_text("weather · ", timeout=60_000)
+            # decoded at the pause, while the fake microphone went on with its seconds of silence
+            expect(page.locator("#reply-meta")).to_contain_text("transcribed while you spoke")
             assert heard(page.locator("#chat [data-testid='user']").first.inner_text(), "what's the weather like")
             page.locator("#spoken-reply audio").first.wait_for(state="attached", timeout=30_000)
             constraints = page.evaluate("window.__audioConstraints")

@@ -6,15 +6,17 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
+from scipy.signal import resample_poly
 
 from robot.brain import Session
 from robot.errors import InputError
 from robot.paths import SHIPPED_MODELS
 from robot.speech import whisper
-from robot.speech.audio import SAMPLE_RATE, load
+from robot.speech.audio import SAMPLE_RATE, AudioLimits, load, to_int16
 from robot.speech.endpoint import Endpointer
 from robot.speech.neural_voice import phonemizer
 from robot.speech.recognizers import transcribe_utterance
@@ -22,6 +24,7 @@ from robot.speech.tts import Voice, synthesize, synthesize_stream
 from robot.speech.wer import normalise
 from robot.speech.whisper import WhisperOptions, WhisperRecognizer
 from robot.voice.listen import Listener
+from robot.voice.recording import StreamedRecording
 from robot.voice.voice_robot import VoiceOptions, VoiceRobot, make_recognizer
 from robot.wheels import WheelMissing
 from tests.conftest import FIXTURES
@@ -112,6 +115,47 @@ def test_the_listener_starts_whisper_at_the_pause_and_keeps_that_guess(robot):
     assert len(heard) == 1 and heard[0].early
     assert normalise(heard[0].transcript.text) == normalise("hello robot how are you")
     assert voice.answer(heard[0].transcript, Session()).reply.intent in ("greet", "how_are_you")
+
+
+def browser_pieces(stream: np.ndarray, rate: int = 48000, seconds: float = 0.25) -> list[np.ndarray]:
+    """16 kHz float audio as a browser's microphone sends it: `rate`, int16, two channels, in pieces."""
+    pcm = to_int16(resample_poly(stream, rate // 1000, 16))
+    stereo = np.repeat(pcm[:, None], 2, axis=1)
+    step = int(seconds * rate)
+    return [stereo[i:i + step] for i in range(0, len(stereo), step)]
+
+
+def test_a_streamed_recording_is_transcribed_at_its_last_pause_before_stop(robot):
+    """The browser's microphone: a request with a pause inside, then silence, then Stop. The guess at the first
+    pause is dropped when the voice comes back; the one at the last pause is the transcript, so nothing is
+    left to decode at Stop. Stopped in mid-speech, the whole recording is decoded then."""
+    voice = VoiceRobot(robot, VoiceOptions(backend="whisper", speak=False))
+    first, second = (voiced(synthesize(t, Voice("en-us", 150)), 0.001) for t in ("hello robot", "how are you"))
+    speech = np.concatenate([first, np.zeros(int(0.18 * SAMPLE_RATE), np.float32), second])
+    guesses = ThreadPoolExecutor(1)
+    recording = StreamedRecording(voice, guesses)
+    for piece in browser_pieces(quiet_room(speech, after=1.0)):
+        recording.add(48000, piece)
+    transcript, early = recording.finish()
+    assert early and normalise(transcript.text) == normalise("hello robot how are you")
+
+    cut_short = StreamedRecording(voice, guesses)
+    for piece in browser_pieces(quiet_room(speech, after=0.0)[:-int(0.1 * SAMPLE_RATE)]):
+        cut_short.add(48000, piece)
+    transcript, early = cut_short.finish()
+    assert not early and normalise(transcript.text)[:3] == ["hello", "robot", "how"]
+
+
+def test_a_streamed_recording_keeps_to_the_voice_limits(robot):
+    voice = VoiceRobot(robot, VoiceOptions(backend="whisper", speak=False, limits=AudioLimits(max_seconds=2)))
+    recording = StreamedRecording(voice, ThreadPoolExecutor(1))
+    for piece in browser_pieces(np.zeros(3 * SAMPLE_RATE, np.float32)):
+        recording.add(48000, piece)
+    assert recording.cut
+    with pytest.raises(InputError, match="silent"):  # what the recogniser is given is checked as an upload is
+        recording.finish()
+    with pytest.raises(InputError, match="sample rate"):
+        recording.add(44100, browser_pieces(np.zeros(SAMPLE_RATE, np.float32), 44100)[0])
 
 
 def test_endpointer_pause_events_carry_the_utterance_so_far_undelayed():

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 
 from robot.speech.endpoint import Endpointer, EndpointOptions
 from robot.speech.recognizers import Recognizer, Transcript
+from robot.voice.guess import PauseGuess
 from robot.voice.voice_robot import VoiceRobot
 
 
@@ -35,41 +36,31 @@ class Listener:
         self.endpointer = Endpointer(options)
         self._recognizer: Recognizer | None = None
         self._consumed = 0
-        self._background = ThreadPoolExecutor(1, thread_name_prefix="guess")
-        self._guess: Future | None = None  # a transcript of the utterance up to the current pause
-        self._last: Future | None = None  # the latest guess started, current or not
+        self._guess = PauseGuess(ThreadPoolExecutor(1, thread_name_prefix="guess"))
 
     def feed(self, block: np.ndarray) -> Iterator[Heard]:
         for event in self.endpointer.feed(block):
             if event.kind == "start":
                 self._recognizer = self.voice.recognizer()  # follows a model swapped meanwhile
                 self._recognizer.start()
-                self._guess = None
+                self._guess.resume()
             if self._recognizer is None:
                 continue
             if event.kind in ("pause", "resume"):
-                if not self._recognizer.streaming:
-                    self._guess = self._start_guess(event.audio) if event.kind == "pause" else None
+                if event.kind == "pause" and not self._recognizer.streaming:
+                    self._guess.pause(self._recognizer.transcribe, event.audio)
+                else:
+                    self._guess.resume()
                 continue
             self._recognizer.feed(event.audio)
             if event.kind == "end":
-                ended, early = time.perf_counter(), self._guess is not None
-                yield Heard(self._transcript(), ended, self._consumed + block.size, early)
+                ended, recognizer, self._recognizer = time.perf_counter(), self._recognizer, None
+                transcript, early = self._guess.take(recognizer.finish)
+                yield Heard(transcript, ended, self._consumed + block.size, early)
         self._consumed += block.size
-
-    def _start_guess(self, audio: np.ndarray) -> Future:
-        self._last = self._background.submit(self._recognizer.transcribe, audio)
-        return self._last
-
-    def _transcript(self) -> Transcript:
-        recognizer, guess, self._recognizer, self._guess = self._recognizer, self._guess, None, None
-        if guess is not None:
-            return guess.result()
-        if self._last is not None:
-            wait([self._last])  # a guess gone stale still holds the cores: let it finish first
-        return recognizer.finish()
 
     def reset(self) -> None:
         """Drop what was heard (while the robot speaks, its own voice must not count)."""
         self.endpointer.reset()
-        self._recognizer = self._guess = None
+        self._recognizer = None
+        self._guess.resume()

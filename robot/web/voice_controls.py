@@ -1,20 +1,27 @@
 """Voice in the Chat tab: record or upload a request, see its transcript as your message, hear the reply.
 
-Browsers record at 44.1 or 48 kHz (Gradio hands over a WAV file), uploads come in any format: both are read
-by `audio.load` (libsndfile: WAV, FLAC, OGG, MP3; no ffmpeg needed), downmixed and resampled to 16 kHz with an
-anti-aliasing filter before the recogniser sees them.
+The microphone streams: its audio reaches the server a quarter of a second at a time while the user speaks,
+and is transcribed at each pause in the background (`StreamedRecording`), so that the transcript is usually
+ready when Stop is clicked. Browsers record at 44.1 or 48 kHz; the pieces are resampled to 16 kHz as one
+continuous stream with an anti-aliasing filter. Uploads come in any format and are read by `audio.load`
+(libsndfile: WAV, FLAC, OGG, MP3; no ffmpeg needed).
 """
 
 from __future__ import annotations
 
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import gradio as gr
+import numpy as np
 
 from robot.errors import InputError
 from robot.speech.audio import SAMPLE_RATE, AudioLimits, load, to_int16
 from robot.speech.neural_voice import NEURAL_VOICES
+from robot.speech.recognizers import Transcript
 from robot.speech.tts import DEFAULT_VOICE, Voice, synthesize, voice_for
+from robot.voice.recording import StreamedRecording
 from robot.voice.voice_robot import VoiceRobot
 from robot.web.chat_tab import Conversation, Labelled, converse, meta_line
 from robot.web.strings import words
@@ -43,42 +50,37 @@ def recording_bytes(limits: AudioLimits) -> int:
     return int(limits.max_seconds * 48000 * 2 * 4) + 64 * 1024
 
 
+STREAM_EVERY = 0.25  # seconds of microphone per piece sent while recording
+
 VOICES = [*NEURAL_VOICES, "en-us", "en-us+f2", "en-us+m3", "en-gb", "en-gb+f3"]
 
 
 def build_voice_controls(voice: VoiceRobot, chatbot: gr.Chatbot, conversation: gr.State,
                          meta: gr.Markdown) -> tuple[list[gr.events.Dependency], Labelled]:
-    """The microphone, the spoken reply and the voice settings; returns the events that add a turn, and the
-    components whose labels follow the model's language."""
+    """The microphone, an upload, the spoken reply and the voice settings; returns the events that add a turn,
+    and the components whose labels follow the model's language."""
     said = words(voice.robot.brain.language)
+    guesses = ThreadPoolExecutor(1, thread_name_prefix="heard-early")  # the recogniser decodes one at a time
     with gr.Row(equal_height=True):
-        microphone = gr.Audio(sources=["microphone", "upload"], type="filepath", label=said["microphone"],
-                              elem_id="microphone", scale=3)
+        microphone = gr.Audio(sources=["microphone"], streaming=True, label=said["microphone"], elem_id="microphone",
+                              scale=2)
+        upload = gr.Audio(sources=["upload"], type="filepath", label=said["upload"], elem_id="voice-upload", scale=2)
         spoken = gr.Audio(label=said["spoken"], autoplay=True, interactive=False, elem_id="spoken-reply", scale=2)
     with gr.Accordion("Voice settings", open=False), gr.Row():
         speak = gr.Checkbox(True, label=said["speak"], elem_id="speak-replies")
         voice_name = gr.Dropdown(VOICES, value=voice.options.voice.name, label=said["voice"], allow_custom_value=True)
         rate = gr.Slider(100, 250, value=voice.options.voice.words_per_minute, step=5, label=said["rate"])
+    recording = gr.State(None)  # the StreamedRecording of the microphone, from its first piece to Stop
 
-    def hear(recording: str | None, history: list[dict], state: Conversation | None, speak: bool, name: str,
-             wpm: float):
-        """Transcribe a recording, answer it like a typed message, and speak the reply."""
-        state = state or Conversation()
-        if recording is None:
-            yield None, history, state, gr.skip(), None
-            return
-        try:
-            transcript = voice.transcribe(load(Path(recording).read_bytes(), voice.options.limits))
-        except InputError as error:
-            gr.Warning(str(error))
-            yield None, history, state, gr.skip(), None
-            return
+    def answer(transcript: Transcript, history: list[dict], state: Conversation, speak: bool, name: str,
+               wpm: float, heard: str = ""):
+        """Answer a transcript like a typed message and speak the reply; `heard` says how it was heard."""
         if not transcript.text:
             gr.Warning("I heard speech but could not make out any words; try again a little closer.")
             yield None, history, state, gr.skip(), None
             return
         for grown, reply in converse(voice.robot, transcript.text, history, state):  # noqa: B007 - the last is kept
-            yield None, grown, state, meta_line(reply), None
+            yield None, grown, state, meta_line(reply) + heard, None
         audio = None
         if speak:
             try:
@@ -86,12 +88,62 @@ def build_voice_controls(voice: VoiceRobot, chatbot: gr.Chatbot, conversation: g
                 audio = (SAMPLE_RATE, to_int16(synthesize(reply.text, chosen)))
             except InputError as error:
                 gr.Warning(str(error))
-        yield None, grown, state, meta_line(reply), audio
+        yield None, grown, state, meta_line(reply) + heard, audio
 
-    inputs = [microphone, chatbot, conversation, speak, voice_name, rate]
-    outputs = [microphone, chatbot, conversation, meta, spoken]
-    events = [microphone.upload(hear, inputs, outputs, api_name="hear"),
-              microphone.stop_recording(hear, inputs, outputs, api_name="hear_recording", api_visibility="private")]
-    labelled = [(microphone, {"label": "microphone"}), (spoken, {"label": "spoken"}), (speak, {"label": "speak"}),
-                (voice_name, {"label": "voice"}), (rate, {"label": "rate"})]
+    def hear(path: str | None, history: list[dict], state: Conversation | None, speak: bool, name: str,
+             wpm: float):
+        """An uploaded recording, transcribed whole."""
+        state = state or Conversation()
+        try:
+            transcript = None if path is None else voice.transcribe(load(Path(path).read_bytes(), voice.options.limits))
+        except InputError as error:
+            gr.Warning(str(error))
+            transcript = None
+        if transcript is None:
+            yield None, history, state, gr.skip(), None
+            return
+        yield from answer(transcript, history, state, speak, name, wpm)
+
+    def listen(piece: tuple[int, np.ndarray] | None, streamed: StreamedRecording | None) -> StreamedRecording:
+        """A quarter of a second of the microphone, on its way to the endpointer and the recogniser."""
+        streamed = streamed or StreamedRecording(voice, guesses)
+        if piece is not None and not streamed.cut:
+            try:
+                streamed.add(*piece)
+            except InputError as error:
+                gr.Warning(str(error))
+            if streamed.cut:
+                gr.Warning(f"Recordings stop at {voice.options.limits.max_seconds:g} s; what came after is not heard.")
+        return streamed
+
+    def stopped(streamed: StreamedRecording | None, history: list[dict], state: Conversation | None, speak: bool,
+                name: str, wpm: float):
+        """Stop clicked: the transcript, made while the user spoke where possible, answered."""
+        state = state or Conversation()
+        if streamed is None:
+            yield None, None, history, state, gr.skip(), None
+            return
+        began = time.perf_counter()
+        try:
+            transcript, early = streamed.finish()
+        except InputError as error:
+            gr.Warning(str(error))
+            yield None, None, history, state, gr.skip(), None
+            return
+        waited = time.perf_counter() - began
+        heard = words(voice.robot.brain.language)["heard_early" if early else "heard_late"].format(seconds=waited)
+        for step in answer(transcript, history, state, speak, name, wpm, f" · {heard}"):
+            yield None, *step
+
+    settings = [speak, voice_name, rate]
+    outputs = [chatbot, conversation, meta, spoken]
+    # one piece at a time, in order, for every tab together: a piece takes about a millisecond
+    microphone.stream(listen, [microphone, recording], recording, stream_every=STREAM_EVERY, concurrency_limit=1,
+                      time_limit=int(voice.options.limits.max_seconds) + 5, show_progress="hidden",
+                      api_visibility="private")
+    events = [upload.upload(hear, [upload, chatbot, conversation, *settings], [upload, *outputs], api_name="hear"),
+              microphone.stop_recording(stopped, [recording, chatbot, conversation, *settings],
+                                        [recording, microphone, *outputs], api_visibility="private")]
+    labelled = [(microphone, {"label": "microphone"}), (upload, {"label": "upload"}), (spoken, {"label": "spoken"}),
+                (speak, {"label": "speak"}), (voice_name, {"label": "voice"}), (rate, {"label": "rate"})]
     return events, labelled
