@@ -125,6 +125,49 @@ def test_engine_greedy_matches_the_uncached_reference(micro_folder):
         assert model.reply(message, history, config=greedy) == expected.strip() and "<|" not in expected
 
 
+def test_a_conversation_reads_only_its_new_message_and_still_matches_the_uncached_reference(micro_folder):
+    """Turn after turn, the prompt cache hands the next prompt the key/value cache of the one before with its
+    reply, so only the new message is read; the reply is still the reference's, token for token."""
+    folder, _ = micro_folder
+    model = DialogueModel(folder, quantize=False)
+    greedy = GenerationConfig(temperature=0, repetition_penalty=1.0, max_new_tokens=16)
+    known = []
+    take = model.cache.take
+    model.cache.take = lambda ids: (lambda out: known.append(out[1]) or out)(take(ids))
+    history: list[tuple[str, str]] = []
+    for message in ("hi there", "do you like music?", "and what about films?"):
+        head, conversation = model.prompt(message, history, None, greedy)
+        expected = model.decode(uncached_greedy(folder, head + conversation, model.format.stops, 16)).strip()
+        reply = model.reply(message, history, config=greedy)
+        assert reply == expected
+        if history:  # everything up to the new message was read before
+            new_message = model.format.turn(model.format.user, model.encode(message)) + list(model.format.robot)
+            assert known[-1] >= len(head + conversation) - len(new_message) - 2
+        history.append((message, reply))
+    assert known[0] == 0 and len(model.cache.prompts()) == 1  # each turn's prompt extends the one before
+
+
+def test_a_conversation_that_outgrows_the_context_keeps_extending_a_cached_prompt(micro_folder):
+    """Past the context limit, the oldest turns go until the rest fill about half of it; the next turns keep
+    that start (their prompts extend the cached one) while it fits."""
+    folder, _ = micro_folder
+    model = DialogueModel(folder)
+    head, pairs = [1, 1], [[k] * 10 for k in range(2, 14)]  # twelve turns of ten tokens
+    assert model.first_turn(head, pairs[:6], 60) == 0  # all fit
+    assert model.first_turn(head, pairs, 60) == 9  # nothing cached: the last three turns, half of the budget
+    model.cache.put(head + [t for pair in pairs[9:] for t in pair] + [99, 99], object())  # that turn, replied
+    more = [*pairs, [20] * 10, [21] * 10]
+    assert model.first_turn(head, more, 60) == 9  # still fits from there: the cached prompt is extended
+    more += [[22] * 10, [23] * 10]
+    assert model.first_turn(head, more, 60) == 13  # it no longer does: half again
+    config = GenerationConfig(max_new_tokens=4, max_context_tokens=160, seed=0)
+    history = [(f"tell me about thing number {k} please", f"thing {k} is a fine thing") for k in range(12)]
+    for _ in range(3):
+        head, conversation = model.prompt("and the next one?", history, None, config)
+        assert len(head) + len(conversation) <= model.context_limit(config)
+        history.append(("and the next one?", model.reply("and the next one?", history, config=config) or "ok"))
+
+
 def test_prompt_never_runs_past_the_trained_positions(micro_folder):
     folder, _ = micro_folder
     model = DialogueModel(folder)

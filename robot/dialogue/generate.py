@@ -5,6 +5,13 @@ The engine is transformers with torch's dynamic int8 quantisation of the linear 
 CTranslate2 int8 (47 against 35 tokens/s) and, with the persona's key/value cache computed once and copied for
 each reply, reaches the first token after a long context as soon.
 
+Reading the prompt is most of the wait for the first token (about 1 ms per token on 2 cores), and most of a
+prompt was already read for the turn before: `PromptCache` keeps the key/value cache of recent prompts with
+their replies (the persona's among them), and a new prompt only reads what comes after the longest prefix it
+shares with one of them: in a conversation, the new message. When a conversation outgrows the context, the
+oldest turns are dropped until the rest fills about half of it (as llama.cpp's context shift does), so that
+the next turns again extend a cached prompt instead of each starting from the persona.
+
 A model folder with an adapter (or only a base) is merged into a whole model once, into
 `$ROBOT_HOME/cache/dialogue/<key>/` (a progress bar says so), and reused on every later start; quantising
 takes a second at load.
@@ -20,6 +27,7 @@ import copy
 import hashlib
 import threading
 import warnings
+from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,7 +44,7 @@ from robot.paths import cache_home, file_sha256
 MAX_EVAL_CONTEXT = 512  # tokens of context when scoring held-out dialogues
 TOP_K_CEILING = 256  # top-p sampling looks at the 256 likeliest tokens at most
 ENGINE_VERSION = 4  # part of the cache key: bump when the engine folder's recipe changes
-PREFIXES_KEPT = 4  # system prompts whose key/value cache is kept (one per persona in use)
+PROMPTS_KEPT = 8  # prompts whose key/value cache is kept: about 20 MB each at the full context (SmolLM2-135M)
 
 
 @dataclass(frozen=True)
@@ -107,6 +115,50 @@ def load_engine(folder: Path, quantize: bool = True, progress: bool = True):
         return torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
 
 
+def shared_prefix(a: list[int] | tuple[int, ...], b: list[int] | tuple[int, ...]) -> int:
+    n = min(len(a), len(b))
+    return next((k for k in range(n) if a[k] != b[k]), n)
+
+
+class PromptCache:
+    """The key/value caches of the latest prompts read (with the replies generated after them), most recently
+    used last; a prompt that is the beginning of another one is dropped, the longer one covers it."""
+
+    def __init__(self, size: int = PROMPTS_KEPT) -> None:
+        self.size = size
+        self._entries: OrderedDict[tuple[int, ...], object] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def prompts(self) -> list[tuple[int, ...]]:
+        with self._lock:
+            return list(self._entries)
+
+    def take(self, ids: list[int]):
+        """(a copy of the cache for the longest cached beginning of `ids`, its length); (None, 0) if none. At
+        least the last token of `ids` is left to read: its logits give the first token of the reply."""
+        with self._lock:
+            best, key = 0, None
+            for cached in self._entries:
+                shared = min(shared_prefix(cached, ids), len(ids) - 1)
+                if shared > best:
+                    best, key = shared, cached
+            if key is None:
+                return None, 0
+            self._entries.move_to_end(key)
+            cache = copy.deepcopy(self._entries[key])
+        cache.crop(best - len(key))  # a negative count: the tokens after the shared beginning go
+        return cache, best
+
+    def put(self, ids: list[int], cache) -> None:
+        key = tuple(ids)
+        with self._lock:
+            for cached in [k for k in self._entries if len(k) <= len(key) and key[:len(k)] == k]:
+                del self._entries[cached]
+            self._entries[key] = cache
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+
+
 class DialogueModel:
     def __init__(self, folder: str | Path, quantize: bool = True, progress: bool = True) -> None:
         from transformers import AutoTokenizer
@@ -125,8 +177,7 @@ class DialogueModel:
         self.persona = persona.read_text().strip() if persona.exists() else ""
         self.format = ChatFormat.of(self.tokenizer)
         self.banned = [i for i in self.tokenizer.all_special_ids if i not in self.format.stops]
-        self._prefixes: dict[tuple[int, ...], object] = {}
-        self._lock = threading.Lock()
+        self.cache = PromptCache()
         self._scorer = None
 
     def bits_per_char(self, dialogues: list[list[str]]) -> dict:
@@ -150,33 +201,33 @@ class DialogueModel:
 
     def prompt(self, message: str, history: list[tuple[str, str]], persona: str | None,
                config: GenerationConfig) -> tuple[list[int], list[int]]:
-        """(system prompt, conversation): the persona turn, then as many of the latest turns as fit in the
-        context limit, then the message and the opening of the robot's turn."""
+        """(system prompt, conversation): the persona turn, then the latest turns that fit in the context limit
+        (see `first_turn`), then the message and the opening of the robot's turn."""
         fmt, limit = self.format, self.context_limit(config)
         persona = self.persona if persona is None else persona
         head = fmt.turn(fmt.system, self.encode(persona)[:limit // 2])
         tail = [*fmt.turn(fmt.user, self.encode(message)[-(limit // 4):]), *fmt.robot]
-        budget = limit - len(head) - len(tail)
-        turns: list[int] = []
-        for user, robot in reversed(history):
-            pair = fmt.turn(fmt.user, self.encode(user)) + fmt.turn(fmt.robot, self.encode(robot))
-            if len(pair) > budget - len(turns):
+        budget, pairs = limit - len(head) - len(tail), []
+        for user, robot in reversed(history):  # the latest turns, as far back as could ever fit
+            pairs.insert(0, fmt.turn(fmt.user, self.encode(user)) + fmt.turn(fmt.robot, self.encode(robot)))
+            if sum(map(len, pairs)) > budget:
                 break
-            turns = pair + turns
-        return head, turns + tail
+        first = self.first_turn(head, pairs, budget)
+        return head, [token for pair in pairs[first:] for token in pair] + tail
 
-    def _prefix_cache(self, head: list[int]):
-        """The key/value cache after the system prompt, computed once per persona; each reply gets a copy."""
-        key = tuple(head)
-        with self._lock:
-            cache = self._prefixes.get(key)
-        if cache is None:
-            cache = self.model(input_ids=torch.tensor([head]), use_cache=True).cache
-            with self._lock:
-                if len(self._prefixes) >= PREFIXES_KEPT:
-                    self._prefixes.pop(next(iter(self._prefixes)))
-                self._prefixes[key] = cache
-        return copy.deepcopy(cache)
+    def first_turn(self, head: list[int], pairs: list[list[int]], budget: int) -> int:
+        """The oldest turn kept: all of them if they fit in `budget` tokens; else, of the starts that fit, the
+        oldest whose prompt a cached one begins with (the next turn of a conversation); else the start where
+        the turns kept fill about half the budget, leaving room for the next turns to extend this prompt."""
+        sizes = [len(pair) for pair in pairs]
+        fits = next((k for k in range(len(pairs) + 1) if sum(sizes[k:]) <= budget), len(pairs))
+        if fits == 0:
+            return 0
+        for start in range(fits, len(pairs)):
+            begins = head + pairs[start]
+            if any(key[:len(begins)] == tuple(begins) for key in self.cache.prompts()):
+                return start
+        return next((k for k in range(fits, len(pairs) + 1) if sum(sizes[k:]) <= budget // 2), len(pairs))
 
     def _pick(self, logits: torch.Tensor, generated: list[int], config: GenerationConfig,
               rng: torch.Generator | None) -> int:
@@ -194,18 +245,27 @@ class DialogueModel:
 
     @torch.inference_mode()
     def tokens(self, head: list[int], conversation: list[int], config: GenerationConfig) -> Iterator[int]:
-        """Token ids of the reply to a prompt, as they are generated (the stop token not included)."""
+        """Token ids of the reply to a prompt, as they are generated (the stop token not included). The prompt
+        and the reply so far go into the prompt cache for the next turn, also when the caller stops early."""
         rng = torch.Generator().manual_seed(config.seed) if config.seed is not None else None
-        cache, x, generated = self._prefix_cache(head), conversation, []
-        for _ in range(config.max_new_tokens):
-            out = self.model(input_ids=torch.tensor([x]), cache=cache, use_cache=True)
-            cache = out.cache
-            token = self._pick(out.logits[0, -1].float(), generated, config, rng)
-            if token in self.format.stops:
-                return
-            yield token
-            generated.append(token)
-            x = [token]
+        prompt = head + conversation
+        cache, known = self.cache.take(prompt)
+        x, read, generated = prompt[known:], prompt[:known], []  # to read next; what the cache holds
+        try:
+            for _ in range(config.max_new_tokens):
+                out = self.model(input_ids=torch.tensor([x]), cache=cache, use_cache=True)
+                cache = out.cache
+                read += x
+                token = self._pick(out.logits[0, -1].float(), generated, config, rng)
+                if token in self.format.stops:
+                    break
+                yield token
+                generated.append(token)
+                x = [token]
+        except GeneratorExit:  # the caller stopped reading: what was read is still worth keeping
+            self.cache.put(read, cache)
+            raise
+        self.cache.put(read, cache)
 
     def stream(self, message: str, history: list[tuple[str, str]] = (), persona: str | None = None,
                config: GenerationConfig = GenerationConfig()) -> Iterator[str]:
@@ -239,7 +299,7 @@ class DialogueFallback:
 
     def stream(self, text: str, session) -> Iterator[str]:
         produced = False
-        for piece in self.model.stream(text, session.history[-8:], self.persona, self.config):
+        for piece in self.model.stream(text, session.history, self.persona, self.config):
             if not produced:
                 piece = piece.lstrip()
             if piece:
