@@ -1,19 +1,23 @@
 """Load on the web API: N concurrent clients, each a session, send messages to Gradio's `/respond`
 (gradio_client) or, with `--json`, to the plain JSON endpoint `/api/respond` (httpx); prints throughput,
 p50/p99 latency and errors per N. In-scope messages take the intent path; with
-`--dialogue` out-of-scope ones go to the dialogue model too. With `--swap`, a retrain and hot swap run in
-the middle of the largest round: no request may fail or be lost.
+`--dialogue` out-of-scope ones go to the dialogue model too. With `--swap`, `robot train intents` runs in
+another process in the middle of the largest round and activates its new version, which the server swaps in
+while it serves: no request may fail or be lost.
 
-    python benchmarks/load.py [--clients 1 10 50 100] [--messages 5] [--json] [--dialogue] [--swap]
+    python benchmarks/load.py [--clients 1 10 50 100] [--messages 20] [--json] [--dialogue] [--swap]
 
-The clients run on the same machine as the server (on 2 cores they compete with it): a lower bound.
+The server is `robot serve` in a process of its own, as deployed; the clients (threads in this process) run
+on the same machine and compete with it for the cores: a lower bound.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -29,10 +33,7 @@ import httpx  # noqa: E402
 from gradio_client import Client  # noqa: E402
 from report import percentile, print_table  # noqa: E402
 
-from robot.lifecycle import ModelRegistry, activate  # noqa: E402
 from robot.paths import DEFAULT_INTENTS  # noqa: E402
-from robot.service import load_robot, train_version  # noqa: E402
-from robot.web.app import launch  # noqa: E402
 
 IN_SCOPE = ["hello there", "what time is it", "what is 12 times 7", "tell me a joke", "thank you so much"]
 OUT_OF_SCOPE = ["what's your favourite movie?", "do you like the rain?"]
@@ -84,16 +85,37 @@ def run(url: str, clients: int, messages: list[str], connect) -> tuple[float, li
     return wall, latencies, sum(e for _, e in results)
 
 
-def retrain_and_swap(registry: ModelRegistry, robot, done: list[str]) -> None:
-    result = train_version([DEFAULT_INTENTS], registry, robot)
-    activate(registry, result.version, robot)
-    done.append(result.version)
+def robot_command(*args: str, **kwargs) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "robot.cli", *args], **kwargs)
+
+
+def start_server(port: int) -> subprocess.Popen:
+    """`robot serve` on `port`, once it answers."""
+    server = robot_command("serve", "--port", str(port), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise SystemExit(f"robot serve ended: {server.stderr.read()[-2000:]}")
+        try:
+            httpx.post(f"http://127.0.0.1:{port}/api/respond", json={"message": "hello"}, timeout=5).raise_for_status()
+            return server
+        except httpx.HTTPError:
+            time.sleep(0.5)
+    raise SystemExit("robot serve did not answer within 300 s")
+
+
+def retrain_and_swap(done: list[str]) -> None:
+    """`robot train intents` in another process: a new version, activated, which the server (watching the
+    registry) loads and swaps in."""
+    trained = robot_command("train", "intents", "--data", str(DEFAULT_INTENTS), "--json", stdout=subprocess.PIPE,
+                            text=True)
+    done.append(json.loads(trained.communicate()[0])["version"])
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, nargs="+", default=[1, 10, 50, 100])
-    parser.add_argument("--messages", type=int, default=5, help="messages per client")
+    parser.add_argument("--messages", type=int, default=20, help="messages per client")
     parser.add_argument("--json", action="store_true", help="the plain JSON endpoint instead of Gradio's API")
     parser.add_argument("--dialogue", action="store_true", help="out-of-scope messages too (the dialogue model)")
     parser.add_argument("--swap", action="store_true", help="retrain and swap during the largest round")
@@ -102,17 +124,15 @@ def main() -> None:
         os.environ["ROBOT_DIALOGUE"] = "off"
     pool = IN_SCOPE + (OUT_OF_SCOPE if args.dialogue else [])
     messages = (pool * args.messages)[:args.messages]
-    robot = load_robot(seed=0)
-    registry = ModelRegistry("intents")
     port = 7900
-    app = launch(robot, port=port, block=False, registry=registry)
+    server = start_server(port)
     url = f"http://127.0.0.1:{port}/"
     rows = []
     try:
         for n in args.clients:
             swapped: list[str] = []
             if args.swap and n == max(args.clients):
-                worker = threading.Thread(target=retrain_and_swap, args=(registry, robot, swapped))
+                worker = threading.Thread(target=retrain_and_swap, args=(swapped,))
                 worker.start()
             wall, latencies, errors = run(url, n, messages, json_turns if args.json else gradio_turns)
             if args.swap and n == max(args.clients):
@@ -122,7 +142,8 @@ def main() -> None:
                          f"{statistics.median(latencies) * 1000:.0f}" if latencies else "-",
                          f"{percentile(latencies, 99) * 1000:.0f}" if latencies else "-", str(errors)))
     finally:
-        app.close()
+        server.terminate()
+        server.wait(30)
     endpoint = "/api/respond" if args.json else "/respond"
     print(f"\nload: {endpoint}, {len(messages)} messages per client ({'with' if args.dialogue else 'no'} dialogue), "
           f"{os.cpu_count()} cores, {time.strftime('%Y-%m-%d %H:%M')}")
