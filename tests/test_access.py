@@ -107,6 +107,29 @@ def test_json_endpoint_keeps_sessions_and_asks_for_accounts_when_there_are(robot
         app.close()
 
 
+def test_robot_serve_answers_the_page_and_the_json_endpoint(tmp_path):
+    """The command as users run it (the endpoint was once added only when the app did not block)."""
+    port = free_port()
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("ROBOT_AUTH")}, "ROBOT_HOME": str(tmp_path),
+           "ROBOT_DIALOGUE": "off"}
+    server = subprocess.Popen([sys.executable, "-m", "robot.cli", "serve", "--port", str(port)], env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        assert "is listening on" in server.stdout.readline()
+        url = f"http://127.0.0.1:{port}/"
+        for _ in range(120):
+            try:
+                reply = httpx.post(url + "api/respond", json={"message": "hello there"}, timeout=30)
+                break
+            except httpx.TransportError:
+                time.sleep(0.5)
+        assert reply.status_code == 200 and reply.json()["intent"] == "greet"
+        assert httpx.get(url, timeout=30).status_code == 200
+    finally:
+        server.terminate()
+        server.wait(60)
+
+
 def test_json_sessions_are_bounded():
     from robot.web.api import Sessions
 

@@ -85,10 +85,12 @@ def launch(robot: Robot, host: str = HOST, port: int = PORT, block: bool = True,
     voice = voice or VoiceRobot(robot)
     app = build_app(robot, registry, feedback, voice, access)
     app.queue(default_concurrency_limit=8)
-    app.launch(server_name=host, server_port=port, theme=theme(), css=CSS, prevent_thread_lock=not block,
+    app.launch(server_name=host, server_port=port, theme=theme(), css=CSS, prevent_thread_lock=True,
                auth=list(access.accounts) or None, show_error=False, quiet=not block, head=RAW_MICROPHONE,
                max_file_size=max(MAX_UPLOAD_BYTES, recording_bytes(voice.options.limits)))
-    add_api(app.app, robot, access)
+    add_api(app.app, robot, access)  # the app exists once launched; then the caller's thread may wait on it
+    if block:
+        app.block_thread()
     return app
 
 
