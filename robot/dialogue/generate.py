@@ -2,8 +2,8 @@
 
 The engine is transformers with torch's dynamic int8 quantisation of the linear layers, chosen by measurement
 (`benchmarks/dialogue_engines.py`, benchmarks/RESULTS.md): on 2 cores it decodes SmolLM2-135M faster than
-CTranslate2 int8 (47 against 35 tokens/s) and, with the persona's key/value cache computed once and copied for
-each reply, reaches the first token after a long context as soon.
+CTranslate2 int8 (47 against 35 tokens/s) and, with the persona's key/value cache reused, reaches the first
+token after a long context as soon.
 
 Reading the prompt is most of the wait for the first token (about 1 ms per token on 2 cores), and most of a
 prompt was already read for the turn before: `PromptCache` keeps the key/value cache of recent prompts with
