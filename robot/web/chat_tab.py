@@ -196,7 +196,7 @@ def build_chat_tab(robot: Robot, feedback: FeedbackStore, voice_controls, access
     correct.click(on_correct, [wanted, conversation], note, api_name="correct", api_visibility=access.changes)
     hidden_in = gr.Textbox(visible=False)
     hidden_out = gr.JSON(visible=False)
-    hidden_in.submit(respond, [hidden_in, conversation], [hidden_out, conversation], api_name="respond")
+    hidden_in.submit(respond, [hidden_in, conversation], [hidden_out, conversation], api_name="respond", queue=False)
     labelled = [(chatbot, {"placeholder": "welcome", "examples": "examples"}), (box, {"placeholder": "message"}),
                 (send, {"value": "send"}), (stop, {"value": "stop"}), (correct, {"value": "correct"}), *voice_labelled]
     return ChatTab(chatbot, wanted, labelled)
