@@ -96,6 +96,11 @@ def test_browser_records_from_the_microphone_and_hears_the_reply(web_app, tmp_pa
             expect(page.locator("#reply-meta")).to_contain_text("transcribed while you spoke")
             assert heard(page.locator("#chat [data-testid='user']").first.inner_text(), "what's the weather like")
             page.locator("#spoken-reply audio").first.wait_for(state="attached", timeout=30_000)
+            page.locator("#microphone button.record-button").click()  # a second recording starts afresh
+            page.wait_for_timeout(3500)
+            page.locator("#microphone button.stop-button").click()
+            expect(page.locator("#chat [data-testid='user']")).to_have_count(2, timeout=60_000)
+            assert heard(page.locator("#chat [data-testid='user']").nth(1).inner_text(), "what's the weather like")
             constraints = page.evaluate("window.__audioConstraints")
             assert constraints and all('"echoCancellation":false' in c and '"noiseSuppression":false' in c
                                        and '"autoGainControl":false' in c for c in constraints)
