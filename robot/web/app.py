@@ -90,6 +90,7 @@ def launch(robot: Robot, host: str = HOST, port: int = PORT, block: bool = True,
                max_file_size=max(MAX_UPLOAD_BYTES, recording_bytes(voice.options.limits)))
     add_api(app.app, robot, access)  # the app exists once launched; then the caller's thread may wait on it
     if block:
+        print(f"{robot.persona.name} is listening on http://{host}:{port} (Ctrl-C to stop)", flush=True)
         app.block_thread()
     return app
 
@@ -101,5 +102,4 @@ def serve(host: str = HOST, port: int = PORT, voice: VoiceOptions = VoiceOptions
     check_exposure(host, access)  # before minutes of loading
     robot = load_robot(language=language)
     follow([ModelRegistry("intents"), ModelRegistry("dialogue")], robot)  # activations by other processes
-    print(f"{robot.persona.name} is listening on http://{host}:{port} (Ctrl-C to stop)", flush=True)
     launch(robot, host, port, block=True, voice=VoiceRobot(robot, voice), access=access)
