@@ -207,10 +207,11 @@ class DialogueModel:
         persona = self.persona if persona is None else persona
         head = fmt.turn(fmt.system, self.encode(persona)[:limit // 2])
         tail = [*fmt.turn(fmt.user, self.encode(message)[-(limit // 4):]), *fmt.robot]
-        budget, pairs = limit - len(head) - len(tail), []
+        budget, pairs, size = limit - len(head) - len(tail), [], 0
         for user, robot in reversed(history):  # the latest turns, as far back as could ever fit
             pairs.insert(0, fmt.turn(fmt.user, self.encode(user)) + fmt.turn(fmt.robot, self.encode(robot)))
-            if sum(map(len, pairs)) > budget:
+            size += len(pairs[0])
+            if size > budget:
                 break
         first = self.first_turn(head, pairs, budget)
         return head, [token for pair in pairs[first:] for token in pair] + tail
@@ -223,9 +224,10 @@ class DialogueModel:
         fits = next((k for k in range(len(pairs) + 1) if sum(sizes[k:]) <= budget), len(pairs))
         if fits == 0:
             return 0
+        cached = self.cache.prompts()
         for start in range(fits, len(pairs)):
-            begins = head + pairs[start]
-            if any(key[:len(begins)] == tuple(begins) for key in self.cache.prompts()):
+            begins = tuple(head + pairs[start])
+            if any(key[:len(begins)] == begins for key in cached):
                 return start
         return next((k for k in range(fits, len(pairs) + 1) if sum(sizes[k:]) <= budget // 2), len(pairs))
 

@@ -85,18 +85,24 @@ def to_int16(samples: np.ndarray) -> np.ndarray:
     return np.round(np.clip(samples, -1.0, 1.0) * 32767).astype(np.int16)
 
 
-def from_array(rate: int, samples: np.ndarray, limits: AudioLimits | None = AudioLimits()) -> np.ndarray:
-    """Samples shaped (n,) or (n, channels), any dtype and rate -> checked 16 kHz mono float32."""
+def downmix(samples: np.ndarray) -> np.ndarray:
+    """Samples shaped (n,) or (n, channels) (channels first too), any dtype -> mono float32 in [-1, 1]."""
     samples = np.asarray(samples)
     if samples.ndim == 2:
         channels_last = samples.shape[1] <= 8 or samples.shape[0] > samples.shape[1]
-        samples = to_float(samples).mean(axis=1 if channels_last else 0)
-    elif samples.ndim != 1:
+        return to_float(samples).mean(axis=1 if channels_last else 0)
+    if samples.ndim != 1:
         raise AudioError(f"audio must be 1-D or (samples, channels), got shape {samples.shape}")
+    return to_float(samples)
+
+
+def from_array(rate: int, samples: np.ndarray, limits: AudioLimits | None = AudioLimits()) -> np.ndarray:
+    """Samples shaped (n,) or (n, channels), any dtype and rate -> checked 16 kHz mono float32."""
+    samples = downmix(samples)
     before_work(rate, samples.shape[0], limits)
     if samples.size == 0:
         raise AudioError("the audio is empty")
-    audio = resample(to_float(samples), rate)
+    audio = resample(samples, rate)
     if limits is not None:
         check(audio, limits)
     return audio

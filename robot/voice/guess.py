@@ -19,10 +19,6 @@ class PauseGuess:
         self._current: Future | None = None  # the guess at the latest pause, while no voice came after it
         self._last: Future | None = None  # the latest guess started, current or stale
 
-    @property
-    def current(self) -> bool:
-        return self._current is not None
-
     def pause(self, decode: Callable[[np.ndarray], Transcript], audio: np.ndarray) -> None:
         self.resume()
         self._current = self._last = self._executor.submit(decode, audio)

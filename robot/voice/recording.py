@@ -14,7 +14,7 @@ from concurrent.futures import Executor
 
 import numpy as np
 
-from robot.speech.audio import SAMPLE_RATE, AudioError, StreamResampler, before_work, to_float
+from robot.speech.audio import SAMPLE_RATE, AudioError, StreamResampler, before_work, downmix
 from robot.speech.endpoint import Endpointer
 from robot.speech.recognizers import Transcript
 from robot.voice.guess import PauseGuess
@@ -35,15 +35,13 @@ class StreamedRecording:
 
     def add(self, rate: int, samples: np.ndarray) -> None:
         """A piece as the browser sends it: int16 or float, (n,) or (n, channels), at the recording's rate."""
-        samples = np.asarray(samples)
         with self._lock:
             if self._resampler is None:
                 before_work(rate, 0, None)
                 self._resampler, self._rate = StreamResampler(rate), rate
             elif rate != self._rate:
                 raise AudioError(f"the recording changed its sample rate ({self._rate} -> {rate} Hz)")
-            mono = to_float(samples).mean(axis=1) if samples.ndim == 2 else to_float(samples)
-            audio = self._resampler(mono)
+            audio = self._resampler(downmix(samples))
             room = int(self.voice.options.limits.max_seconds * SAMPLE_RATE) - self._samples
             if audio.size > room:
                 audio, self.cut = audio[:max(room, 0)], True
