@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import tempfile
 import time
 from pathlib import Path
 
@@ -18,7 +17,7 @@ import numpy as np
 import onnxruntime
 import torch
 from onnxruntime.quantization import QuantType, quantize_dynamic
-from report import percentile, print_table
+from report import percentile, print_table, scratch
 
 from robot.intents.encoder import SentenceEncoder, onnx_session
 from robot.paths import cache_home
@@ -36,7 +35,7 @@ def main() -> None:
     encoder = SentenceEncoder()
     onnx_session(encoder.pooled, encoder.tokenizer, encoder.sha256)  # exported (once) into the cache
     exported = next((cache_home() / "encoder").glob(f"{encoder.sha256[:16]}-*/model.onnx"))
-    quantized = Path(tempfile.mkdtemp()) / "int8.onnx"
+    quantized = Path(scratch("robot-bench-onnx-")) / "int8.onnx"
     quantize_dynamic(str(exported), str(quantized), weight_type=QuantType.QInt8)
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads, options.inter_op_num_threads = args.threads, 1

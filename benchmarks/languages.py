@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import os
 import platform
-import tempfile
 import time
 from pathlib import Path
 
-os.environ["ROBOT_CACHE"] = tempfile.mkdtemp(prefix="robot-bench-cache-")  # cold: every sentence encoded
-os.environ["ROBOT_HOME"] = tempfile.mkdtemp(prefix="robot-bench-home-")
+from report import bench_arguments, percentile, print_table, scratch, time_turns
+
+os.environ["ROBOT_CACHE"] = scratch("robot-bench-cache-")  # cold: every sentence encoded
+os.environ["ROBOT_HOME"] = scratch("robot-bench-home-")
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
-from report import bench_arguments, percentile, print_table, time_turns  # noqa: E402
 
 from robot.brain import Brain, Robot  # noqa: E402
 from robot.intents.encoder import MULTILINGUAL, EncoderConfig, SentenceEncoder  # noqa: E402
@@ -52,7 +52,7 @@ def main() -> None:
     args = bench_arguments(__doc__, DEFAULT_DATA, 300).parse_args()
     torch.set_num_threads(args.threads)
 
-    folder = Path(tempfile.mkdtemp(prefix="robot-bench-zh-")) / "model"
+    folder = Path(scratch("robot-bench-zh-")) / "model"
     started = time.perf_counter()
     trained = train_intent_model([args.data / "train.csv"], out=folder, device="cpu", progress=True)
     seconds = time.perf_counter() - started

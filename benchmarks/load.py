@@ -19,19 +19,20 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-os.environ.setdefault("ROBOT_HOME", tempfile.mkdtemp(prefix="robot-load-"))
+from report import percentile, print_table, scratch
+
+if "ROBOT_HOME" not in os.environ:
+    os.environ["ROBOT_HOME"] = scratch("robot-load-")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import httpx  # noqa: E402
-from report import percentile, print_table  # noqa: E402
 
 from robot.paths import DEFAULT_INTENTS  # noqa: E402
 

@@ -1,12 +1,23 @@
-"""What every benchmark prints: percentiles and a markdown table of (measure, value, target) rows."""
+"""What every benchmark shares: percentiles and a markdown table of (measure, value, target) rows, its options,
+its scratch folders."""
 
 from __future__ import annotations
 
 import argparse
+import atexit
+import shutil
+import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
+
+
+def scratch(prefix: str) -> str:
+    """A temporary folder removed when the benchmark ends (robot homes and caches reach a gigabyte)."""
+    folder = tempfile.mkdtemp(prefix=prefix)
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return folder
 
 
 def bench_arguments(doc: str, data: Path, turns: int) -> argparse.ArgumentParser:

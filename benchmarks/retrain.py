@@ -10,16 +10,16 @@ import argparse
 import csv
 import json
 import os
-import tempfile
 import threading
 import time
 from pathlib import Path
 
-os.environ["ROBOT_HOME"] = tempfile.mkdtemp(prefix="robot-bench-")  # a clean registry and a cold cache
+from report import print_table, scratch
+
+os.environ["ROBOT_HOME"] = scratch("robot-bench-")  # a clean registry and a cold cache
 
 import torch  # noqa: E402
 from gradio_client import Client  # noqa: E402
-from report import print_table  # noqa: E402
 
 from robot.lifecycle import (
     ModelRegistry,  # noqa: E402

@@ -18,17 +18,17 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-os.environ["ROBOT_HOME"] = tempfile.mkdtemp(prefix="robot-bench-")
+from report import percentile, print_table, scratch
+
+os.environ["ROBOT_HOME"] = scratch("robot-bench-")
 os.environ["ROBOT_DIALOGUE"] = "off"  # the targets are for the intent path
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
-from report import percentile, print_table  # noqa: E402
 
 from robot.brain import Session  # noqa: E402
 from robot.intents.annotations import plain_text  # noqa: E402

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent
@@ -44,3 +45,15 @@ def cache_home() -> Path:
     cache = Path(os.environ.get("ROBOT_CACHE") or robot_home() / "cache")
     cache.mkdir(parents=True, exist_ok=True)
     return cache
+
+
+def keep_newest(folder: Path, keep: int) -> None:
+    """Remove all but the `keep` most recently modified entries of `folder` (files or folders; the hidden
+    half-written ones are `atomic.clear_leftovers`' business), so that a cache or an upload folder stays bounded."""
+    entries = [p for p in folder.iterdir() if not p.name.startswith(".")] if folder.is_dir() else []
+    entries.sort(key=lambda p: p.stat().st_mtime, reverse=True)
+    for old in entries[keep:]:
+        if old.is_dir():
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            old.unlink(missing_ok=True)

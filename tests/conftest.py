@@ -3,13 +3,17 @@ ROBOT_HOME in a temporary folder, so they never touch the user's models."""
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import socket
 import tempfile
 from pathlib import Path
 
 os.environ["ROBOT_HOME"] = tempfile.mkdtemp(prefix="robot-test-home-")
 os.environ["ROBOT_CACHE"] = tempfile.mkdtemp(prefix="robot-test-cache-")  # one dialogue engine build per run
+for _folder in (os.environ["ROBOT_HOME"], os.environ["ROBOT_CACHE"]):  # about 1 GB a run: gone when it ends
+    atexit.register(shutil.rmtree, _folder, ignore_errors=True)
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TOKENIZERS_PARALLELISM"] = "false"

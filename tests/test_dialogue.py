@@ -284,8 +284,11 @@ def test_robot_starts_without_the_base_wheel(monkeypatch, capsys):
 
 def test_lora_fine_tuning_of_the_pretrained_base(tmp_path):
     """--init smollm2 trains LoRA adapters only; the folder holds the adapter, the base's tokenizer and chat
-    format, and names its base; the robot's engine merges it and answers."""
+    format, and names its base; the robot's engine merges it and answers, and the cache of merged models keeps
+    only the two used last."""
     from robot.dialogue.chat_format import ChatFormat
+    from robot.dialogue.generate import ENGINES_KEPT, engine_key
+    from robot.paths import cache_home
 
     config = DialogueTrainConfig(init="smollm2", steps=2, batch_size=2, block_size=64, lr=1e-3, warmup=1,
                                  eval_every=1000, device="cpu")
@@ -296,7 +299,13 @@ def test_lora_fine_tuning_of_the_pretrained_base(tmp_path):
     files = {p.name for p in (tmp_path / "lora").iterdir()}
     assert {"adapter_model.safetensors", "adapter_config.json", "base.json", "tokenizer.json"} <= files
     assert "model.safetensors" not in files and (tmp_path / "lora" / "adapter_model.safetensors").stat().st_size < 60e6
+    engines = cache_home() / "dialogue"
+    for age in range(1, ENGINES_KEPT + 2):  # stale merged models of adapters trained long ago
+        (engines / f"stale-{age}").mkdir(parents=True)
+        os.utime(engines / f"stale-{age}", (age, age))
     model = DialogueModel(tmp_path / "lora")
+    kept = {p.name for p in engines.iterdir() if not p.name.startswith(".")}
+    assert len(kept) == ENGINES_KEPT and engine_key(tmp_path / "lora") in kept and "stale-1" not in kept
     assert model.format == ChatFormat.of(model.tokenizer) and model.format.robot == tuple(model.encode(
         "<|im_start|>assistant\n"))
     assert model.reply("hello", config=GenerationConfig(temperature=0, max_new_tokens=8))

@@ -14,7 +14,8 @@ the next turns again extend a cached prompt instead of each starting from the pe
 
 A model folder with an adapter (or only a base) is merged into a whole model once, into
 `$ROBOT_HOME/cache/dialogue/<key>/` (a progress bar says so), and reused on every later start; quantising
-takes a second at load.
+takes a second at load. Each merged model is about 520 MB (fp32): only the two used last are kept (the active
+model and the one a rollback returns to).
 
 Temperature, top-p, repetition penalty (on the reply's own tokens), a stop at the end of the robot's turn,
 hard caps on reply and context length (never past the positions the model was trained on); special tokens
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import os
 import threading
 import warnings
 from collections import OrderedDict
@@ -39,11 +41,12 @@ from robot.atomic import write_folder_atomically
 from robot.dialogue.base import read_base_file
 from robot.dialogue.chat_format import ChatFormat
 from robot.errors import InputError
-from robot.paths import cache_home, file_sha256
+from robot.paths import cache_home, file_sha256, keep_newest
 
 MAX_EVAL_CONTEXT = 512  # tokens of context when scoring held-out dialogues
 TOP_K_CEILING = 256  # top-p sampling looks at the 256 likeliest tokens at most
 ENGINE_VERSION = 4  # part of the cache key: bump when the engine folder's recipe changes
+ENGINES_KEPT = 2  # merged models kept in the cache (about 520 MB each)
 PROMPTS_KEPT = 8  # prompts whose key/value cache is kept: about 20 MB each at the full context (SmolLM2-135M)
 
 
@@ -100,6 +103,9 @@ def merged_folder(folder: Path, progress: bool = True) -> Path:
                 bar.update()
 
         write_folder_atomically(dest, write)
+    else:
+        os.utime(dest)  # used now: the last to go
+    keep_newest(dest.parent, ENGINES_KEPT)
     return dest
 
 

@@ -23,7 +23,7 @@ from robot.intents.negatives import negatives_note
 from robot.intents.schema import OOS_LABELS, Intent
 from robot.language import check_language
 from robot.lifecycle import SUMMARY, ModelRegistry, activate, format_value, summary
-from robot.paths import robot_home
+from robot.paths import keep_newest, robot_home
 from robot.service import train_version
 from robot.web.access import Access
 
@@ -46,8 +46,7 @@ def uploads_dir() -> Path:
 def new_upload(suffix: str) -> Path:
     """A fresh path for an intents file; the oldest beyond the newest UPLOADS_KEPT go."""
     folder = uploads_dir()
-    for old in sorted(folder.iterdir(), key=lambda p: p.stat().st_mtime)[:-(UPLOADS_KEPT - 1)]:
-        old.unlink(missing_ok=True)
+    keep_newest(folder, UPLOADS_KEPT - 1)
     return folder / f"{uuid.uuid4().hex}{suffix}"
 
 
