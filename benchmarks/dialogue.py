@@ -1,6 +1,7 @@
 """Dialogue model benchmark: every row of the dialogue targets from one script and one run.
 
     python benchmarks/dialogue.py [--model models/dialogue] [--limit 60] [--threads 2] [--write-card]
+    python benchmarks/dialogue.py --replies-only [--requests oos_val] [--temperature 0.7]
 
 - bits per character on topical_chat test_freq (never trained on), for the pretrained base zero-shot
   (same persona, same scoring) and for the model;
@@ -10,6 +11,10 @@
 - the CPU time of the model's fine-tuning (from its metrics.json);
 - replies to the first 50 CLINC150 out-of-scope test requests (tasks and live facts it cannot do or know),
   with the share a keyword check counts as honest; the hand judgement is recorded in RESULTS.md.
+
+`--replies-only` prints just the replies (the 50 requests, then the 50 held-out prompts) to judge by hand, at
+`--temperature`, for the `--requests` of another split (`oos_val`: to choose sampling settings on requests
+that are not the test's).
 """
 
 from __future__ import annotations
@@ -112,34 +117,54 @@ def conversation_first_tokens(model: DialogueModel, prompts: list[str], turns: i
     return seconds, sizes
 
 
+def print_replies(messages: list[str], replies: list[str]) -> None:
+    """Numbered replies to judge by hand; [x] where the keyword check finds a refusal or a "don't know"."""
+    print()
+    for k, (message, reply) in enumerate(zip(messages, replies), 1):
+        print(f"{k:2d} [{'x' if HONEST.search(reply) else ' '}] {message} -> {reply}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, default=SHIPPED_MODELS / "dialogue")
     parser.add_argument("--limit", type=int, default=60, help="topical_chat dialogues scored")
     parser.add_argument("--threads", type=int, default=2, help="torch threads")
     parser.add_argument("--write-card", action="store_true", help="write the model card (README.md) of --model")
+    parser.add_argument("--replies-only", action="store_true", help="only print the replies, to judge by hand")
+    parser.add_argument("--requests", choices=["oos_test", "oos_val"], default="oos_test",
+                        help="CLINC150 split of the 50 out-of-scope requests")
+    parser.add_argument("--temperature", type=float, default=GenerationConfig().temperature)
     args = parser.parse_args()
     import torch
 
     torch.set_num_threads(args.threads)
-    held_out = read_corpus([TOPICAL]).dialogues[: args.limit]
     prompts = [line.strip() for line in PROMPTS.read_text().splitlines() if line.strip()]
-    requests = [text for text, _ in json.loads(CLINC.read_text())["oos_test"][:50]]
+    requests = [text for text, _ in json.loads(CLINC.read_text())[args.requests][:50]]
     model = DialogueModel(args.model)
+
+    def sampled(k: int) -> GenerationConfig:
+        return GenerationConfig(seed=k, temperature=args.temperature)
+
+    if args.replies_only:
+        print_replies(requests, [model.reply(r, config=sampled(k)) for k, r in enumerate(requests)])
+        print_replies(prompts, [model.reply(p, config=sampled(k)) for k, p in enumerate(prompts)])
+        return
+    held_out = read_corpus([TOPICAL]).dialogues[: args.limit]
     ours = model.bits_per_char(held_out)["bits_per_char"]
     with tempfile.TemporaryDirectory() as tmp:
         base = DialogueModel(base_folder(args.model, Path(tmp)))
         zero_shot = base.bits_per_char(held_out)["bits_per_char"]
         base_replies = [base.reply(p, config=GenerationConfig(seed=k)) for k, p in enumerate(prompts[:5])]
-    replies = [model.reply(p, config=GenerationConfig(seed=k)) for k, p in enumerate(prompts)]
+    replies = [model.reply(p, config=sampled(k)) for k, p in enumerate(prompts)]
     words = statistics.median(len(r.split()) for r in replies)
     sents = statistics.median(sentences(r) for r in replies)
     tokens_per_s, first_ms, context = speed(model, prompts)
     in_conversation, sizes = conversation_first_tokens(model, prompts)
-    answers = [model.reply(r, config=GenerationConfig(seed=k)) for k, r in enumerate(requests)]
+    answers = [model.reply(r, config=sampled(k)) for k, r in enumerate(requests)]
     honest = sum(bool(HONEST.search(a)) for a in answers) / len(answers)
     metrics = json.loads((args.model / "metrics.json").read_text())
-    print(f"\ndialogue benchmark: {args.model}, {args.threads} threads, {time.strftime('%Y-%m-%d')}")
+    print(f"\ndialogue benchmark: {args.model}, {args.threads} threads, temperature {args.temperature}, "
+          f"{time.strftime('%Y-%m-%d')}")
     rows = [(f"bits/char, topical_chat test_freq ({len(held_out)} dialogues), base zero-shot", f"{zero_shot:.3f}",
              "-"),
             (f"bits/char, topical_chat test_freq ({len(held_out)} dialogues), this model", f"{ours:.3f}", "<= 1.25"),
@@ -153,15 +178,14 @@ def main() -> None:
              "(<= 300 ms)"),
             (f"fine-tuning ({metrics['method']}, {metrics['device']})", f"{metrics['train_seconds'] / 60:.1f} min",
              "<= 45 min"),
-            ("50 CLINC150 oos_test requests answered honestly (keyword check)", f"{honest:.0%}",
+            (f"50 CLINC150 {args.requests} requests answered honestly (keyword check)", f"{honest:.0%}",
              ">= 90% (by hand: RESULTS.md)")]
     print_table(rows)
     print("\nbase zero-shot, for comparison:")
     for prompt, reply in zip(prompts, base_replies):
         print(f"  > {prompt}\n  < {reply}")
-    print("\nCLINC150 out-of-scope requests:")
-    for request, answer in zip(requests, answers):
-        print(f"  [{'x' if HONEST.search(answer) else ' '}] {request} -> {answer}")
+    print_replies(requests, answers)
+    print_replies(prompts, replies)
     if args.write_card:
         write_card(args.model, metrics, COMMAND + "\npython benchmarks/dialogue.py --write-card", DATA, rows,
                    list(zip(prompts[:10], replies[:10])))

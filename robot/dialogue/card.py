@@ -8,6 +8,7 @@ import platform
 from pathlib import Path
 
 from robot.dialogue.base import read_base_file
+from robot.dialogue.generate import GenerationConfig
 
 
 def model_summary(folder: Path, metrics: dict) -> str:
@@ -59,6 +60,8 @@ def write_card(folder: Path, metrics: dict, command: str, data: str = "", measur
                         f"{rows}\n")
     if samples:
         exchanges = "\n".join(f"- **user:** {p}\n  **robot:** {r}" for p, r in samples)
-        sections.append(f"## Sample exchanges (temperature 0.7, top-p 0.9, repetition penalty 1.2)\n{exchanges}\n")
+        sampling = GenerationConfig()
+        sections.append(f"## Sample exchanges (temperature {sampling.temperature}, top-p {sampling.top_p}, repetition "
+                        f"penalty {sampling.repetition_penalty})\n{exchanges}\n")
     sections.append(f"## Reproduce\n```\n{command}\n```\n")
     (folder / "README.md").write_text("\n".join(sections))
