@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from robot.intents.bundle import load_bundle, save_bundle
-from robot.intents.classifier import IntentClassifier
+from robot.intents.classifier import IntentClassifier, familiarity
 from robot.intents.schema import normalise
 
 # Written by hand for this test; none of them is a training example (checked below).
@@ -61,12 +61,12 @@ def test_nonsense_is_out_of_scope(trained):
     classifier, _, _ = trained
     predictions = classifier.predict(NONSENSE)
     assert [p.intent for p in predictions] == [None] * len(NONSENSE)
-    assert all(p.oos_score > 1 - classifier.threshold for p in predictions)
+    assert all(p.score < classifier.threshold for p in predictions)
 
 
 def test_calibration_is_learned_from_held_out_data(trained):
     classifier, _, metrics = trained
-    assert 0.05 < classifier.threshold < 0.9 and 0.05 < classifier.temperature < 20
+    assert 0.01 < classifier.threshold < 0.9 and 0.05 < classifier.temperature < 20  # confidence x familiarity^4
     assert metrics["held_out"].endswith("out-of-fold predictions")
     assert metrics["in_scope_accuracy"] > 0.8 and metrics["n_intents"] >= 25
     ranking = classifier.predict(["what time is it"])[0].ranking
@@ -83,13 +83,15 @@ def test_context_gating_never_picks_an_ineligible_intent(trained):
 def test_model_folder_round_trip(trained, tmp_path, encoder):
     classifier, data, metrics = trained
     save_bundle(tmp_path, classifier, data, metrics, "robot train intents")
-    assert {p.name for p in tmp_path.iterdir()} >= {"model.safetensors", "config.json", "metrics.json", "README.md",
-                                                    "intents.yaml"}
+    assert {p.name for p in tmp_path.iterdir()} >= {"model.safetensors", "examples.safetensors", "config.json",
+                                                    "metrics.json", "README.md", "intents.yaml"}
     loaded, loaded_data, tagger = load_bundle(tmp_path, encoder=encoder)
     assert tagger is None  # the default intents carry no entity annotations
     texts = list(PARAPHRASES)[:5]
     assert np.allclose(loaded.logits(encoder.encode(texts)), classifier.logits(encoder.encode(texts)), atol=1e-5)
     assert loaded.threshold == classifier.threshold and loaded_data.intents == data.intents
+    scores = [p.score for p in classifier.predict(texts)]
+    assert np.allclose([p.score for p in loaded.predict(texts)], scores, atol=1e-3)  # examples kept in float16
     fresh = IntentClassifier.load(tmp_path)  # loads its own encoder and checks its sha256
     assert fresh.encoder.sha256 == encoder.sha256
 
@@ -213,3 +215,20 @@ def test_an_encoder_the_exporter_cannot_follow_runs_in_pytorch(encoder, monkeypa
     assert slow.session is None and "runs in PyTorch" in capsys.readouterr().err
     texts = ["hi", "what time is it now"]
     assert np.allclose(slow._forward(texts), encoder._forward(texts), atol=1e-5)
+
+
+def test_a_message_far_from_every_example_scores_lower(trained, tmp_path, encoder):
+    """The score is the confidence times familiarity (cosine to the nearest training examples) to the 4th: a
+    message like the examples keeps its confidence, one unlike all of them loses most of it. A folder saved
+    before examples were kept scores by confidence alone."""
+    classifier, data, metrics = trained
+    near, far = classifier.predict(["what time is it right now", "the mitochondria is the powerhouse of the cell"])
+    known = familiarity(encoder.encode(["what time is it right now", "the mitochondria is the powerhouse of the cell"]),
+                        classifier.examples)
+    assert known[0] > 0.8 > 0.5 > known[1] and near.score > 0.5 * near.confidence and far.score < 0.1 * far.confidence
+    assert classifier.sharpness == 4.0 and len(classifier.examples) == sum(len(i.examples) for i in data.intents)
+    save_bundle(tmp_path, classifier, data, metrics, "robot train intents")
+    (tmp_path / "examples.safetensors").unlink()
+    older = IntentClassifier.load(tmp_path, encoder=encoder)
+    assert older.examples is None and older.sharpness == 0.0
+    assert all(p.score == p.confidence for p in older.predict(["what time is it right now"]))

@@ -80,8 +80,10 @@ The intents and responses are in `intents.yaml`.
 ## Model
 Sentence encoder {encoder_line(encoder)}, an MLP head trained with AdamW
 (`config.json` and `metrics.json` hold every setting). Confidences are temperature-scaled
-(T = {metrics['temperature']:.3f}); a message is out of scope below confidence {metrics['threshold']:.3f},
-chosen to reject at most {_pct(metrics['config']['max_false_rejection'])} of held-out in-scope messages.
+(T = {metrics['temperature']:.3f}); a message is out of scope when its confidence times its familiarity (mean
+cosine to its 5 nearest training examples) to the power {metrics['config']['sharpness']:g} is below \
+{metrics['threshold']:.3f}, chosen to reject at most {_pct(metrics['config']['max_false_rejection'])} of held-out
+in-scope messages.
 
 ## Held-out metrics ({metrics['held_out']})
 | metric | value |

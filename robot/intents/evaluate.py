@@ -28,7 +28,7 @@ def evaluate(classifier: IntentClassifier, data: IntentData, extractor: EntityEx
     if not texts:
         raise InputError("no examples to evaluate", path=data.source)
     features = classifier.encoder.encode(texts, progress=progress)
-    metrics = metrics_from_predictions(names, classifier.decide(classifier.logits(features)), texts)
+    metrics = metrics_from_predictions(names, classifier.classify(features), texts)
     gold = {text: {s.entity: s.value for s in spans} for text, spans in data.annotated_examples()}
     if extractor is not None and gold:
         tokens = classifier.encoder.encode_tokens(texts)

@@ -3,9 +3,11 @@
 Held-out data is the calibration set when one is given (CLINC150's val split, say); for large data a
 stratified tenth held out of training; otherwise every example gets an out-of-fold prediction from K
 models trained on the other folds, so small intent sets spend no example on calibration alone.
-Temperature scaling makes the confidences honest probabilities; the out-of-scope threshold is then the
-highest that rejects at most `max_false_rejection` of the held-out in-scope messages the model gets
-right: a budget a user understands ("1 in 100 good requests is sent to the fallback"), not a magic 0.75.
+Temperature scaling makes the confidences honest probabilities; the out-of-scope threshold (on the score:
+confidence times familiarity, see `classifier`) is then the highest that rejects at most `max_false_rejection`
+of the held-out in-scope messages the model gets right: a budget a user understands ("1 in 100 good requests
+is sent to the fallback"), not a magic 0.75. A held-out message's familiarity is measured against training
+examples it was not among, as a new message's would be.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from robot.errors import InputError
-from robot.intents.classifier import OOS, HeadConfig, IntentClassifier, IntentHead
+from robot.intents.classifier import OOS, SHARPNESS, HeadConfig, IntentClassifier, IntentHead, familiarity, unit_rows
 from robot.intents.encoder import SentenceEncoder
 from robot.intents.metrics import metrics_from_predictions
 from robot.intents.schema import IntentData
@@ -40,6 +42,7 @@ class TrainConfig:
     calibration_folds: int = 4
     holdout_above: int = 2000  # from this many examples on, calibrate on a held-out slice instead
     holdout_fraction: float = 0.1
+    sharpness: float = SHARPNESS  # how much distance from the training examples lowers the score
     seed: int = 0
 
 
@@ -157,6 +160,11 @@ def train_intents(data: IntentData, encoder: SentenceEncoder, config: TrainConfi
     index = {label: k for k, label in enumerate(labels)}
     targets = np.array([index[n] for n in names])
     features = encoder.encode(texts, progress=progress)
+    in_scope_rows = np.array([n != OOS for n in names])
+
+    def classifier_of(head: IntentHead, rows: np.ndarray) -> IntentClassifier:
+        return IntentClassifier(labels, head, encoder, examples=features[rows & in_scope_rows],
+                                sharpness=config.sharpness)
 
     if calibration is not None:
         cal_texts, cal_names = calibration.labelled_examples()
@@ -164,32 +172,37 @@ def train_intents(data: IntentData, encoder: SentenceEncoder, config: TrainConfi
         if unknown:
             raise InputError(f"calibration intents unknown to the training data: {', '.join(unknown[:5])}",
                              path=calibration.source)
-        classifier = IntentClassifier(labels, fit_head(features, targets, len(labels), config, device, progress),
-                                      encoder)
-        held_logits = classifier.logits(encoder.encode(cal_texts, progress=progress))
+        every = np.ones(len(texts), dtype=bool)
+        classifier = classifier_of(fit_head(features, targets, len(labels), config, device, progress), every)
+        cal_features = encoder.encode(cal_texts, progress=progress)
+        held_logits = classifier.logits(cal_features)
+        held_known = familiarity(cal_features, classifier.examples)
         held_names, held_texts, held_out = cal_names, cal_texts, "calibration set"
     elif len(texts) >= config.holdout_above:
         # Plenty of data: hold out a stratified slice for calibration and keep the model trained on the rest
         # (one fit instead of K+1; the slice costs well under a point of accuracy at this size).
         held = _folds(targets, round(1 / config.holdout_fraction), config.seed) == 0
         head = fit_head(features[~held], targets[~held], len(labels), config, device, progress)
-        classifier = IntentClassifier(labels, head, encoder)
+        classifier = classifier_of(head, ~held)
         held_logits = classifier.logits(features[held])
+        held_known = familiarity(features[held], classifier.examples)
         held_names = [names[k] for k in np.flatnonzero(held)]
         held_texts = [texts[k] for k in np.flatnonzero(held)]
         held_out = f"{held.sum()} held-out examples ({config.holdout_fraction:.0%}, stratified)"
     else:
-        classifier = IntentClassifier(labels, fit_head(features, targets, len(labels), config, device, progress),
-                                      encoder)
+        every = np.ones(len(texts), dtype=bool)
+        classifier = classifier_of(fit_head(features, targets, len(labels), config, device, progress), every)
         k = min(config.calibration_folds, max(2, int(np.bincount(targets).max())))
         fold = _folds(targets, k, config.seed)
         held_logits = torch.zeros(len(texts), len(labels))
+        held_known = np.ones(len(texts), dtype=np.float32)
         for f in tqdm(range(k), desc="calibrating (cross-fitting)") if progress else range(k):
             train_part, held_part = fold != f, fold == f
             fold_head = fit_head(features[train_part], targets[train_part], len(labels), config, device)
             with torch.inference_mode():
                 held_logits[torch.from_numpy(held_part)] = fold_head(
                     torch.from_numpy(features[held_part]).to(device)).float().cpu()
+            held_known[held_part] = familiarity(features[held_part], unit_rows(features[train_part & in_scope_rows]))
         held_names, held_texts, held_out = names, texts, f"{k}-fold out-of-fold predictions"
 
     # Temperature on every held-out example (an oos example's target is the oos class, or none).
@@ -197,12 +210,12 @@ def train_intents(data: IntentData, encoder: SentenceEncoder, config: TrainConfi
     held_targets = torch.tensor([index[held_names[k]] for k in known])
     classifier.temperature = fit_temperature(held_logits[known], held_targets) if known else 1.0
     in_scope = [k for k, n in enumerate(held_names) if n != OOS]
-    scored = classifier.decide(held_logits)
-    confidence = torch.tensor([scored[k].confidence for k in in_scope])
+    scored = classifier.decide(held_logits, held_known)
+    score = torch.tensor([scored[k].score for k in in_scope])
     correct = torch.tensor([scored[k].ranking[0][0] == held_names[k] for k in in_scope])
-    classifier.threshold = fit_threshold(confidence, correct, config.max_false_rejection)
+    classifier.threshold = fit_threshold(score, correct, config.max_false_rejection)
 
-    report = metrics_from_predictions(held_names, classifier.decide(held_logits), held_texts)
+    report = metrics_from_predictions(held_names, classifier.decide(held_logits, held_known), held_texts)
     metrics = dict(report["summary"])
     metrics.update({
         "held_out": held_out,
