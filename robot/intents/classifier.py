@@ -105,7 +105,7 @@ class IntentClassifier:
             x = torch.from_numpy(features).to(self.head.mean.device)
             return self.head(x).float().cpu()
 
-    def decide(self, logits: torch.Tensor, known: np.ndarray, eligible: set[str] | None = None) -> list[Prediction]:
+    def decide(self, logits: torch.Tensor, familiar: np.ndarray, eligible: set[str] | None = None) -> list[Prediction]:
         """Predictions from raw logits and the messages' familiarity; intents outside `eligible`
         (context-gated) are never chosen."""
         logits = logits.clone()
@@ -119,7 +119,7 @@ class IntentClassifier:
             in_scope_probs[:, oos_index] = -1.0  # never ranked
         top = torch.topk(in_scope_probs, min(5, len(self.intents)), dim=-1)  # in C: 10,000 intents stay fast
         out = []
-        for row, values, indices, near in zip(probs, top.values.tolist(), top.indices.tolist(), known.tolist()):
+        for row, values, indices, near in zip(probs, top.values.tolist(), top.indices.tolist(), familiar.tolist()):
             oos_prob = float(row[oos_index]) if oos_index is not None else 0.0
             ranked = [(self.labels[k], p) for k, p in zip(indices, values)]
             best, confidence = ranked[0]

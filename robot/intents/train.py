@@ -162,9 +162,10 @@ def train_intents(data: IntentData, encoder: SentenceEncoder, config: TrainConfi
     features = encoder.encode(texts, progress=progress)
     in_scope_rows = np.array([n != OOS for n in names])
 
-    def classifier_of(head: IntentHead, rows: np.ndarray) -> IntentClassifier:
-        return IntentClassifier(labels, head, encoder, examples=features[rows & in_scope_rows],
-                                sharpness=config.sharpness)
+    def classifier_of(head: IntentHead, trained_on: np.ndarray | None = None) -> IntentClassifier:
+        """The classifier of `head`, with the in-scope examples it was trained on for familiarity."""
+        rows = in_scope_rows if trained_on is None else trained_on & in_scope_rows
+        return IntentClassifier(labels, head, encoder, examples=features[rows], sharpness=config.sharpness)
 
     if calibration is not None:
         cal_texts, cal_names = calibration.labelled_examples()
@@ -172,8 +173,7 @@ def train_intents(data: IntentData, encoder: SentenceEncoder, config: TrainConfi
         if unknown:
             raise InputError(f"calibration intents unknown to the training data: {', '.join(unknown[:5])}",
                              path=calibration.source)
-        every = np.ones(len(texts), dtype=bool)
-        classifier = classifier_of(fit_head(features, targets, len(labels), config, device, progress), every)
+        classifier = classifier_of(fit_head(features, targets, len(labels), config, device, progress))
         cal_features = encoder.encode(cal_texts, progress=progress)
         held_logits = classifier.logits(cal_features)
         held_known = familiarity(cal_features, classifier.examples)
@@ -190,8 +190,7 @@ def train_intents(data: IntentData, encoder: SentenceEncoder, config: TrainConfi
         held_texts = [texts[k] for k in np.flatnonzero(held)]
         held_out = f"{held.sum()} held-out examples ({config.holdout_fraction:.0%}, stratified)"
     else:
-        every = np.ones(len(texts), dtype=bool)
-        classifier = classifier_of(fit_head(features, targets, len(labels), config, device, progress), every)
+        classifier = classifier_of(fit_head(features, targets, len(labels), config, device, progress))
         k = min(config.calibration_folds, max(2, int(np.bincount(targets).max())))
         fold = _folds(targets, k, config.seed)
         held_logits = torch.zeros(len(texts), len(labels))
