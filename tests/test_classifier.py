@@ -222,9 +222,9 @@ def test_a_message_far_from_every_example_scores_lower(trained, tmp_path, encode
     message like the examples keeps its confidence, one unlike all of them loses most of it. A folder saved
     before examples were kept scores by confidence alone."""
     classifier, data, metrics = trained
-    near, far = classifier.predict(["what time is it right now", "the mitochondria is the powerhouse of the cell"])
-    known = familiarity(encoder.encode(["what time is it right now", "the mitochondria is the powerhouse of the cell"]),
-                        classifier.examples)
+    features = encoder.encode(["what time is it right now", "the mitochondria is the powerhouse of the cell"])
+    near, far = classifier.classify(features)
+    known = familiarity(features, classifier.examples)
     assert known[0] > 0.8 > 0.5 > known[1] and near.score > 0.5 * near.confidence and far.score < 0.1 * far.confidence
     assert classifier.sharpness == 4.0 and len(classifier.examples) == sum(len(i.examples) for i in data.intents)
     save_bundle(tmp_path, classifier, data, metrics, "robot train intents")
