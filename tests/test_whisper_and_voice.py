@@ -94,6 +94,35 @@ def test_the_prompt_primes_whisper_with_the_intents(robot):
     assert unprimed.prompt is None
 
 
+def test_an_unsure_request_is_decoded_once(robot):
+    """faster-whisper's default decodes an unsure pass again at rising temperatures (here: 6 passes, 15 s for
+    a 1 s request); the robot keeps its first pass."""
+    prompt = make_recognizer(VoiceOptions(), robot.brain.folder, robot.brain.data).prompt
+    unsure = synthesize("who exactly are you", Voice("en-us+f2", 165))  # a development request it mishears
+
+    def passes(options: WhisperOptions) -> int:
+        recognizer = WhisperRecognizer(options, prompt)
+        model, calls = recognizer.model.model, []
+
+        class Counted:  # CTranslate2's Whisper cannot be patched attribute by attribute
+            def __getattr__(self, name):
+                return getattr(model, name)
+
+            def generate(self, *args, **kwargs):
+                calls.append(kwargs)
+                return model.generate(*args, **kwargs)
+
+        recognizer.model.model = Counted()
+        try:
+            recognizer.transcribe(unsure)
+        finally:
+            recognizer.model.model = model
+        return len(calls)
+
+    assert passes(WhisperOptions(temperatures=(0.0, 0.2))) == 2  # this request does make Whisper unsure
+    assert passes(WhisperOptions()) == 1
+
+
 def test_the_listener_starts_whisper_at_the_pause_and_keeps_that_guess(robot):
     """A request, a pause, more of it, then silence: the first pause's guess is dropped when the voice comes
     back, the last one is the transcript, and little is left to do once the endpointer declares the end."""
