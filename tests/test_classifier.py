@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from robot.intents.bundle import load_bundle, save_bundle
-from robot.intents.classifier import IntentClassifier, familiarity
+from robot.intents.classifier import IntentClassifier, familiarity, unit_rows
 from robot.intents.schema import normalise
 
 # Written by hand for this test; none of them is a training example (checked below).
@@ -226,6 +226,8 @@ def test_a_message_far_from_every_example_scores_lower(trained, tmp_path, encode
     near, far = classifier.classify(features)
     known = familiarity(features, classifier.examples)
     assert known[0] > 0.8 > 0.5 > known[1] and near.score > 0.5 * near.confidence and far.score < 0.1 * far.confidence
+    exact = familiarity(features, unit_rows(classifier.examples.float().numpy()))  # read in float32
+    assert np.abs(known - exact).max() < 2e-3  # bfloat16 (where native) halves the bytes, not the precision we use
     assert classifier.sharpness == 4.0 and len(classifier.examples) == sum(len(i.examples) for i in data.intents)
     save_bundle(tmp_path, classifier, data, metrics, "robot train intents")
     (tmp_path / "examples.safetensors").unlink()

@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from robot.errors import InputError
-from robot.intents.classifier import OOS, SHARPNESS, HeadConfig, IntentClassifier, IntentHead, familiarity, unit_rows
+from robot.intents.classifier import OOS, SHARPNESS, HeadConfig, IntentClassifier, IntentHead, example_rows, familiarity
 from robot.intents.encoder import SentenceEncoder
 from robot.intents.metrics import metrics_from_predictions
 from robot.intents.schema import IntentData
@@ -201,7 +201,7 @@ def train_intents(data: IntentData, encoder: SentenceEncoder, config: TrainConfi
             with torch.inference_mode():
                 held_logits[torch.from_numpy(held_part)] = fold_head(
                     torch.from_numpy(features[held_part]).to(device)).float().cpu()
-            held_known[held_part] = familiarity(features[held_part], unit_rows(features[train_part & in_scope_rows]))
+            held_known[held_part] = familiarity(features[held_part], example_rows(features[train_part & in_scope_rows]))
         held_names, held_texts, held_out = names, texts, f"{k}-fold out-of-fold predictions"
 
     # Temperature on every held-out example (an oos example's target is the oos class, or none).
