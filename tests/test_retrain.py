@@ -130,6 +130,9 @@ def test_feedback_is_bounded_and_corrections_rate_limited(tmp_path):
         store.rate("c", turn, True, "a long message " * 10, "a long reply " * 10)
     rows = store.db.execute("SELECT turn, message, reply FROM ratings ORDER BY turn").fetchall()
     assert [r[0] for r in rows] == [3, 4, 5, 6, 7] and all(len(r[1]) == len(r[2]) == 10 for r in rows)
+    for table in ("ratings", "corrections"):  # trimming walks an index on the time, not a sort of the table
+        plan = store.db.execute(f"EXPLAIN QUERY PLAN SELECT rowid FROM {table} ORDER BY at DESC LIMIT -1 OFFSET 5")
+        assert any(f"{table}_at" in row[-1] for row in plan), table
     for k in range(4):
         store.correct(f"message {k}", "greet")
     assert [c.message for c in store.pending()] == ["message 1", "message 2", "message 3"]  # the newest 3
