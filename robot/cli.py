@@ -168,10 +168,12 @@ def cmd_train_dialogue(args: argparse.Namespace) -> int:
         metrics = train_dialogue(corpus, validation, load_persona().description, out, config, resume=args.resume,
                                  progress=not args.json, checkpoint_dir=checkpoints,
                                  command="robot " + " ".join(map(shlex.quote, sys.argv[1:])))
+    if rank != 0:  # rank 0 wrote the model and reports for all (the other ranks' version names are unused)
+        return 0
     if args.json:
         _print_json({k: v for k, v in metrics.items() if k not in ("history", "config")}
                     | {"model": str(out), "version": version})
-    elif rank == 0:
+    else:
         where = f"version {version} (activate it with `robot models activate {version} --kind dialogue`)" \
             if version else str(out)
         print(f"Trained {metrics['trained_parameters'] / 1e6:.1f}M of {metrics['parameters'] / 1e6:.1f}M parameters "

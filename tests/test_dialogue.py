@@ -224,10 +224,12 @@ def test_torchrun_ddp_two_processes_on_cpu(tmp_path):
     out = tmp_path / "ddp"
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29517",
            "-m", "robot.cli", "train", "dialogue", "--corpus", str(CORPUS), "--preset", "micro", "--steps", "4",
-           "--batch-size", "4", "--block-size", "64", "--eval-every", "1000", "--out", str(out), "--device", "cpu"]
+           "--batch-size", "4", "--block-size", "64", "--eval-every", "1000", "--out", str(out), "--device", "cpu",
+           "--json"]
     result = subprocess.run(cmd, capture_output=True, text=True, timeout=600,
                             env={**os.environ, "OMP_NUM_THREADS": "1"})
     assert result.returncode == 0, result.stderr[-2000:]
+    assert json.loads(result.stdout)["model"] == str(out)  # one report (rank 0's), not one per process
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["world_size"] == 2 and metrics["steps"] == 4 and metrics["tokens_seen"] == 4 * 4 * 64 * 2
 
