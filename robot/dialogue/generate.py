@@ -85,9 +85,7 @@ def load_torch_model(folder: Path):
         return model
     from peft import PeftModel
 
-    with warnings.catch_warnings():  # peft asks transformers 5 a deprecated question: noise on a user's first chat
-        warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing", category=FutureWarning)
-        return PeftModel.from_pretrained(model, folder).merge_and_unload().eval()
+    return PeftModel.from_pretrained(model, folder).merge_and_unload().eval()
 
 
 def merged_folder(folder: Path, progress: bool = True) -> Path:
