@@ -22,6 +22,19 @@ def test_api_respond_keeps_a_session(web_app):
     assert second["intent"] == "recall_name" and "Theo" in second["text"]
 
 
+def test_the_server_parses_http_in_c(robot):
+    """uvicorn falls back to its pure-Python parser (h11) when httptools is missing: 5-10% more server CPU a
+    request under load (benchmarks/RESULTS.md)."""
+    from robot.web.app import launch
+    from tests.conftest import free_port
+
+    app = launch(robot, port=free_port(), block=False)
+    try:
+        assert app.server.config.http_protocol_class.__name__ == "HttpToolsProtocol"
+    finally:
+        app.close()
+
+
 def message_text(message: dict) -> str:
     content = message["content"]
     return content[0]["text"] if isinstance(content, list) else content
