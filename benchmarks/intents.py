@@ -44,11 +44,11 @@ def time_classify(classifier, texts: list[str], warmup: int = 20) -> list[float]
     """Milliseconds to encode and classify each message alone with `classifier` (its familiarity reads every
     training example: the cost grows with them), after `warmup` untimed ones."""
     for text in texts[:warmup]:
-        classifier.classify(classifier.encoder.encode_message(text)[0])
+        classifier.classify_message(classifier.encoder.encode_message(text)[0])
     times = []
     for text in texts:
         start = time.perf_counter()
-        classifier.classify(classifier.encoder.encode_message(text)[0])
+        classifier.classify_message(classifier.encoder.encode_message(text)[0])
         times.append(1000 * (time.perf_counter() - start))
     return times
 

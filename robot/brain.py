@@ -163,7 +163,7 @@ class Robot:
         eligible = {i.name for i in brain.data.intents
                     if not i.context_in or any(c in session.contexts for c in i.context_in)}
         features, tokens = brain.classifier.encoder.encode_message(message)
-        prediction = brain.classifier.classify(features, eligible)[0]
+        prediction = brain.classifier.classify_message(features, eligible)
         entities = brain.extractor.extract(message, tokens)
         reply = Reply("", prediction.intent, prediction.confidence, "fallback", entities, prediction.ranking)
         text_out = self._compose(brain, persona, prediction.intent, message, entities, session) \

@@ -234,3 +234,19 @@ def test_a_message_far_from_every_example_scores_lower(trained, tmp_path, encode
     older = IntentClassifier.load(tmp_path, encoder=encoder)
     assert older.examples is None and older.sharpness == 0.0
     assert all(p.score == p.confidence for p in older.predict(["what time is it right now"]))
+
+
+def test_one_message_is_classified_on_a_thread_with_a_one_thread_openmp_team(trained, encoder):
+    """The chat's single-message products run on `small_work`'s thread: the same prediction as `classify`, and
+    that thread's OpenMP team is itself alone while the rest of the process keeps its threads (checked in a
+    fresh process at 2 threads: the suite runs torch at 1)."""
+    import subprocess
+    import sys
+
+    classifier, _, _ = trained
+    features = encoder.encode(["what time is it right now"])
+    assert classifier.classify_message(features) == classifier.classify(features)[0]
+    code = ("import torch; torch.set_num_threads(2); from robot.threads import small_work; "
+            "print(small_work(torch.get_num_threads), torch.get_num_threads())")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert out.stdout.split() == ["1", "2"]

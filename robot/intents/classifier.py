@@ -23,6 +23,7 @@ from torch import nn
 
 from robot.errors import InputError
 from robot.intents.encoder import EncoderConfig, SentenceEncoder, shared_encoder
+from robot.threads import small_work
 
 OOS = "oos"
 FORMAT = "robot-intent-classifier/1"
@@ -139,6 +140,10 @@ class IntentClassifier:
 
     def classify(self, features: np.ndarray, eligible: set[str] | None = None) -> list[Prediction]:
         return self.decide(self.logits(features), familiarity(features, self.examples), eligible)
+
+    def classify_message(self, features: np.ndarray, eligible: set[str] | None = None) -> Prediction:
+        """One message's prediction, computed on `small_work`'s thread (as the chat does)."""
+        return small_work(self.classify, features, eligible)[0]
 
     def predict(self, texts: list[str], eligible: set[str] | None = None) -> list[Prediction]:
         return self.classify(self.encoder.encode(texts), eligible)
