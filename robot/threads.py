@@ -9,7 +9,6 @@ load, for products that take a fraction of a millisecond (benchmarks/RESULTS.md)
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
@@ -31,11 +30,10 @@ def _one_openmp_thread() -> None:
     threadpool_limits(1, user_api="openmp")  # this thread only (OpenMP's setting is per thread)
 
 
-@functools.cache
-def _small_work_thread() -> ThreadPoolExecutor:
-    return ThreadPoolExecutor(1, thread_name_prefix="small-torch-work", initializer=_one_openmp_thread)
+_SMALL_WORK = ThreadPoolExecutor(1, thread_name_prefix="small-torch-work", initializer=_one_openmp_thread)  # its
+# thread starts with the first call
 
 
 def small_work(fn: Callable[..., T], *args) -> T:
     """fn(*args) on the small-work thread (for a single message's products; batches keep every core)."""
-    return _small_work_thread().submit(fn, *args).result()
+    return _SMALL_WORK.submit(fn, *args).result()

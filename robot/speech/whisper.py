@@ -126,7 +126,7 @@ class WhisperOptions:
     compute_type: str = "int8"
     temperatures: tuple[float, ...] = (0.0,)  # faster-whisper decodes again at the next temperature when a pass
     # looks unsure; its default fallback (0.0-1.0) did so for 1 dev request in 10, changed no word of the dev WER
-    # and cost 280 ms a request on average (benchmarks/RESULTS.md)
+    # and cost about 270 ms a request on average (benchmarks/RESULTS.md)
     threads: int = 0  # CTranslate2's threads; 0: as many as torch uses (`robot.threads`)
 
 
