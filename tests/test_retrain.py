@@ -122,7 +122,7 @@ def test_feedback_is_one_row_per_reply_and_corrections_are_offered_once(tmp_path
 
 def test_feedback_is_bounded_and_corrections_rate_limited(tmp_path):
     from robot.errors import InputError
-    from robot.feedback import FeedbackLimits
+    from robot.feedback import TRIM, FeedbackLimits
 
     store = FeedbackStore(Path(tmp_path) / "feedback.sqlite",
                           FeedbackLimits(ratings=5, corrections=3, corrections_per_minute=4, text_chars=10))
@@ -131,8 +131,8 @@ def test_feedback_is_bounded_and_corrections_rate_limited(tmp_path):
     rows = store.db.execute("SELECT turn, message, reply FROM ratings ORDER BY turn").fetchall()
     assert [r[0] for r in rows] == [3, 4, 5, 6, 7] and all(len(r[1]) == len(r[2]) == 10 for r in rows)
     for table in ("ratings", "corrections"):  # trimming walks an index on the time, not a sort of the table
-        plan = store.db.execute(f"EXPLAIN QUERY PLAN SELECT rowid FROM {table} ORDER BY at DESC LIMIT -1 OFFSET 5")
-        assert any(f"{table}_at" in row[-1] for row in plan), table
+        plan = store.db.execute("EXPLAIN QUERY PLAN " + TRIM.format(table=table), (5,)).fetchall()
+        assert any(f"{table}_at" in row[-1] for row in plan), (table, plan)
     for k in range(4):
         store.correct(f"message {k}", "greet")
     assert [c.message for c in store.pending()] == ["message 1", "message 2", "message 3"]  # the newest 3
