@@ -13,11 +13,10 @@ from __future__ import annotations
 
 import json
 import platform
-import time
 from pathlib import Path
 
 import torch
-from report import bench_arguments, percentile, print_table, time_turns
+from report import bench_arguments, percentile, print_table, time_each, time_turns
 
 from robot.brain import Robot
 from robot.intents.encoder import SentenceEncoder
@@ -40,19 +39,6 @@ def to_intent_data(pairs: list[list[str]], source: str) -> IntentData:
     return IntentData(list(intents.values()), oos_examples=oos, source=source)
 
 
-def time_classify(classifier, texts: list[str], warmup: int = 20) -> list[float]:
-    """Milliseconds to encode and classify each message alone with `classifier` (its familiarity reads every
-    training example: the cost grows with them), after `warmup` untimed ones."""
-    for text in texts[:warmup]:
-        classifier.classify_message(classifier.encoder.encode_message(text)[0])
-    times = []
-    for text in texts:
-        start = time.perf_counter()
-        classifier.classify_message(classifier.encoder.encode_message(text)[0])
-        times.append(1000 * (time.perf_counter() - start))
-    return times
-
-
 def main() -> None:
     args = bench_arguments(__doc__, DEFAULT_DATA, 500).parse_args()
     torch.set_num_threads(args.threads)
@@ -69,7 +55,9 @@ def main() -> None:
     robot = Robot(shipped.brain, shipped.persona, seed=0)  # the intent path: no dialogue model generating
     messages = [t for t, _ in raw["test"][: args.turns]]
     turn_ms = time_turns(robot, messages)
-    clinc_ms = time_classify(classifier, messages)
+    # one message encoded and classified alone (familiarity reads every training example: it grows with them)
+    clinc_ms = time_each(lambda text: classifier.classify_message(classifier.encoder.encode_message(text)[0]),
+                         messages)
 
     rows = [
         ("in-scope accuracy (test)", f"{100 * result['in_scope_accuracy']:.2f}%", ">= 95.0%"),

@@ -8,6 +8,7 @@ import atexit
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -29,19 +30,23 @@ def bench_arguments(doc: str, data: Path, turns: int) -> argparse.ArgumentParser
     return parser
 
 
-def time_turns(robot, texts: list[str], warmup: int = 20) -> list[float]:
-    """Milliseconds of each chat turn (a fresh session each), after `warmup` untimed ones."""
-    from robot.brain import Session
-
+def time_each(step: Callable[[str], object], texts: list[str], warmup: int = 20) -> list[float]:
+    """Milliseconds of `step` on each text, after `warmup` untimed ones."""
     for text in texts[:warmup]:
-        robot.respond(text, Session())
+        step(text)
     times = []
     for text in texts:
-        session = Session()
         start = time.perf_counter()
-        robot.respond(text, session)
+        step(text)
         times.append(1000 * (time.perf_counter() - start))
     return times
+
+
+def time_turns(robot, texts: list[str]) -> list[float]:
+    """Milliseconds of each chat turn, a fresh session each."""
+    from robot.brain import Session
+
+    return time_each(lambda text: robot.respond(text, Session()), texts)
 
 
 def percentile(values: list[float], q: float) -> float:
