@@ -19,8 +19,7 @@ import torch
 from onnxruntime.quantization import QuantType, quantize_dynamic
 from report import percentile, print_table, scratch
 
-from robot.intents.encoder import SentenceEncoder, onnx_session
-from robot.paths import cache_home
+from robot.intents.encoder import SentenceEncoder, onnx_folder
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "clinc150" / "data_full.json"
 
@@ -33,8 +32,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     encoder = SentenceEncoder()
-    onnx_session(encoder.pooled, encoder.tokenizer, encoder.sha256)  # exported (once) into the cache
-    exported = next((cache_home() / "encoder").glob(f"{encoder.sha256[:16]}-*/model.onnx"))
+    exported = onnx_folder(encoder.sha256, encoder.config.layers) / "model.onnx"  # exported (once) on the CPU
     quantized = Path(scratch("robot-bench-onnx-")) / "int8.onnx"
     quantize_dynamic(str(exported), str(quantized), weight_type=QuantType.QInt8)
     options = onnxruntime.SessionOptions()

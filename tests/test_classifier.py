@@ -143,18 +143,25 @@ def test_training_leaves_the_global_rng_alone_and_repeats_itself():
 
 def test_onnx_encoder_matches_pytorch_on_padded_batches(encoder):
     """The CPU runs the encoder exported to ONNX Runtime: features and token states are PyTorch's, padded or not."""
-    from robot.intents.encoder import PooledLayers
-
     assert encoder.session is not None
     texts = ["hi", "a much longer sentence that forces padding on the others", "what time is it"]
     batch = encoder.tokenizer(texts, padding=True, truncation=True, return_tensors="pt")
     with torch.inference_mode():
-        eager, hidden = PooledLayers(encoder.model, encoder.config.layers)(batch["input_ids"], batch["attention_mask"])
+        eager, hidden = encoder.pooled(batch["input_ids"], batch["attention_mask"])
     assert np.allclose(encoder._forward(texts), eager.numpy(), atol=1e-5)
     assert np.allclose(encoder._forward(texts[:1]), eager[:1].numpy(), atol=1e-5)
     tokens = encoder.encode_tokens(texts)
     assert [t.offsets[0] for t in tokens] == [(0, 2), (0, 1), (0, 4)]
     assert torch.allclose(tokens[1].states, hidden[1, 1:-1], atol=1e-5)  # without [CLS] and [SEP]
+
+
+def test_a_cpu_encoder_with_its_export_cached_never_loads_pytorch_weights(encoder):
+    """Every process start (a retrain, `robot serve`) paid 2-3 s of CPU for a PyTorch model only the export reads."""
+    from robot.intents.encoder import SentenceEncoder
+
+    again = SentenceEncoder(encoder.config)  # the session's encoder exported it
+    assert again.session is not None and "pooled" not in vars(again)
+    assert np.array_equal(again._forward(["what time is it"]), encoder._forward(["what time is it"]))
 
 
 def test_data_without_negatives_still_learns_to_refuse(encoder, tmp_path):

@@ -146,16 +146,20 @@ class PooledLayers(nn.Module):
         return torch.cat(pooled, dim=-1), hidden[-1]
 
 
-def onnx_session(module: PooledLayers, tokenizer, sha256: str):
+def onnx_folder(sha256: str, layers: int) -> Path:
+    """Where the export of these weights and layers lives: once per torch version, in the cache."""
+    return cache_home() / "encoder" / f"{sha256[:16]}-{layers}-torch{torch.__version__}"
+
+
+def onnx_session(folder: Path, export: Callable[[Path], None]):
     """The encoder on the CPU as an ONNX Runtime session: the same numbers as PyTorch (to 1e-6; tests check
     padded batches) in less than half the time for one message and about 1.2 times the batch throughput
-    (`benchmarks/encoder_engines.py`). Exported once per weights, layers and torch version into the cache."""
+    (`benchmarks/encoder_engines.py`). `export` writes `folder` the first time."""
     import onnxruntime
 
-    folder = cache_home() / "encoder" / f"{sha256[:16]}-{module.layers}-torch{torch.__version__}"
     if not (folder / "model.onnx").is_file():
         try:
-            write_folder_atomically(folder, lambda tmp: _export(module, tokenizer, tmp))
+            write_folder_atomically(folder, export)
         except OSError:  # another process exported it at the same moment
             if not (folder / "model.onnx").is_file():
                 raise
@@ -166,10 +170,10 @@ def onnx_session(module: PooledLayers, tokenizer, sha256: str):
     return onnxruntime.InferenceSession(str(folder / "model.onnx"), options, providers=["CPUExecutionProvider"])
 
 
-def cpu_session(module: PooledLayers, tokenizer, sha256: str):
+def cpu_session(folder: Path, export: Callable[[Path], None]):
     """The ONNX Runtime session, or None (PyTorch runs it, slower) for a model the exporter cannot follow."""
     try:
-        return onnx_session(module, tokenizer, sha256)
+        return onnx_session(folder, export)
     except Exception as exc:  # noqa: BLE001 - an architecture the exporter cannot follow still works in PyTorch
         print(f"note: the encoder runs in PyTorch, slower ({type(exc).__name__}: {exc})"[:200], file=sys.stderr)
         return None
@@ -236,21 +240,24 @@ def shared_encoder(config: EncoderConfig = EncoderConfig(), device: str = "cpu")
 class SentenceEncoder:
     def __init__(self, config: EncoderConfig = EncoderConfig(), device: str = "cpu",
                  cache_path: Path | None = None) -> None:
-        from transformers import AutoModel, AutoTokenizer
+        from transformers import AutoConfig, AutoTokenizer
 
         self.config, self.device = config, torch.device(device)
-        path = resolve_encoder_path(config.name_or_path)
+        self.path = resolve_encoder_path(config.name_or_path)
         try:
-            self.tokenizer = AutoTokenizer.from_pretrained(path)
-            self.model = AutoModel.from_pretrained(path, use_safetensors=True).to(self.device).eval()
+            self.tokenizer = AutoTokenizer.from_pretrained(self.path)
+            hidden_size = AutoConfig.from_pretrained(self.path).hidden_size
         except OSError as exc:
             raise InputError(f"cannot load the sentence encoder ({exc})", path=config.name_or_path) from None
-        self.sha256 = self._weights_sha256(path)
+        self.sha256 = self._weights_sha256(self.path)
         if config.name_or_path == DEFAULT_ENCODER and self.sha256 != DEFAULT_ENCODER_SHA256:
             raise InputError(f"encoder weights sha256 {self.sha256} differ from the expected "
-                             f"{DEFAULT_ENCODER_SHA256}", path=path)
-        self.pooled = PooledLayers(self.model, config.layers).eval()  # the exporter restores this mode
-        self.session = cpu_session(self.pooled, self.tokenizer, self.sha256) if self.device.type == "cpu" else None
+                             f"{DEFAULT_ENCODER_SHA256}", path=self.path)
+        self.session = cpu_session(onnx_folder(self.sha256, config.layers),
+                                   lambda folder: _export(self.pooled, self.tokenizer, folder)) \
+            if self.device.type == "cpu" else None
+        if self.session is None:
+            self.pooled  # noqa: B018 - PyTorch runs it: load it now, not in the first message
         if config.sentence not in (POOLED, MULTILINGUAL):
             raise InputError(f"unknown sentence features {config.sentence!r} ({POOLED} or {MULTILINGUAL})")
         self.multilingual = MultilingualE5() if config.sentence == MULTILINGUAL else None
@@ -258,10 +265,23 @@ class SentenceEncoder:
             self.dim = self.unit_dim = self.multilingual.dim
             key = f"{self.multilingual.sha256[:16]}:e5-query:"
         else:
-            self.dim, self.unit_dim = self.model.config.hidden_size * config.layers, self.model.config.hidden_size
+            self.dim, self.unit_dim = hidden_size * config.layers, hidden_size
             key = f"{self.sha256[:16]}:{config.layers}:{config.max_length}:"
         self.cache = EmbeddingCache(cache_path, key) if cache_path else None
         self.messages = MessageBatcher(self._run)
+
+    @functools.cached_property
+    def pooled(self) -> PooledLayers:
+        """The encoder in PyTorch: for the export (once per weights), a GPU, or a model the exporter cannot
+        follow. With the export cached, a CPU process never loads it (2-3 s of every start: the weights and
+        transformers' model code)."""
+        from transformers import AutoModel
+
+        try:
+            model = AutoModel.from_pretrained(self.path, use_safetensors=True).to(self.device).eval()
+        except OSError as exc:
+            raise InputError(f"cannot load the sentence encoder ({exc})", path=self.config.name_or_path) from None
+        return PooledLayers(model, self.config.layers).eval()  # the exporter restores this mode
 
     @staticmethod
     def _weights_sha256(path: str) -> str:
