@@ -5,6 +5,7 @@ Everything is served locally: no analytics, no web fonts, bound to 127.0.0.1 unl
 
 from __future__ import annotations
 
+import gc
 import os
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
@@ -90,9 +91,18 @@ def launch(robot: Robot, host: str = HOST, port: int = PORT, block: bool = True,
                max_file_size=max(MAX_UPLOAD_BYTES, recording_bytes(voice.options.limits)))
     add_api(app.app, robot, access)  # the app exists once launched; then the caller's thread may wait on it
     if block:
+        settle_heap()
         print(f"{robot.persona.name} is listening on http://{host}:{port} (Ctrl-C to stop)", flush=True)
         app.block_thread()
     return app
+
+
+def settle_heap() -> None:
+    """Leave what start-up made (libraries, models, the page: some 400,000 objects) out of Python's cyclic
+    garbage collector from now on. Each full collection walked all of it, holding every request thread meanwhile:
+    0.2-0.5 s, twice in a 100-client round (benchmarks/RESULTS.md). It now walks what came after."""
+    gc.collect()
+    gc.freeze()
 
 
 def serve(host: str = HOST, port: int = PORT, voice: VoiceOptions = VoiceOptions(),
