@@ -34,13 +34,13 @@ from robot.brain import Session  # noqa: E402
 from robot.intents.annotations import plain_text  # noqa: E402
 from robot.service import load_robot  # noqa: E402
 from robot.speech.audio import SAMPLE_RATE, load, resample, to_int16  # noqa: E402
-from robot.speech.recognizers import transcribe_utterance  # noqa: E402
+from robot.speech.recognizers import BACKENDS, transcribe_utterance  # noqa: E402
 from robot.speech.tts import Voice, synthesize, synthesize_stream  # noqa: E402
 from robot.speech.wer import word_error_rate  # noqa: E402
 from robot.speech.whisper import WhisperOptions  # noqa: E402
 from robot.voice.listen import Listener  # noqa: E402
 from robot.voice.recording import StreamedRecording  # noqa: E402
-from robot.voice.voice_robot import BACKENDS, VoiceOptions, VoiceRobot, make_recognizer  # noqa: E402
+from robot.voice.voice_robot import VoiceOptions, VoiceRobot, make_recognizer  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 HUMAN = HERE / "data" / "human"

@@ -373,9 +373,9 @@ def serving_language_option(p: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     from robot.dialogue.config import DialogueTrainConfig
+    from robot.speech.recognizers import BACKENDS
     from robot.speech.tts import DEFAULT_VOICE
     from robot.speech.whisper import WHISPER_MODELS, WhisperOptions
-    from robot.voice.voice_robot import BACKENDS
     from robot.web.access import HOST, PORT
 
     parser = argparse.ArgumentParser(prog="robot", description="An offline-first robot you can chat with.")

@@ -21,6 +21,8 @@ from robot.speech.audio import SAMPLE_RATE, AudioLimits, check, to_int16
 from robot.speech.endpoint import trim_silence
 from robot.speech.language_model import ACOUSTIC_MODEL, DICT_FILE, DICTIONARY, GENERAL_LM, LM_FILE
 
+BACKENDS = ("whisper", "pocketsphinx")  # the recognisers, by the name users pick them with
+
 
 @dataclass(frozen=True)
 class Transcript:

@@ -26,11 +26,9 @@ from robot.paths import cache_home
 from robot.speech import whisper
 from robot.speech.audio import AudioLimits
 from robot.speech.language_model import SPEECH_DIR
-from robot.speech.recognizers import PocketsphinxRecognizer, Recognizer, Transcript, transcribe_utterance
+from robot.speech.recognizers import BACKENDS, PocketsphinxRecognizer, Recognizer, Transcript, transcribe_utterance
 from robot.speech.tts import Voice, synthesize_stream, voice_for
 from robot.speech.whisper import WhisperOptions, WhisperRecognizer
-
-BACKENDS = ("whisper", "pocketsphinx")
 
 
 @dataclass(frozen=True)
