@@ -38,7 +38,8 @@ def test_reading_the_command_line_loads_no_heavy_library():
     """`robot --help` took 2.4 s: the parser's defaults pulled in torch (through the voice loop) and scipy.signal
     (through audio); each command now loads what it runs."""
     code = ("import sys; from robot.cli import build_parser; build_parser().parse_args(['say', 'hi']); "
-            "print([m for m in ('torch', 'scipy.signal', 'transformers', 'gradio', 'onnxruntime') if m in sys.modules])")
+            "print([m for m in ('torch', 'scipy.signal', 'transformers', 'gradio', 'onnxruntime') "
+            "if m in sys.modules])")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.stdout.strip() == "[]", result.stdout + result.stderr
 

@@ -80,13 +80,17 @@ def unit_rows(features: np.ndarray) -> torch.Tensor:
     return rows / rows.norm(dim=1, keepdim=True).clamp_min(1e-12)
 
 
+def native_bfloat16() -> bool:
+    """Whether this CPU multiplies bfloat16 in hardware (AVX-512 BF16 or AMX, through oneDNN)."""
+    return torch.ops.mkldnn._is_mkldnn_bf16_supported()
+
+
 def example_rows(features: np.ndarray) -> torch.Tensor:
     """Training examples as `familiarity` reads them: unit rows, in bfloat16 where the CPU multiplies it
     natively. Every message is compared with every example, which is bound by memory: half the bytes took one
     message against CLINC150's 15,000 examples from 5.3 to 2.6 ms and batches of 1,000 from 222 to 122 ms;
     the cosines move by about 1e-5 (benchmarks/RESULTS.md)."""
-    native = torch.ops.mkldnn._is_mkldnn_bf16_supported()
-    return unit_rows(features).to(torch.bfloat16 if native else torch.float32)
+    return unit_rows(features).to(torch.bfloat16 if native_bfloat16() else torch.float32)
 
 
 def familiarity(features: np.ndarray, examples: torch.Tensor | None) -> np.ndarray:

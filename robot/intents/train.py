@@ -22,7 +22,16 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from robot.errors import InputError
-from robot.intents.classifier import OOS, SHARPNESS, HeadConfig, IntentClassifier, IntentHead, example_rows, familiarity
+from robot.intents.classifier import (
+    OOS,
+    SHARPNESS,
+    HeadConfig,
+    IntentClassifier,
+    IntentHead,
+    example_rows,
+    familiarity,
+    native_bfloat16,
+)
 from robot.intents.encoder import SentenceEncoder
 from robot.intents.metrics import metrics_from_predictions
 from robot.intents.schema import IntentData
@@ -103,13 +112,16 @@ def fit_head(features: np.ndarray, targets: np.ndarray, n_classes: int, config: 
         if config.dropout else None
     # No bar at all unless asked: the web app's tqdm hook reports even disabled bars, whose `n` stays 0.
     bar = tqdm(total=steps, desc="training head", unit="step") if progress else None
+    # Products in bfloat16 where the CPU has it (weights and optimiser stay float32): compute-bound, 1.5x faster
+    low_precision = torch.autocast("cpu", dtype=torch.bfloat16, enabled=device == "cpu" and native_bfloat16())
     step = 0
     while step < steps:
         order = torch.randperm(len(x), generator=generator).to(device)
         for start in range(0, len(x), config.batch_size):
             batch = order[start:start + config.batch_size]
             masks = dropout(step, len(batch)) if dropout else ()
-            loss = F.cross_entropy(head(x[batch], masks), y[batch], label_smoothing=config.label_smoothing)
+            with low_precision:
+                loss = F.cross_entropy(head(x[batch], masks), y[batch], label_smoothing=config.label_smoothing)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
