@@ -2,18 +2,23 @@
 many); the other engines (CTranslate2 for Whisper, onnxruntime for the neural voice) follow it, so that two
 of them never fight over the cores with their own defaults.
 
-One exception: a single message's tiny torch products (the intent head, familiarity) run on one thread of
-their own whose OpenMP team is that thread alone. Called from the web server's many request threads, each
-thread started an OpenMP team of its own and woke it for every product: 10-15% of the server's CPU under
-load, for products that take a fraction of a millisecond (benchmarks/RESULTS.md)."""
+Chat messages arrive on the web server's many request threads; the work each needs from a model goes
+through a `Batcher`: one worker thread runs what queued up meanwhile as one batch (the encoder, the intent
+heads). The intent heads' worker has an OpenMP team of one, itself: from many request threads each thread
+started an OpenMP team of its own and woke it for every tiny product, 10-15% of the server's CPU under load
+(benchmarks/RESULTS.md); the rest of the process, the dialogue model included, keeps its threads.
+"""
 
 from __future__ import annotations
 
+import queue
+import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from typing import TypeVar
+from concurrent.futures import Future
+from typing import Generic, TypeVar
 
-T = TypeVar("T")
+X = TypeVar("X")
+Y = TypeVar("Y")
 
 
 def cpu_threads() -> int:
@@ -22,18 +27,51 @@ def cpu_threads() -> int:
     return torch.get_num_threads()
 
 
-def _one_openmp_thread() -> None:
+def one_openmp_thread() -> None:
+    """Make the calling thread's OpenMP team itself alone (OpenMP's setting is per thread)."""
     import torch
     from threadpoolctl import threadpool_limits
 
     torch.ones(1 << 16).sum()  # torch sizes a thread's OpenMP team at its first parallel op: let it, then limit
-    threadpool_limits(1, user_api="openmp")  # this thread only (OpenMP's setting is per thread)
+    threadpool_limits(1, user_api="openmp")
 
 
-_SMALL_WORK = ThreadPoolExecutor(1, thread_name_prefix="small-torch-work", initializer=_one_openmp_thread)  # its
-# thread starts with the first call
+class Batcher(Generic[X, Y]):
+    """Calls from many threads, run in batches on one worker thread: whatever queued up while the worker was
+    busy (up to `max_batch` items) goes through `run` in one call, and a lone call waits for nothing. Each
+    caller gets its own result, or the error of its batch. The worker starts with the first call."""
 
+    def __init__(self, run: Callable[[list[X]], list[Y]], name: str, max_batch: int = 32,
+                 initializer: Callable[[], None] | None = None) -> None:
+        self.run, self.name, self.max_batch, self.initializer = run, name, max_batch, initializer
+        self.queue: queue.SimpleQueue = queue.SimpleQueue()
+        self.worker: threading.Thread | None = None
+        self.lock = threading.Lock()
 
-def small_work(fn: Callable[..., T], *args) -> T:
-    """fn(*args) on the small-work thread (for a single message's products; batches keep every core)."""
-    return _SMALL_WORK.submit(fn, *args).result()
+    def __call__(self, item: X) -> Y:
+        with self.lock:
+            if self.worker is None:
+                self.worker = threading.Thread(target=self._work, name=self.name, daemon=True)
+                self.worker.start()
+        done: Future = Future()
+        self.queue.put((item, done))
+        return done.result()
+
+    def _work(self) -> None:
+        if self.initializer is not None:
+            self.initializer()
+        while True:
+            batch = [self.queue.get()]
+            while len(batch) < self.max_batch:
+                try:
+                    batch.append(self.queue.get_nowait())
+                except queue.Empty:
+                    break
+            try:
+                results = self.run([item for item, _ in batch])
+            except BaseException as exc:  # noqa: BLE001 - each caller gets the error, and the worker goes on
+                for _, done in batch:
+                    done.set_exception(exc)
+                continue
+            for (_, done), result in zip(batch, results):
+                done.set_result(result)

@@ -213,12 +213,12 @@ def test_messages_arriving_together_are_encoded_together(encoder):
     own features and token states, the same as alone, and an error reaches every caller of its batch."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from robot.intents.encoder import MessageBatcher
+    from robot.threads import Batcher
 
     texts = ["what time is it", "hi", "could you please tell me a rather long joke about robots", "ok"] * 8
     alone = [encoder._run([t]) for t in texts]
     sizes = []
-    batcher = MessageBatcher(lambda batch: (sizes.append(len(batch)), encoder._run(batch))[1])
+    batcher = Batcher(lambda batch: (sizes.append(len(batch)), encoder._run_each(batch))[1], "test-encoder")
     with ThreadPoolExecutor(16) as pool:
         together = list(pool.map(batcher, texts))
     assert max(sizes) > 1 and sum(sizes) == len(texts)
@@ -226,7 +226,7 @@ def test_messages_arriving_together_are_encoded_together(encoder):
         assert np.allclose(features, single, atol=1e-5)
         assert tokens.offsets == single_tokens[0].offsets
         assert torch.allclose(tokens.states, single_tokens[0].states, atol=1e-5)
-    failing = MessageBatcher(lambda batch: 1 / 0)
+    failing = Batcher(lambda batch: 1 / 0, "test-failing")
     with pytest.raises(ZeroDivisionError):
         failing("hello")
     assert np.allclose(encoder.encode_message("what time is it")[0], alone[0][0], atol=1e-5)
@@ -264,17 +264,42 @@ def test_a_message_far_from_every_example_scores_lower(trained, tmp_path, encode
     assert all(p.score == p.confidence for p in older.predict(["what time is it right now"]))
 
 
-def test_one_message_is_classified_on_a_thread_with_a_one_thread_openmp_team(trained, encoder):
-    """The chat's single-message products run on `small_work`'s thread: the same prediction as `classify`, and
-    that thread's OpenMP team is itself alone while the rest of the process keeps its threads (checked in a
-    fresh process at 2 threads: the suite runs torch at 1)."""
+def test_chat_messages_arriving_together_are_classified_together(trained, encoder, tmp_path):
+    """Under load the messages waiting for an intent head go through it in one batch, each with its own model
+    (two during a hot swap) and eligible intents: the same predictions as one at a time. The batch's thread has
+    an OpenMP team of one while the rest of the process keeps its threads (checked in a fresh process at 2
+    threads: the suite runs torch at 1)."""
     import subprocess
     import sys
+    from concurrent.futures import ThreadPoolExecutor
 
-    classifier, _, _ = trained
-    features = encoder.encode(["what time is it right now"])
-    assert classifier.classify_message(features) == classifier.classify(features)[0]
-    code = ("import torch; torch.set_num_threads(2); from robot.threads import small_work; "
-            "print(small_work(torch.get_num_threads), torch.get_num_threads())")
+    from robot.intents import classifier as module
+
+    classifier, data, metrics = trained
+    save_bundle(tmp_path, classifier, data, metrics, "robot train intents")
+    other = IntentClassifier.load(tmp_path, encoder=encoder)
+    other.threshold = 1.0  # refuses everything: a batch mixing the two models must keep them apart
+    texts = ["what time is it right now", "tell me a joke", "hello there", "what is 2 plus 2"] * 8
+    features = encoder.encode(texts)
+    jobs = [(model, features[k:k + 1], {"greet"} if k % 3 == 0 else None)
+            for k in range(len(texts)) for model in (classifier, other)]
+    sizes = []
+    batches = module.MESSAGES.run
+    module.MESSAGES.run = lambda batch: (sizes.append(len(batch)), batches(batch))[1]
+    try:
+        with ThreadPoolExecutor(16) as pool:
+            together = list(pool.map(lambda job: job[0].classify_message(job[1], job[2]), jobs))
+    finally:
+        module.MESSAGES.run = batches
+    assert max(sizes) > 1 and sum(sizes) == len(jobs)
+    alone = [model.classify(row, eligible)[0] for model, row, eligible in jobs]
+    assert [(p.intent, [name for name, _ in p.ranking]) for p in together] == \
+        [(p.intent, [name for name, _ in p.ranking]) for p in alone]
+    assert np.allclose([p.score for p in together], [p.score for p in alone], atol=1e-5)
+    assert {p.intent for p, (model, _, _) in zip(together, jobs) if model is other} == {None}
+    assert {p.intent for p, (_, _, eligible) in zip(together, jobs) if eligible} <= {"greet", None}
+    code = ("import torch; torch.set_num_threads(2); from robot.intents import classifier as c; "
+            "c.MESSAGES.run = lambda batch: [torch.get_num_threads() for _ in batch]; "
+            "print(c.MESSAGES(None), torch.get_num_threads())")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
     assert out.stdout.split() == ["1", "2"]

