@@ -86,12 +86,15 @@ def launch(robot: Robot, host: str = HOST, port: int = PORT, block: bool = True,
     voice = voice or VoiceRobot(robot)
     app = build_app(robot, registry, feedback, voice, access)
     app.queue(default_concurrency_limit=8)
+    if block:  # a serving process: ready before its first request
+        import matplotlib.pyplot  # noqa: F401 - Gradio asks matplotlib for its backend around every call, which
+        # imports pyplot at the first: 0.25 s on the event loop, every request waiting. Now, frozen with the rest.
+        settle_heap()
     app.launch(server_name=host, server_port=port, theme=theme(), css=CSS, prevent_thread_lock=True,
                auth=list(access.accounts) or None, show_error=False, quiet=not block, head=RAW_MICROPHONE,
                max_file_size=max(MAX_UPLOAD_BYTES, recording_bytes(voice.options.limits)))
     add_api(app.app, robot, access)  # the app exists once launched; then the caller's thread may wait on it
     if block:
-        settle_heap()
         print(f"{robot.persona.name} is listening on http://{host}:{port} (Ctrl-C to stop)", flush=True)
         app.block_thread()
     return app
