@@ -2,8 +2,9 @@
 (its HTTP API through httpx) or, with `--json`, to the plain JSON endpoint `/api/respond` (httpx); prints throughput,
 p50/p99 latency and errors per N. In-scope messages take the intent path; with
 `--dialogue` out-of-scope ones go to the dialogue model too. With `--swap`, `robot train intents` runs in
-another process in the middle of the largest round and activates its new version, which the server swaps in
-while it serves: no request may fail or be lost.
+another process during the largest round and activates its new version, which the server swaps in while it
+serves: no request may fail or be lost. That round lasts until the swap has surely happened: its clients go on
+sending after their messages until SWAP_MARGIN seconds after the new version is active.
 
     python benchmarks/load.py [--clients 1 10 50 100] [--messages 20] [--json] [--dialogue] [--swap]
 
@@ -34,8 +35,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import httpx  # noqa: E402
 
+from robot.lifecycle import FOLLOW_INTERVAL  # noqa: E402
 from robot.paths import DEFAULT_INTENTS  # noqa: E402
 
+# The server loads a version activated elsewhere within `follow`'s interval (2 s) plus its loading time
+SWAP_MARGIN = 2 * FOLLOW_INTERVAL + 1.0
 IN_SCOPE = ["hello there", "what time is it", "what is 12 times 7", "tell me a joke", "thank you so much"]
 OUT_OF_SCOPE = ["what's your favourite movie?", "do you like the rain?"]
 
@@ -62,14 +66,19 @@ def json_turns(url: str):
     return turn
 
 
-def one_client(url: str, messages: list[str], connect, ready: threading.Barrier) -> tuple[list[float], int]:
-    """Latencies of one client's messages, and its errors. Every client is built before any sends: an httpx
-    client costs 23 ms of CPU (its TLS context), and 100 of them built while the first messages were in flight
-    made those messages the slowest 1% (the load generator shares the server's cores)."""
+def one_client(url: str, messages: list[str], connect, ready: threading.Barrier,
+               until: threading.Event) -> tuple[list[float], int]:
+    """Latencies of one client's messages, and its errors: its messages, then more of them in turn until
+    `until` is set. Every client is built before any sends: an httpx client costs 23 ms of CPU (its TLS
+    context), and 100 of them built while the first messages were in flight made those messages the slowest 1%
+    (the load generator shares the server's cores)."""
     latencies, errors = [], 0
     send = connect(url)  # an httpx client: nothing is sent yet, so nothing to count as an error
     ready.wait()
-    for message in messages:
+    sent = 0
+    while sent < len(messages) or not until.is_set():
+        message = messages[sent % len(messages)]
+        sent += 1
         started = time.perf_counter()
         try:
             reply = send(message)
@@ -83,14 +92,15 @@ def one_client(url: str, messages: list[str], connect, ready: threading.Barrier)
     return latencies, errors
 
 
-def run(url: str, clients: int, messages: list[str], connect) -> tuple[float, list[float], list[float], int]:
+def run(url: str, clients: int, messages: list[str], connect, until: threading.Event) \
+        -> tuple[float, list[float], list[float], int]:
     """(seconds from the first message sent to the last reply, every latency, the latencies of each client's
     messages after its first (which opens its session), errors)."""
     started = []
     ready = threading.Barrier(clients, action=lambda: started.append(time.perf_counter()))
     with ThreadPoolExecutor(clients) as pool:
         results = list(pool.map(lambda k: one_client(url, messages[k % len(messages):] + messages[:k % len(messages)],
-                                                     connect, ready), range(clients)))
+                                                     connect, ready, until), range(clients)))
     wall = time.perf_counter() - started[0]
     latencies = [x for lat, _ in results for x in lat]
     return wall, latencies, [x for lat, _ in results for x in lat[1:]], sum(e for _, e in results)
@@ -116,12 +126,14 @@ def start_server(port: int) -> tuple[subprocess.Popen, float]:
     raise SystemExit("robot serve did not answer within 300 s")
 
 
-def retrain_and_swap(done: list[str]) -> None:
+def retrain_and_swap(done: list[str], swapped: threading.Event) -> None:
     """`robot train intents` in another process: a new version, activated, which the server (watching the
-    registry) loads and swaps in."""
+    registry) loads and swaps in; `swapped` is set once it surely has."""
     trained = robot_command("train", "intents", "--data", str(DEFAULT_INTENTS), "--json", stdout=subprocess.PIPE,
                             text=True)
     done.append(json.loads(trained.communicate()[0])["version"])
+    time.sleep(SWAP_MARGIN)
+    swapped.set()
 
 
 def main() -> None:
@@ -143,14 +155,18 @@ def main() -> None:
     try:
         for n in args.clients:
             swapped: list[str] = []
+            until = threading.Event()
             if args.swap and n == max(args.clients):
-                worker = threading.Thread(target=retrain_and_swap, args=(swapped,))
+                worker = threading.Thread(target=retrain_and_swap, args=(swapped, until))
                 worker.start()
-            wall, latencies, later, errors = run(url, n, messages, json_turns if args.json else gradio_turns)
+            else:
+                until.set()
+            wall, latencies, later, errors = run(url, n, messages, json_turns if args.json else gradio_turns, until)
             if args.swap and n == max(args.clients):
                 worker.join()
-            requests = n * len(messages)
-            rows.append((f"{n} client(s){' + retrain and swap' if swapped else ''}", f"{requests / wall:.1f}",
+            requests = len(latencies) + errors
+            rows.append((f"{n} client(s){' + retrain and swap' if swapped else ''}", str(requests),
+                         f"{requests / wall:.1f}",
                          f"{statistics.median(latencies) * 1000:.0f}" if latencies else "-",
                          f"{percentile(latencies, 99) * 1000:.0f}" if latencies else "-",
                          f"{percentile(later, 99) * 1000:.0f}" if later else "-", str(errors)))
@@ -158,10 +174,12 @@ def main() -> None:
         server.terminate()
         server.wait(30)
     endpoint = "/api/respond" if args.json else "/respond"
-    print(f"\nload: {endpoint}, {len(messages)} messages per client ({'with' if args.dialogue else 'no'} dialogue), "
+    more = " (more in the swap round, until the swap)" if args.swap else ""
+    print(f"\nload: {endpoint}, {len(messages)} messages per client{more}, "
+          f"{'with' if args.dialogue else 'no'} dialogue, "
           f"{os.cpu_count()} cores, {time.strftime('%Y-%m-%d %H:%M')}; the server answered its first message "
           f"{start_seconds:.1f} s after it was started")
-    print_table(rows, ("clients", "requests/s", "p50 ms", "p99 ms", "p99 ms after each client's first",
+    print_table(rows, ("clients", "requests", "requests/s", "p50 ms", "p99 ms", "p99 ms after each client's first",
                        "errors or empty replies"))
 
 

@@ -211,7 +211,10 @@ def activate(registry: ModelRegistry, name: str, robot=None) -> None:
         robot.swap(brain)
 
 
-def follow(registries: list[ModelRegistry], robot, interval: float = 2.0) -> threading.Event:
+FOLLOW_INTERVAL = 2.0  # seconds between two looks at the registries
+
+
+def follow(registries: list[ModelRegistry], robot, interval: float = FOLLOW_INTERVAL) -> threading.Event:
     """Keep a running robot on the versions made active by any process sharing its ROBOT_HOME (several
     `robot serve` behind one reverse proxy): every `interval` seconds, a version activated elsewhere is loaded
     and swapped in, as `activate` does. Returns the event that stops following."""
