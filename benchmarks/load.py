@@ -128,12 +128,14 @@ def start_server(port: int) -> tuple[subprocess.Popen, float]:
 
 def retrain_and_swap(done: list[str], swapped: threading.Event) -> None:
     """`robot train intents` in another process: a new version, activated, which the server (watching the
-    registry) loads and swaps in; `swapped` is set once it surely has."""
-    trained = robot_command("train", "intents", "--data", str(DEFAULT_INTENTS), "--json", stdout=subprocess.PIPE,
-                            text=True)
-    done.append(json.loads(trained.communicate()[0])["version"])
-    time.sleep(SWAP_MARGIN)
-    swapped.set()
+    registry) loads and swaps in; `swapped` is set once it surely has (or the training failed: the round ends)."""
+    try:
+        trained = robot_command("train", "intents", "--data", str(DEFAULT_INTENTS), "--json",
+                                stdout=subprocess.PIPE, text=True)
+        done.append(json.loads(trained.communicate()[0])["version"])
+        time.sleep(SWAP_MARGIN)
+    finally:
+        swapped.set()
 
 
 def main() -> None:
