@@ -107,11 +107,16 @@ def test_json_endpoint_keeps_sessions_and_asks_for_accounts_when_there_are(robot
         app.close()
 
 
+def serve_env(home) -> dict[str, str]:
+    """The environment of a `robot serve` process under test: its own home, no accounts, no dialogue model."""
+    return {**{k: v for k, v in os.environ.items() if not k.startswith("ROBOT_AUTH")}, "ROBOT_HOME": str(home),
+            "ROBOT_DIALOGUE": "off"}
+
+
 def test_robot_serve_answers_the_page_and_the_json_endpoint(tmp_path):
     """The command as users run it (the endpoint was once added only when the app did not block)."""
     port = free_port()
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith("ROBOT_AUTH")}, "ROBOT_HOME": str(tmp_path),
-           "ROBOT_DIALOGUE": "off"}
+    env = serve_env(tmp_path)
     server = subprocess.Popen([sys.executable, "-m", "robot.cli", "serve", "--port", str(port)], env=env,
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
@@ -136,8 +141,7 @@ def test_robot_serve_leaves_its_start_up_heap_out_of_the_garbage_collector(tmp_p
             "gradio.Blocks.block_thread = lambda self: print('pyplot' if 'matplotlib.pyplot' in sys.modules else '', "
             "'frozen', gc.get_freeze_count(), flush=True); "
             f"main(['serve', '--port', '{free_port()}'])")
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith("ROBOT_AUTH")}, "ROBOT_HOME": str(tmp_path),
-           "ROBOT_DIALOGUE": "off"}
+    env = serve_env(tmp_path)
     said = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300).stdout
     assert "pyplot frozen" in said and int(said.split("frozen")[1]) > 100_000, said
 

@@ -177,7 +177,8 @@ def test_onnx_encoder_matches_pytorch_on_padded_batches(encoder):
 
 
 def test_a_cpu_encoder_with_its_export_cached_never_loads_pytorch_weights(encoder):
-    """Every process start (a retrain, `robot serve`) paid 2-3 s of CPU for a PyTorch model only the export reads."""
+    """Every process start (a retrain, `robot serve`) built a PyTorch model only the export reads: `robot serve`
+    answered its first message 1.7 s later for it."""
     from robot.intents.encoder import SentenceEncoder
 
     again = SentenceEncoder(encoder.config)  # the session's encoder exported it

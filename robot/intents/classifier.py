@@ -145,8 +145,11 @@ class IntentClassifier:
         return out
 
     def classify(self, features: np.ndarray, eligible: set[str] | None = None) -> list[Prediction]:
-        return self.decide(self.logits(features), familiarity(features, self.examples),
-                           None if eligible is None else [eligible] * len(features))
+        return self.classify_rows(features, None if eligible is None else [eligible] * len(features))
+
+    def classify_rows(self, features: np.ndarray, eligible: Sequence[set[str] | None] | None) -> list[Prediction]:
+        """Predictions for rows of features, each with its own eligible intents (None: all)."""
+        return self.decide(self.logits(features), familiarity(features, self.examples), eligible)
 
     def classify_message(self, features: np.ndarray, eligible: set[str] | None = None) -> Prediction:
         """One chat message's prediction, batched with the messages that arrive meanwhile (`MESSAGES`)."""
@@ -204,9 +207,8 @@ def _classify_each(messages: list[tuple[IntentClassifier, np.ndarray, set[str] |
         by_model.setdefault(id(classifier), []).append(k)
     for rows in by_model.values():
         classifier = messages[rows[0]][0]
-        features = np.concatenate([messages[k][1] for k in rows])
-        predictions = classifier.decide(classifier.logits(features), familiarity(features, classifier.examples),
-                                        [messages[k][2] for k in rows])
+        predictions = classifier.classify_rows(np.concatenate([messages[k][1] for k in rows]),
+                                               [messages[k][2] for k in rows])
         found.update(zip(rows, predictions))
     return [found[k] for k in range(len(messages))]
 
