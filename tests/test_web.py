@@ -35,6 +35,26 @@ def test_the_server_parses_http_in_c(robot):
         app.close()
 
 
+def test_a_new_session_computes_no_signature_and_gets_the_same_page(robot, monkeypatch):
+    """Gradio builds every component's configuration for each new session, computing each class's signature
+    every time: more than half of that cost (benchmarks/sessions.py). Remembered, none is computed."""
+    import inspect
+
+    from gradio.state_holder import SessionState
+
+    from robot.web.app import build_app, remember_signatures
+
+    app = build_app(robot)
+    for init in {type(block).__init__ for block in app.blocks.values()}:  # as Gradio leaves them
+        monkeypatch.delattr(init, "__signature__", raising=False)
+    page = SessionState(app).config_values
+    remember_signatures(app)
+    computed, compute = [], inspect.Signature.__init__
+    monkeypatch.setattr(inspect.Signature, "__init__", lambda *a, **k: computed.append(a) or compute(*a, **k))
+    assert SessionState(app).config_values == page
+    assert computed == []
+
+
 def message_text(message: dict) -> str:
     content = message["content"]
     return content[0]["text"] if isinstance(content, list) else content
