@@ -72,9 +72,11 @@ def cmd_chat(args: argparse.Namespace) -> int:
 
 
 def cmd_train_intents(args: argparse.Namespace) -> int:
+    from robot.lifecycle import train_at_low_priority, training_lock
+
+    train_at_low_priority(args.nice)
     from robot.intents.bundle import conflicts_note
     from robot.intents.negatives import negatives_note
-    from robot.lifecycle import training_lock
     from robot.paths import DEFAULT_INTENTS
     from robot.service import train_intent_model
 
@@ -140,10 +142,12 @@ def cmd_eval_intents(args: argparse.Namespace) -> int:
 
 
 def cmd_train_dialogue(args: argparse.Namespace) -> int:
+    from robot.lifecycle import ModelRegistry, train_at_low_priority, training_lock
+
+    train_at_low_priority(args.nice)
     from robot.dialogue.config import DialogueTrainConfig
     from robot.dialogue.corpus import read_corpus
     from robot.dialogue.train import train_dialogue
-    from robot.lifecycle import ModelRegistry, training_lock
     from robot.service import load_persona
 
     corpus = read_corpus(args.corpus)
@@ -365,6 +369,14 @@ def language_option(p: argparse.ArgumentParser) -> None:
                    "files' own `language:`, else read from the examples' script)")
 
 
+def priority_option(p: argparse.ArgumentParser) -> None:
+    from robot.lifecycle import TRAINING_NICENESS
+
+    p.add_argument("--nice", type=int, choices=range(20), metavar="N", default=TRAINING_NICENESS,
+                   help="CPU priority while training, 0 (normal) to 19 (lowest); default %(default)s: a server on the "
+                   "same machine answers first")
+
+
 def serving_language_option(p: argparse.ArgumentParser) -> None:
     p.add_argument("--language", type=language_code, help="answer in this language: the newest intent model in "
                    "it is made active (zh: the shipped Chinese intents, trained on first use); default: the "
@@ -412,6 +424,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, help="write the model folder here instead of adding a version")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda")
     language_option(p)
+    priority_option(p)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_train_intents)
 
@@ -440,6 +453,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--compile", action="store_true", help="torch.compile the model (GPU)")
     p.add_argument("--resume", type=Path, help="a checkpoint folder (OUT.checkpoint)")
     p.add_argument("--device", default=d.device)
+    priority_option(p)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_train_dialogue)
 

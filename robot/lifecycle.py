@@ -17,7 +17,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -189,6 +189,21 @@ def training_lock(kind: str = "intents", home: Path | None = None) -> Iterator[N
         yield
     finally:
         os.close(handle)
+
+
+TRAINING_NICENESS = 10  # a training process's CPU priority (Unix nice, 0-19): below a server's on the machine
+
+
+def train_at_low_priority(niceness: int = TRAINING_NICENESS) -> None:
+    """Lower this process's CPU priority before it trains: on a machine that also serves the chat, the server's
+    requests get the cores first and the training takes the rest (benchmarks/RESULTS.md); on an idle machine it
+    trains as fast. Linux keeps a priority per thread (numpy's BLAS threads already run) and new threads take
+    their creator's: each running thread is lowered. Never raises a priority (that needs privileges)."""
+    threads = os.listdir("/proc/self/task") if os.path.isdir("/proc/self/task") else ["0"]
+    for thread in map(int, threads):
+        with suppress(ProcessLookupError):  # a thread that ended meanwhile
+            if niceness > os.getpriority(os.PRIO_PROCESS, thread):
+                os.setpriority(os.PRIO_PROCESS, thread, niceness)
 
 
 def activate(registry: ModelRegistry, name: str, robot=None) -> None:
