@@ -2,11 +2,12 @@
 (its HTTP API through httpx) or, with `--json`, to the plain JSON endpoint `/api/respond` (httpx); prints throughput,
 p50/p99 latency and errors per N. In-scope messages take the intent path; with
 `--dialogue` out-of-scope ones go to the dialogue model too. With `--swap`, `robot train intents` runs in
-another process during the largest round and activates its new version, which the server swaps in while it
-serves: no request may fail or be lost. That round lasts until the swap has surely happened: its clients go on
-sending after their messages until SWAP_MARGIN seconds after the new version is active.
+another process during the largest round (at its own lower CPU priority, or `--nice N`) and activates its new
+version, which the server swaps in while it serves: no request may fail or be lost. That round lasts until the
+swap has surely happened: its clients go on sending after their messages until SWAP_MARGIN seconds after the
+new version is active; its row gives the seconds the retrain took.
 
-    python benchmarks/load.py [--clients 1 10 50 100] [--messages 20] [--json] [--dialogue] [--swap]
+    python benchmarks/load.py [--clients 1 10 50 100] [--messages 20] [--json] [--dialogue] [--swap [--nice N]]
 
 The server is `robot serve` in a process of its own, as deployed; the clients (threads in this process) run
 on the same machine and compete with it for the cores: a lower bound.
@@ -15,7 +16,6 @@ on the same machine and compete with it for the cores: a lower bound.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import subprocess
@@ -126,14 +126,16 @@ def start_server(port: int) -> tuple[subprocess.Popen, float]:
     raise SystemExit("robot serve did not answer within 300 s")
 
 
-def retrain_and_swap(done: list[str], swapped: threading.Event) -> None:
-    """`robot train intents` in another process: a new version, activated, which the server (watching the
-    registry) loads and swaps in; `swapped` is set once it surely has (or the training failed: the round ends)."""
+def retrain_and_swap(done: list[float], swapped: threading.Event, nice: list[str]) -> None:
+    """`robot train intents` in another process (`nice`: its `--nice` option, if given): a new version,
+    activated, which the server (watching the registry) loads and swaps in; `swapped` is set once it surely has
+    (or the training failed: the round ends). `done` gets the seconds the training took."""
+    started = time.perf_counter()
     try:
-        trained = robot_command("train", "intents", "--data", str(DEFAULT_INTENTS), "--json",
-                                stdout=subprocess.PIPE, text=True)
-        done.append(json.loads(trained.communicate()[0])["version"])
-        time.sleep(SWAP_MARGIN)
+        trained = robot_command("train", "intents", "--data", str(DEFAULT_INTENTS), *nice, stdout=subprocess.DEVNULL)
+        if trained.wait() == 0:
+            done.append(time.perf_counter() - started)
+            time.sleep(SWAP_MARGIN)
     finally:
         swapped.set()
 
@@ -145,6 +147,7 @@ def main() -> None:
     parser.add_argument("--json", action="store_true", help="the plain JSON endpoint instead of Gradio's API")
     parser.add_argument("--dialogue", action="store_true", help="out-of-scope messages too (the dialogue model)")
     parser.add_argument("--swap", action="store_true", help="retrain and swap during the largest round")
+    parser.add_argument("--nice", type=int, help="the retrain's CPU priority (robot train --nice; default: its own)")
     args = parser.parse_args()
     if not args.dialogue:
         os.environ["ROBOT_DIALOGUE"] = "off"
@@ -156,10 +159,11 @@ def main() -> None:
     rows = []
     try:
         for n in args.clients:
-            swapped: list[str] = []
+            swapped: list[float] = []
             until = threading.Event()
             if args.swap and n == max(args.clients):
-                worker = threading.Thread(target=retrain_and_swap, args=(swapped, until))
+                nice = ["--nice", str(args.nice)] if args.nice is not None else []
+                worker = threading.Thread(target=retrain_and_swap, args=(swapped, until, nice))
                 worker.start()
             else:
                 until.set()
@@ -167,7 +171,8 @@ def main() -> None:
             if args.swap and n == max(args.clients):
                 worker.join()
             requests = len(latencies) + errors
-            rows.append((f"{n} client(s){' + retrain and swap' if swapped else ''}", str(requests),
+            retrain = f" + retrain ({swapped[0]:.0f} s) and swap" if swapped else ""
+            rows.append((f"{n} client(s){retrain}", str(requests),
                          f"{requests / wall:.1f}",
                          f"{statistics.median(latencies) * 1000:.0f}" if latencies else "-",
                          f"{percentile(latencies, 99) * 1000:.0f}" if latencies else "-",
