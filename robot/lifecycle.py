@@ -1,5 +1,5 @@
-"""One lifecycle for every kind of model (intents, dialogue): one training at a time, into a fresh folder;
-load and check; activate atomically (a running robot swaps it in); roll back.
+"""One lifecycle for every kind of model (intents, dialogue): one training at a time, at a lower CPU priority,
+into a fresh folder; load and check; activate atomically (a running robot swaps it in); roll back.
 
 Layout under ROBOT_HOME/models/<kind>/: `versions/<name>/` (one model folder each) and `active.json`
 ({"active": name, "history": [older names]}). The shipped model in the project's models/<kind>/ is the

@@ -72,8 +72,9 @@ def test_kill_9_during_training_leaves_the_active_model_working(tmp_path):
 
 
 def test_cli_training_runs_below_a_servers_priority(tmp_path):
-    """`robot train` lowers its CPU priority before any thread starts, so that a server on the same machine
-    answers first (benchmarks/RESULTS.md). Linux keeps one per thread: every thread of the training has it."""
+    """`robot train` lowers its CPU priority, so that a server on the same machine answers first
+    (benchmarks/RESULTS.md). Linux keeps one per thread: every thread of the training has it, those started
+    before (numpy's BLAS threads, at the command line's imports) and after."""
     proc = cli_training({**os.environ, "ROBOT_HOME": str(tmp_path)})
     try:
         niceness = set()
