@@ -223,7 +223,8 @@ def test_cli_rejects_an_empty_corpus(tmp_path):
 def test_torchrun_ddp_two_processes_on_cpu(tmp_path):
     out = tmp_path / "ddp"
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29517",
-           "--log-dir", str(tmp_path / "torchrun"), "-m", "robot.cli", "train", "dialogue", "--corpus", str(CORPUS), "--preset", "micro", "--steps", "4",
+           "--log-dir", str(tmp_path / "torchrun"),  # not a torchelastic_* folder in /tmp left behind
+           "-m", "robot.cli", "train", "dialogue", "--corpus", str(CORPUS), "--preset", "micro", "--steps", "4",
            "--batch-size", "4", "--block-size", "64", "--eval-every", "1000", "--out", str(out), "--device", "cpu",
            "--json"]
     result = subprocess.run(cmd, capture_output=True, text=True, timeout=600,
