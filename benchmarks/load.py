@@ -159,11 +159,11 @@ def main() -> None:
     rows = []
     try:
         for n in args.clients:
-            swapped: list[float] = []
+            retrained: list[float] = []  # the retrain's seconds, once it succeeded
             until = threading.Event()
             if args.swap and n == max(args.clients):
                 nice = ["--nice", str(args.nice)] if args.nice is not None else []
-                worker = threading.Thread(target=retrain_and_swap, args=(swapped, until, nice))
+                worker = threading.Thread(target=retrain_and_swap, args=(retrained, until, nice))
                 worker.start()
             else:
                 until.set()
@@ -171,7 +171,7 @@ def main() -> None:
             if args.swap and n == max(args.clients):
                 worker.join()
             requests = len(latencies) + errors
-            retrain = f" + retrain ({swapped[0]:.0f} s) and swap" if swapped else ""
+            retrain = f" + retrain ({retrained[0]:.0f} s) and swap" if retrained else ""
             rows.append((f"{n} client(s){retrain}", str(requests),
                          f"{requests / wall:.1f}",
                          f"{statistics.median(latencies) * 1000:.0f}" if latencies else "-",
