@@ -19,8 +19,8 @@ def imported(path: Path) -> set[str]:
     return {n for n in names if n.startswith("robot")}
 
 
-LEAF_MAY_USE = ("robot.speech", "robot.errors", "robot.numbers", "robot.atomic", "robot.paths", "robot.wheels",
-                "robot.threads", "robot.language")
+LEAF_MAY_USE = ("robot.speech", "robot.errors", "robot.numbers", "robot.atomic", "robot.paths", "robot.userfiles",
+                "robot.wheels", "robot.threads", "robot.language")
 # (utilities, not the robot)
 
 

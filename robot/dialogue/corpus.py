@@ -8,12 +8,14 @@ first 5% of a file's dialogues.
 from __future__ import annotations
 
 import json
-import lzma
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from robot.errors import InputError
+from robot.userfiles import decompress_limited, read_limited
+
+MAX_CORPUS_BYTES = 1 << 30  # a corpus file (unpacked, for .xz) larger than this is refused
 
 
 @dataclass
@@ -29,12 +31,9 @@ class Corpus:
 
 
 def _open_text(path: Path) -> str:
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise InputError("file not found", path=path) from None
+    raw = read_limited(path, MAX_CORPUS_BYTES)
     if path.suffix == ".xz":
-        raw = lzma.decompress(raw)
+        raw = decompress_limited(raw, MAX_CORPUS_BYTES, path)
     return raw.decode("utf-8", errors="replace")
 
 
@@ -68,12 +67,9 @@ def _read_file(path: Path, scripted: bool) -> tuple[list[list[str]], int]:
             except (json.JSONDecodeError, AttributeError):
                 entries.append(None)
     elif scripted:
-        import yaml
+        from robot.intents.yamllines import yaml_with_lines  # no aliases, bounded nesting
 
-        try:
-            groups = yaml.safe_load(text) or {}
-        except yaml.YAMLError as exc:
-            raise InputError(f"YAML syntax error ({exc})", path=path) from None
+        groups = yaml_with_lines(text, str(path))[0] or {}
         entries = [turns for group in (groups.values() if isinstance(groups, dict) else [groups])
                    for turns in (group if isinstance(group, list) else [])]
     else:

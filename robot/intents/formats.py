@@ -19,6 +19,7 @@ from robot.intents.rasa import is_rasa, rasa_from_doc, to_rasa
 from robot.intents.schema import OOS_LABELS, Entity, Intent, IntentData
 from robot.intents.yamllines import yaml_with_lines
 from robot.language import check_language
+from robot.userfiles import read_limited
 
 INTENT_KEYS = {"examples", "responses", "action", "context_in", "context_out"}
 ENTITY_KEYS = {"regex", "lookup", "synonyms"}
@@ -28,21 +29,16 @@ INPUT_SUFFIXES = (*YAML_SUFFIXES, ".json", *TABLE_SUFFIXES)
 OUTPUT_FORMATS = ("native", "rasa", "json", "csv", "tsv", "jsonl")
 
 
-MAX_FILE_BYTES = 50 * 1024 * 1024  # an intents file larger than this is refused before it is read
+MAX_FILE_BYTES = 50 * 1024 * 1024  # an intents file larger than this is refused (reading stops one byte past it)
 
 
 def read_text(path: Path) -> str:
+    """An intents file's text: a regular file of at most MAX_FILE_BYTES, UTF-8 (robot/userfiles.py)."""
+    raw = read_limited(path, MAX_FILE_BYTES)
     try:
-        if path.stat().st_size > MAX_FILE_BYTES:
-            raise InputError(f"file too large ({path.stat().st_size:,} bytes; the limit is {MAX_FILE_BYTES:,})",
-                             path=path)
-        return path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError("file not found", path=path) from None
+        return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise InputError(f"not UTF-8 text ({exc.reason} at byte {exc.start})", path=path) from None
-    except OSError as exc:
-        raise InputError(exc.strerror or str(exc), path=path) from None
 
 
 def load_intents(path: str | Path) -> IntentData:
@@ -197,7 +193,7 @@ def parse_table(text: str, suffix: str, source: str = "<text>") -> IntentData:
             if not line.strip():
                 continue
             try:
-                row = json.loads(line)
+                row = json.loads(line, parse_int=str)  # a number as a label is its text (of any length)
             except json.JSONDecodeError as exc:
                 raise InputError(f"invalid JSON: {exc.msg}", path=source, line=n) from None
             if not isinstance(row, dict):
@@ -205,6 +201,11 @@ def parse_table(text: str, suffix: str, source: str = "<text>") -> IntentData:
             rows.append((n, row))
     else:
         reader = csv.DictReader(io.StringIO(text), delimiter="\t" if suffix == ".tsv" else ",")
+        columns = reader.fieldnames or []
+        if columns and ("text" not in columns or not {"intent", "label"} & set(columns)):
+            found = ", ".join(repr(c) for c in columns[:10]) + (" …" if len(columns) > 10 else "")
+            raise InputError(f"the header needs a 'text' and an 'intent' (or 'label') column; found {found}",
+                             path=source, line=1)
         rows = [(reader.line_num, row) for row in reader]
     by_name: dict[str, Intent] = {}
     out = IntentData(intents=[], source=source)

@@ -9,6 +9,13 @@ from __future__ import annotations
 
 import io
 import math
+import os
+import re
+import sys
+import tempfile
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -17,6 +24,7 @@ import numpy as np
 import soundfile
 
 from robot.errors import InputError
+from robot.userfiles import read_limited
 
 SAMPLE_RATE = 16000
 RATES = (4000, 384000)  # sample rates accepted; a header claiming 1 Hz or 2 GHz is refused before any work
@@ -31,6 +39,12 @@ class AudioLimits:
     min_seconds: float = 0.2
     max_seconds: float = 30.0
     silence_dbfs: float = -55.0  # a peak below this is treated as silence
+
+    @property
+    def max_file_bytes(self) -> int:
+        """The largest file a recording within these limits needs: 32-bit float stereo at 48 kHz (what
+        browsers and phones record at most), plus room for the header."""
+        return int(self.max_seconds * 48000 * 2 * 4) + 64 * 1024
 
 
 def resample(samples: np.ndarray, rate: int, target: int = SAMPLE_RATE) -> np.ndarray:
@@ -121,25 +135,60 @@ def before_work(rate: int, frames: int, limits: AudioLimits | None) -> None:
 
 
 def load(source: str | Path | bytes, limits: AudioLimits | None = AudioLimits()) -> np.ndarray:
-    """A file (path or its bytes) -> checked 16 kHz mono float32."""
+    """A file (path or its bytes) -> checked 16 kHz mono float32. A path is read as bytes first, to at most
+    `limits.max_file_bytes` (regular files only: robot/userfiles.py)."""
     name = "the audio" if isinstance(source, bytes) else str(source)
-    if not isinstance(source, bytes) and not Path(source).is_file():
-        raise AudioError(f"{name}: no such file")
+    if not isinstance(source, bytes):
+        try:
+            source = read_limited(source, (limits or AudioLimits()).max_file_bytes)
+        except InputError as error:
+            raise AudioError(f"{name}: {'no such file' if error.detail == 'file not found' else error.detail}") \
+                from None
+    if not source:
+        raise AudioError(f"{name}: the file is empty")
     try:
-        header = soundfile.info(io.BytesIO(source) if isinstance(source, bytes) else source)
-        before_work(header.samplerate, header.frames, limits)
-        data, rate = soundfile.read(io.BytesIO(source) if isinstance(source, bytes) else source,
-                                    dtype="float32", always_2d=True)
+        with decoder_notes_hidden():
+            header = soundfile.info(io.BytesIO(source))
+            before_work(header.samplerate, header.frames, limits)
+            data, rate = soundfile.read(io.BytesIO(source), dtype="float32", always_2d=True)
     except AudioError as error:
         raise AudioError(f"{name}: {error}") from None
     except (soundfile.LibsndfileError, RuntimeError, TypeError) as error:
-        if isinstance(source, (str, Path)) and Path(source).exists() and Path(source).stat().st_size == 0:
-            raise AudioError(f"{name}: the file is empty") from None
-        raise AudioError(f"{name}: not a readable audio file ({error})") from None
+        reason = getattr(error, "error_string", None) or error  # libsndfile's words, without the stream object
+        if "does not exist" in str(reason):  # what it says of damaged MP3 data read from memory
+            reason = "damaged, or a format libsndfile cannot read"
+        raise AudioError(f"{name}: not a readable audio file ({reason})") from None
     try:
         return from_array(rate, data, limits)
     except AudioError as error:
         raise AudioError(f"{name}: {error}") from None
+
+
+DECODER_NOTE = re.compile(r"^(?:Note|Warning|Error): |^\[src/libmpg123/")  # what mpg123 prints while decoding
+_stderr_lock = threading.Lock()
+
+
+@contextmanager
+def decoder_notes_hidden() -> Iterator[None]:
+    """libsndfile's MP3 decoder (mpg123) writes notes such as "Illegal Audio-MPEG-Header" straight to file
+    descriptor 2, ahead of the robot's own message about a bad file. While a file is decoded, descriptor 2
+    goes to a temporary file; afterwards anything else written there meanwhile (another thread's lines) is
+    passed on to the real stderr, the decoder's notes are not."""
+    with _stderr_lock, tempfile.TemporaryFile() as captured:
+        sys.stderr.flush()
+        saved = os.dup(2)
+        os.dup2(captured.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            captured.seek(0)
+            kept = [line for line in captured.read().decode("utf-8", "replace").splitlines(keepends=True)
+                    if not DECODER_NOTE.match(line)]
+            if kept:
+                sys.stderr.write("".join(kept))
 
 
 def check(audio: np.ndarray, limits: AudioLimits = AudioLimits()) -> None:

@@ -15,7 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from robot.errors import InputError
+from robot.userfiles import read_limited
 
+MAX_ACCOUNTS_BYTES = 1 << 20
 HOST, PORT = "127.0.0.1", 7860  # where `robot serve` listens unless told otherwise: this machine only
 
 
@@ -57,9 +59,12 @@ def read_access(auth_file: Path | None = None) -> Access:
     path = auth_file or (Path(os.environ["ROBOT_AUTH_FILE"]) if os.environ.get("ROBOT_AUTH_FILE") else None)
     if path is not None:
         try:
-            return Access(parse_accounts(path.read_text(), str(path)))
-        except OSError as exc:
-            raise InputError(f"cannot read the accounts file ({exc.strerror})", path=path) from None
+            text = read_limited(path, MAX_ACCOUNTS_BYTES).decode("utf-8")
+        except InputError as exc:
+            raise InputError(f"cannot read the accounts file ({exc.detail})", path=path) from None
+        except UnicodeDecodeError:
+            raise InputError("cannot read the accounts file (not UTF-8 text)", path=path) from None
+        return Access(parse_accounts(text, str(path)))
     if os.environ.get("ROBOT_AUTH"):
         return Access(parse_accounts(os.environ["ROBOT_AUTH"], "$ROBOT_AUTH"))
     return Access()

@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import gradio as gr
 import numpy as np
 
 from robot.errors import InputError
-from robot.speech.audio import SAMPLE_RATE, AudioLimits, load, to_int16
+from robot.speech.audio import SAMPLE_RATE, load, to_int16
 from robot.speech.neural_voice import NEURAL_VOICES
 from robot.speech.recognizers import Transcript
 from robot.speech.tts import DEFAULT_VOICE, Voice, synthesize, voice_for
@@ -43,12 +42,6 @@ RAW_MICROPHONE = """<script>
   };
 })();
 </script>"""
-
-def recording_bytes(limits: AudioLimits) -> int:
-    """The largest upload a recording within the voice limits needs: 32-bit float stereo at 48 kHz (what
-    browsers and phones record at most), plus room for the header. Intents files keep their own 2 MB cap."""
-    return int(limits.max_seconds * 48000 * 2 * 4) + 64 * 1024
-
 
 STREAM_EVERY = 0.25  # seconds of microphone per piece sent while recording
 
@@ -95,7 +88,7 @@ def build_voice_controls(voice: VoiceRobot, chatbot: gr.Chatbot, conversation: g
         """An uploaded recording, transcribed whole."""
         state = state or Conversation()
         try:
-            transcript = None if path is None else voice.transcribe(load(Path(path).read_bytes(), voice.options.limits))
+            transcript = None if path is None else voice.transcribe(load(path, voice.options.limits))
         except InputError as error:
             gr.Warning(str(error))
             transcript = None
