@@ -36,6 +36,8 @@ def parse_classic_json(text: str, source: str = "<text>") -> IntentData:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
         raise InputError(f"invalid JSON: {exc.msg}", path=source, line=exc.lineno) from None
+    except ValueError:  # a number of more digits than Python converts (4,300)
+        raise InputError("invalid JSON: a number of more than 4,300 digits", path=source) from None
     if not isinstance(doc, dict) or not isinstance(doc.get("intents"), list):
         raise InputError('expected {"intents": [...]}', path=source, field="intents")
     out = IntentData(intents=[], source=source)

@@ -12,28 +12,40 @@ from robot.language import ENGLISH, base_language
 from robot.speech.language_model import pronunciations, words_of
 
 NEAR_DUPLICATE_COSINE = 0.9
+NEAR_DUPLICATE_MAX_INTENTS = 2000  # beyond this many intents the check is skipped (and says so)
+CENTROID_EXAMPLES = 10  # examples per intent that make its centroid (spread over its list)
+
+
+def centroid_rows(n_examples: int, keep: int = CENTROID_EXAMPLES) -> np.ndarray:
+    """Which of an intent's examples make its centroid: all, or `keep` spread evenly over them."""
+    return np.unique(np.linspace(0, n_examples - 1, min(n_examples, keep)).round().astype(int))
 
 
 def near_duplicate_intents(data: IntentData, encoder: SentenceEncoder,
                            threshold: float = NEAR_DUPLICATE_COSINE) -> list[Problem]:
     """A warning for each pair of intents whose example centroids (normalised sentence embeddings: MiniLM's
-    last-layer mean pool for English) have a cosine similarity above `threshold` (on MiniLM's scale)."""
+    last-layer mean pool for English) have a cosine similarity above `threshold` (on MiniLM's scale). Each
+    centroid is made of at most CENTROID_EXAMPLES examples, so the cost follows the number of intents."""
     intents = [i for i in data.intents if i.examples]
     if len(intents) < 2:
         return []
-    texts, labels = data.labelled_examples()
-    vectors = encoder.unit_vectors(texts)
-    centroids = np.stack([vectors[[k for k, label in enumerate(labels) if label == i.name]].mean(0) for i in intents])
+    if len(intents) > NEAR_DUPLICATE_MAX_INTENTS:
+        return [Problem("warning", f"near-duplicate intents not checked: {len(intents):,} intents (the check "
+                        f"compares up to {NEAR_DUPLICATE_MAX_INTENTS:,}); `robot eval intents --folds 4` shows "
+                        "which intents the model confuses", "intents", data.lines.get(("intents",)))]
+    picked = [[plain_text(i.examples[k]) for k in centroid_rows(len(i.examples))] for i in intents]
+    vectors = encoder.unit_vectors([text for texts in picked for text in texts])
+    owner = np.repeat(np.arange(len(intents)), [len(texts) for texts in picked])
+    centroids = np.zeros((len(intents), vectors.shape[1]), dtype=np.float64)
+    np.add.at(centroids, owner, vectors)
     centroids /= np.linalg.norm(centroids, axis=1, keepdims=True).clip(min=1e-9)
-    similarity = encoder.similarity(centroids, centroids)
+    similarity = encoder.similarity(centroids.astype(np.float32), centroids.astype(np.float32))
     problems = []
-    for a in range(len(intents)):
-        for b in range(a + 1, len(intents)):
-            if similarity[a, b] > threshold:
-                field = f"intents.{intents[b].name}"
-                message = (f"very similar to intent {intents[a].name!r} (similarity {similarity[a, b]:.2f}): "
-                           "merge them or make their examples more distinct")
-                problems.append(Problem("warning", message, field, data.lines.get(("intents", intents[b].name))))
+    for a, b in zip(*np.nonzero(np.triu(similarity > threshold, k=1))):
+        field = f"intents.{intents[b].name}"
+        message = (f"very similar to intent {intents[a].name!r} (similarity {similarity[a, b]:.2f}): "
+                   "merge them or make their examples more distinct")
+        problems.append(Problem("warning", message, field, data.lines.get(("intents", intents[b].name))))
     return problems
 
 
@@ -43,7 +55,7 @@ def unpronounceable_words(data: IntentData) -> list[Problem]:
     known = pronunciations()
     problems = []
     for intent in data.intents:
-        missing = sorted({w for e in intent.examples for w in words_of(plain_text(e))} - known.keys())
+        missing = sorted({w for e in intent.examples for w in words_of(plain_text(e)) if w not in known})
         if missing:
             problems.append(Problem("warning", "the speech recogniser cannot pronounce: " + ", ".join(missing[:12])
                                     + (" …" if len(missing) > 12 else ""), f"intents.{intent.name}.examples",

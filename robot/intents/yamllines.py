@@ -13,6 +13,7 @@ import yaml
 
 from robot.errors import InputError
 
+MAX_INT_DIGITS = 4000  # below Python's limit on int <-> str conversions (4,300 digits)
 MAX_DEPTH = 64  # intent files nest 4 or 5 deep; PyYAML's parser slows quadratically and recurses with depth
 QUOTED_OR_COMMENT = re.compile(r""""(?:[^"\\\n]|\\.)*"|'(?:[^'\n]|'')*'|#[^\n]*""")
 BLOCK_PREFIX = re.compile(r"^(?:[ \t]|[-?:][ \t])*", re.M)  # indentation and "- "/"? " markers starting a line
@@ -40,6 +41,16 @@ class NoAliasLoader(yaml.SafeLoader):
             raise InputError(f"YAML aliases (*{event.anchor}) are not supported in intent files; write the values "
                              "out", path=self.source, line=event.start_mark.line + 1)
         return super().compose_node(parent, index)
+
+    def construct_yaml_int(self, node):
+        """An integer of more digits than Python converts (4,300) is not a number anyone means: kept as text,
+        like any other label or example, instead of a ValueError from int()."""
+        if len(node.value) > MAX_INT_DIGITS:
+            return self.construct_scalar(node)
+        return super().construct_yaml_int(node)
+
+
+NoAliasLoader.add_constructor("tag:yaml.org,2002:int", NoAliasLoader.construct_yaml_int)
 
 
 def yaml_with_lines(text: str, source: str) -> tuple[Any, dict[tuple, int]]:
