@@ -34,16 +34,17 @@ def formbot():
 
 
 def test_a_backtracking_regex_cannot_freeze_a_turn_and_fails_validation():
-    """One message costs a bad pattern a bounded time (then it is no match); validation rejects it first."""
+    """One message costs bad patterns a bounded time, all together (then they are no match); validation rejects
+    them first."""
     import time
 
     from robot.intents.schema import Intent, IntentData, check
 
     slow, nested = r"(.*){1,32000}[bc]", r"(a|aa)+$"
-    extractor = EntityExtractor([Entity("x", regex=[slow, nested, r"(a+)+$"]), Entity("n", regex=[r"\d+"])])
+    extractor = EntityExtractor([Entity("n", regex=[r"\d+"]), Entity("x", regex=[slow, nested, r"(a+)+$"])])
     started = time.perf_counter()
     assert extractor.extract("a" * 41 + "! 42") == {"n": "42"}
-    assert time.perf_counter() - started < 1.5
+    assert time.perf_counter() - started < 0.5
     data = IntentData([Intent("greet", ["hi there", "hello", "hey", "good morning", "hiya"])], oos_examples=["x"],
                       entities=[Entity("x", regex=[slow]), Entity("y", regex=[nested]), Entity("z", regex=["(x"])])
     errors = [(p.field, p.message) for p in check(data) if p.severity == "error"]

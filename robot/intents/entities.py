@@ -1,5 +1,5 @@
-"""Rule-based entity extraction: regexes (time-limited, see user_regex.py), lookup lists and synonyms mapped
-to canonical values."""
+"""Rule-based entity extraction: regexes (time-limited per pattern and per message, see user_regex.py), lookup
+lists and synonyms mapped to canonical values."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import regex
 from robot.intents.encoder import TokenStates
 from robot.intents.schema import Entity
 from robot.intents.tagger import EntityTagger
-from robot.intents.user_regex import compile_user_regex, search_user_regex
+from robot.intents.user_regex import Budget, compile_user_regex, search_user_regex
 
 
 def _phrase_pattern(phrases: list[str]) -> re.Pattern | None:
@@ -40,9 +40,10 @@ class EntityExtractor:
 
     def extract(self, text: str, tokens: TokenStates | None = None) -> dict[str, str]:
         found: dict[str, str] = {}
+        budget = Budget()  # all the patterns together: a slow one leaves less time to the others
         for name, regexes, phrases, canonical in self.rules:
             for pattern in regexes:
-                match = search_user_regex(pattern, text)
+                match = search_user_regex(pattern, text, budget)
                 if match:
                     value = match.group("value") if "value" in pattern.groupindex else match.group(0)
                     if value:
