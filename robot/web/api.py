@@ -4,28 +4,31 @@ optional id} answers as `robot chat --json` does, plus the session id to send ba
 No Gradio queue or event stream in the way (they cost most of a request's CPU: benchmarks/RESULTS.md), so
 many more clients fit on the same cores. With accounts, it asks for them by HTTP Basic auth. Sessions are
 kept for the newest MAX_SESSIONS conversations.
+
+The body is read here, not by a model class: at most MAX_BODY_BYTES are read (413 past them, before reading
+on), anything but an object with a text `message` is a 4xx, and no error body repeats what was sent (a 5 MB
+message once came back whole in a 422, and a lone surrogate made FastAPI's own 422 handler fail with a 500).
 """
 
 from __future__ import annotations
 
+import json
 import secrets
 import threading
 import uuid
 from collections import OrderedDict
 
-from fastapi import Depends, FastAPI, HTTPException
+from fastapi import FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
 from fastapi.security import HTTPBasic, HTTPBasicCredentials
-from pydantic import BaseModel, Field
 
 from robot.brain import MAX_INPUT_CHARS, Robot, Session
 from robot.web.access import Access
 
 MAX_SESSIONS = 10_000
-
-
-class Turn(BaseModel):
-    message: str = Field(max_length=MAX_INPUT_CHARS)
-    session: str | None = Field(default=None, max_length=64)
+MAX_BODY_BYTES = 64 * 1024  # a message of MAX_INPUT_CHARS characters, escaped, fits
+MAX_SESSION_CHARS = 64
 
 
 class Sessions:
@@ -53,15 +56,64 @@ def signed_in(access: Access, credentials: HTTPBasicCredentials | None) -> bool:
                for user, pw in access.accounts)
 
 
+class Refused(Exception):
+    """A request answered with `status` and a fixed `reason`, never with any of its content."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status, self.reason = status, reason
+
+
+async def read_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
+    """The request's body, refused (413) as soon as it is known to be over `limit` bytes."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise Refused(413, f"the body is over {limit:,} bytes")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise Refused(413, f"the body is over {limit:,} bytes")
+    return bytes(body)
+
+
+def parse_turn(body: bytes) -> tuple[str, str | None]:
+    """(message, session id) of a request body, or Refused(4xx) saying what is wrong in general terms."""
+    try:
+        turn = json.loads(body.decode("utf-8"))  # a number of over 4,300 digits is a ValueError too
+    except (UnicodeDecodeError, ValueError):
+        raise Refused(400, "the body is not JSON (UTF-8)") from None
+    if not isinstance(turn, dict):
+        raise Refused(422, 'the body must be a JSON object: {"message": "...", "session": "..."}')
+    message, session = turn.get("message"), turn.get("session")
+    if not isinstance(message, str):
+        raise Refused(422, '"message" must be a string')
+    if len(message) > MAX_INPUT_CHARS:
+        raise Refused(422, f'"message" is over {MAX_INPUT_CHARS:,} characters')
+    if session is not None and (not isinstance(session, str) or len(session) > MAX_SESSION_CHARS):
+        raise Refused(422, f'"session" must be a string of at most {MAX_SESSION_CHARS} characters')
+    for text in (message, session or ""):
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise Refused(422, "the text holds a lone surrogate (\\ud800-\\udfff): not valid Unicode") from None
+    return message, session
+
+
 def add_api(app: FastAPI, robot: Robot, access: Access) -> Sessions:
     sessions = Sessions()
     basic = HTTPBasic(auto_error=False)
 
     @app.post("/api/respond")
-    def respond(turn: Turn, credentials: HTTPBasicCredentials | None = Depends(basic)) -> dict:  # noqa: B008
-        if not signed_in(access, credentials):
-            raise HTTPException(401, "sign in (HTTP Basic)", headers={"WWW-Authenticate": "Basic"})
-        key, session = sessions.get(turn.session)
-        return {**robot.respond(turn.message, session).to_dict(), "session": key}
+    async def respond(request: Request) -> JSONResponse:
+        if not signed_in(access, await basic(request)):
+            return JSONResponse({"detail": "sign in (HTTP Basic)"}, 401, headers={"WWW-Authenticate": "Basic"})
+        try:
+            message, session_id = parse_turn(await read_body(request))
+        except Refused as refusal:
+            return JSONResponse({"detail": refusal.reason}, refusal.status)
+        key, session = sessions.get(session_id)
+        reply = await run_in_threadpool(robot.respond, message, session)
+        return JSONResponse({**reply.to_dict(), "session": key})
 
     return sessions
