@@ -3,7 +3,9 @@ them, and the endpoints that change the robot on the API only for signed-in clie
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -154,3 +156,59 @@ def test_json_sessions_are_bounded():
     sessions = Sessions(limit=3)
     keys = [sessions.get(None)[0] for _ in range(5)]
     assert sessions.get(keys[-1])[0] == keys[-1] and sessions.get(keys[0])[0] != keys[0]  # the oldest went
+
+
+def gradio_event(url: str, event: dict, session: str, headers: dict | None = None) -> dict:
+    """One event sent as raw HTTP, the way a program (or another site's page) could: POST /queue/join by
+    number, then its result from the event stream. Returns the final message, or the refusal of the join."""
+    joined = httpx.post(url + "gradio_api/queue/join", headers=headers or {}, timeout=30,
+                        json={"data": [None] * len(event["inputs"]), "fn_index": event["id"], "session_hash": session,
+                              "trigger_id": None, "event_data": None})
+    if joined.status_code != 200:
+        return {"msg": "refused", "status": joined.status_code}
+    with httpx.stream("GET", url + "gradio_api/queue/data", params={"session_hash": session}, timeout=60) as events:
+        for line in events.iter_lines():
+            message = json.loads(line[5:]) if line.startswith("data:") else {}
+            if message.get("msg") == "process_completed":
+                return message
+    raise AssertionError("the event stream ended without a result")
+
+
+def test_changing_handlers_run_for_the_page_only(robot, tmp_path):
+    """Gradio routes every event by number and by name, private or not: a raw request once rolled the model back.
+    Such requests are refused (no page secret; no Origin, or another site's); the page itself is tested in
+    tests/test_web.py (upload, train, activate, feedback, corrections)."""
+    from robot.lifecycle import ModelRegistry
+    from robot.web.app import launch
+
+    registry = ModelRegistry("intents", home=tmp_path)
+    registry.activate(registry.add(lambda folder: shutil.copytree(registry.shipped, folder, dirs_exist_ok=True)))
+    active = registry.active_name()
+    port = free_port()
+    app = launch(robot, port=port, block=False, registry=registry)
+    url, origin = f"http://127.0.0.1:{port}/", {"origin": f"http://127.0.0.1:{port}"}
+    try:
+        config = httpx.get(url + "config", timeout=30).json()
+        index = {d.get("api_name"): d for d in config["dependencies"]}
+        load = next(d for d in config["dependencies"] if d["targets"] and d["targets"][0][1] == "load")
+        for case, headers in [("no origin", {}), ("foreign origin", {"origin": "https://evil.example"}),
+                              ("same origin", origin), ("rebinding", {"origin": f"http://evil.example:{port}",
+                                                                     "host": f"evil.example:{port}"})]:
+            done = gradio_event(url, index["rollback"], f"raw-{case}", headers)
+            assert done.get("success") is not True, case
+        # a session that loaded the page has its secret, but a request without the page's origin is still refused
+        assert gradio_event(url, load, "loaded", origin).get("success")
+        assert not gradio_event(url, index["rollback"], "loaded").get("success")
+        assert not gradio_event(url, index["rollback"], "loaded", {"origin": "https://evil.example"}).get("success")
+        called = httpx.post(url + "gradio_api/call/rollback", json={"data": []}, timeout=30)
+        if called.status_code == 200:
+            event = called.json()["event_id"]
+            result = httpx.get(url + f"gradio_api/call/rollback/{event}", timeout=60).text
+            assert "event: error" in result and "event: complete" not in result
+        for name in ("models_activate", "activate", "train", "validate", "correct"):
+            assert not gradio_event(url, index[name], f"raw-{name}", origin).get("success"), name
+        assert registry.active_name() == active  # nothing was rolled back
+        assert gradio_event(url, index["rollback"], "loaded", origin).get("success")  # as the page does it
+        assert registry.active_name() == "default"
+    finally:
+        app.close()

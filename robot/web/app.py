@@ -22,9 +22,10 @@ from robot.voice.voice_robot import VoiceOptions, VoiceRobot  # noqa: E402
 from robot.web.access import HOST, PORT, Access, check_exposure  # noqa: E402
 from robot.web.api import add_api  # noqa: E402
 from robot.web.chat_tab import build_chat_tab, chat_words, intent_choices  # noqa: E402
+from robot.web.guard import PAGE_TTL, PageGuard  # noqa: E402
 from robot.web.strings import words  # noqa: E402
 from robot.web.train_tab import MAX_UPLOAD_BYTES, build_models_tab, build_train_tab, versions_view  # noqa: E402
-from robot.web.voice_controls import RAW_MICROPHONE, build_voice_controls, recording_bytes  # noqa: E402
+from robot.web.voice_controls import RAW_MICROPHONE, build_voice_controls  # noqa: E402
 
 UPLOAD_CACHE = (3600, 3600)  # Gradio's copies of uploads and recordings: checked hourly, gone after an hour
 CSS = """
@@ -47,16 +48,19 @@ def build_app(robot: Robot, registry: ModelRegistry | None = None, feedback: Fee
     registry = registry or ModelRegistry("intents")
     feedback = feedback or FeedbackStore(robot_home() / "feedback.sqlite")
     voice = voice or VoiceRobot(robot)
+    guard = PageGuard(access)
     with gr.Blocks(title=f"{robot.persona.name} · robot", delete_cache=UPLOAD_CACHE) as app:
+        page = gr.State(None, time_to_live=PAGE_TTL)  # the page's secret (robot/web/guard.py)
+        app.load(guard.issue, None, page, api_visibility="private")
         intro = gr.Markdown(heading(robot))
         with gr.Tab(words(robot.brain.language)["chat_tab"]):
-            chat = build_chat_tab(robot, feedback, lambda *parts: build_voice_controls(voice, *parts), access)
+            chat = build_chat_tab(robot, feedback, lambda *parts: build_voice_controls(voice, *parts), guard, page)
         with gr.Tab("Train"):
-            train = build_train_tab(robot, registry, feedback, access)
+            train = build_train_tab(robot, registry, feedback, guard, page)
         with gr.Tab("Models"):
-            models = build_models_tab(robot, registry, access)
+            models = build_models_tab(robot, registry, guard, page)
             dialogue_registry = ModelRegistry("dialogue", home=registry.home)
-            dialogue_models = build_models_tab(robot, dialogue_registry, access)
+            dialogue_models = build_models_tab(robot, dialogue_registry, guard, page)
 
         def follow_active_model():
             """What shows the model in use, read afresh: on every page load and after every activation (its
@@ -94,7 +98,7 @@ def launch(robot: Robot, host: str = HOST, port: int = PORT, block: bool = True,
         settle_heap()
     app.launch(server_name=host, server_port=port, theme=theme(), css=CSS, prevent_thread_lock=True,
                auth=list(access.accounts) or None, show_error=False, quiet=not block, head=RAW_MICROPHONE,
-               max_file_size=max(MAX_UPLOAD_BYTES, recording_bytes(voice.options.limits)))
+               max_file_size=max(MAX_UPLOAD_BYTES, voice.options.limits.max_file_bytes))
     add_api(app.app, robot, access)  # the app exists once launched; then the caller's thread may wait on it
     if block:
         print(f"{robot.persona.name} is listening on http://{host}:{port} (Ctrl-C to stop)", flush=True)

@@ -19,7 +19,7 @@ from robot.brain import Reply, Robot, Session
 from robot.errors import InputError
 from robot.feedback import FeedbackStore
 from robot.intents.schema import OOS_LABELS
-from robot.web.access import Access
+from robot.web.guard import PageGuard
 from robot.web.strings import examples, words
 
 OUT_OF_SCOPE_CHOICE = ("out of scope (should not be answered)", OOS_LABELS[0])
@@ -103,7 +103,8 @@ def chat_words(robot: Robot) -> dict[str, str]:
     return {**said, "examples": [{"text": e} for e in examples(language)]}
 
 
-def build_chat_tab(robot: Robot, feedback: FeedbackStore, voice_controls, access: Access = Access()) -> ChatTab:
+def build_chat_tab(robot: Robot, feedback: FeedbackStore, voice_controls, guard: PageGuard, page: gr.State) -> ChatTab:
+    """`page` holds the page's secret: feedback and corrections are stored for the page only (robot/web/guard.py)."""
     said = chat_words(robot)
     conversation = gr.State(None, time_to_live=CONVERSATION_TTL)
     chatbot = gr.Chatbot(show_label=False, height=480, elem_id="chat", feedback_options=("Like", "Dislike"),
@@ -151,7 +152,9 @@ def build_chat_tab(robot: Robot, feedback: FeedbackStore, voice_controls, access
         history, state, message = rewind(history, state)
         yield from chat(message, history, state)
 
-    def on_like(history: list[dict], state: Conversation | None, data: gr.LikeData) -> str:
+    def on_like(secret: str | None, history: list[dict], state: Conversation | None, data: gr.LikeData,
+                request: gr.Request) -> str:
+        guard.check(secret, request)
         index = data.index[0] if isinstance(data.index, (list, tuple)) else data.index
         turn = sum(m["role"] == "assistant" for m in history[:index])
         if state is None or turn >= len(state.replies):
@@ -163,7 +166,8 @@ def build_chat_tab(robot: Robot, feedback: FeedbackStore, voice_controls, access
         return {True: "Marked as a good reply.", False: "Marked as a bad reply: a correction below helps most.",
                 None: "Feedback removed."}[liked]
 
-    def on_correct(intent: str | None, state: Conversation | None) -> str:
+    def on_correct(secret: str | None, intent: str | None, state: Conversation | None, request: gr.Request) -> str:
+        guard.check(secret, request)
         if not state or not state.session.history:
             return "Chat first, then pick the intent your last message should have had."
         if not intent:
@@ -192,8 +196,9 @@ def build_chat_tab(robot: Robot, feedback: FeedbackStore, voice_controls, access
         event.then(keep_thumbs, conversation, chatbot, api_visibility="private")
     stop.click(None, None, None, cancels=events[:-1], api_visibility="private")
     chatbot.clear(lambda: (Conversation(), "", ""), None, [conversation, meta, note], api_visibility="private")
-    chatbot.like(on_like, [chatbot, conversation], note, api_visibility="private")
-    correct.click(on_correct, [wanted, conversation], note, api_name="correct", api_visibility=access.changes)
+    chatbot.like(on_like, [page, chatbot, conversation], note, api_visibility="private")
+    correct.click(on_correct, [page, wanted, conversation], note, api_name="correct",
+                  api_visibility=guard.access.changes)
     hidden_in = gr.Textbox(visible=False)
     hidden_out = gr.JSON(visible=False)
     hidden_in.submit(respond, [hidden_in, conversation], [hidden_out, conversation], api_name="respond", queue=False)

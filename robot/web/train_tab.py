@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import json
-import shutil
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +24,8 @@ from robot.language import check_language
 from robot.lifecycle import SUMMARY, ModelRegistry, activate, format_value, summary
 from robot.paths import keep_newest, robot_home
 from robot.service import train_version
-from robot.web.access import Access
+from robot.userfiles import read_limited
+from robot.web.guard import PageGuard
 
 DETECT = "from the examples"
 LANGUAGES = ("en", "zh", "ja", "ko", "fr", "de", "es", "it", "pt", "ru", "ar", "hi")  # offered; any code is accepted
@@ -56,10 +56,9 @@ def store_upload(source: str | Path) -> Path:
     suffix = source.suffix.lower()
     if suffix not in INPUT_SUFFIXES:
         raise InputError(f"unsupported file type {suffix!r} (accepted: {', '.join(INPUT_SUFFIXES)})")
-    if source.stat().st_size > MAX_UPLOAD_BYTES:
-        raise InputError(f"file too large ({source.stat().st_size} bytes; the limit is {MAX_UPLOAD_BYTES})")
+    content = read_limited(source, MAX_UPLOAD_BYTES)
     dest = new_upload(suffix)
-    shutil.copyfile(source, dest)
+    dest.write_bytes(content)
     return dest
 
 
@@ -104,8 +103,9 @@ class TrainTab:
     activated: gr.events.Dependency  # the active model changed
 
 
-def build_train_tab(robot: Robot, registry: ModelRegistry, feedback: FeedbackStore,
-                    access: Access = Access()) -> TrainTab:
+def build_train_tab(robot: Robot, registry: ModelRegistry, feedback: FeedbackStore, guard: PageGuard,
+                    page: gr.State) -> TrainTab:
+    """`page` holds the page's secret, which every handler here shows `guard` (robot/web/guard.py)."""
     new_version = gr.State(None)
     gr.Markdown("Bring intents as native YAML, Rasa NLU YAML, intents.json, CSV, TSV or JSONL (upload), or edit "
                 "them below. Training runs in the background: the chat keeps answering with the model in use.")
@@ -136,7 +136,8 @@ def build_train_tab(robot: Robot, registry: ModelRegistry, feedback: FeedbackSto
                            elem_id="language")
     problems = gr.Dataframe(headers=PROBLEM_HEADERS, label="Validation", interactive=False, wrap=True)
 
-    def on_upload(path):
+    def on_upload(secret: str | None, path, request: gr.Request):
+        guard.check(secret, request)
         if not path:
             return gr.skip(), ""
         try:
@@ -154,7 +155,8 @@ def build_train_tab(robot: Robot, registry: ModelRegistry, feedback: FeedbackSto
                 raise InputError(str(exc), field="language") from None
         return data
 
-    def on_validate(text: str, language: str):
+    def on_validate(secret: str | None, text: str, language: str, request: gr.Request):
+        guard.check(secret, request)
         try:
             data = parse(text, language)
         except InputError as exc:
@@ -167,7 +169,8 @@ def build_train_tab(robot: Robot, registry: ModelRegistry, feedback: FeedbackSto
         return rows, (f"**{errors_n} errors**, {len(found) - errors_n} warnings." if found else "No problems found."
                       ) + f" Language: {code}{how}."
 
-    def on_corrections(text: str):
+    def on_corrections(secret: str | None, text: str, request: gr.Request):
+        guard.check(secret, request)
         pending = feedback.pending()
         if not pending:
             return gr.skip(), "No feedback corrections waiting."
@@ -186,7 +189,9 @@ def build_train_tab(robot: Robot, registry: ModelRegistry, feedback: FeedbackSto
         feedback.mark_used([c.id for c in pending])
         return to_native_yaml(data), f"Added {len(pending)} corrected examples. Validate, then train."
 
-    def on_train(text: str, language: str, progress=gr.Progress(track_tqdm=True)):
+    def on_train(secret: str | None, text: str, language: str, request: gr.Request,
+                 progress=gr.Progress(track_tqdm=True)):
+        guard.check(secret, request)
         hidden = (gr.Column(visible=False), None, None, None, None, None, None)
         try:
             data = parse(text, language)
@@ -206,7 +211,8 @@ def build_train_tab(robot: Robot, registry: ModelRegistry, feedback: FeedbackSto
                 read_csv(folder / "per_intent.csv"), str(folder / "confusion_matrix.png"),
                 str(folder / "confidence_histogram.png"), read_csv(folder / "errors.csv", 50), result.version)
 
-    def on_activate(name: str | None):
+    def on_activate(secret: str | None, name: str | None, request: gr.Request):
+        guard.check(secret, request)
         if not name:
             return "Train a model first."
         try:
@@ -215,16 +221,17 @@ def build_train_tab(robot: Robot, registry: ModelRegistry, feedback: FeedbackSto
             return f"**Cannot activate:** {exc}"
         return f"Version **{name}** is now active; the chat uses it from the next message."
 
-    upload.upload(on_upload, upload, [editor, status], api_visibility="private")
-    validate_btn.click(on_validate, [editor, language], [problems, status], api_name="validate",
-                       api_visibility=access.changes)
-    corrections_btn.click(on_corrections, editor, [editor, status], api_visibility="private")
-    trained = train_btn.click(on_train, [editor, language], [status, report, compare, per_intent, confusion, histogram,
-                                                             errors, new_version], api_name="train",
-                              api_visibility=access.changes, concurrency_limit=1, concurrency_id="train",
+    changes = guard.access.changes
+    upload.upload(on_upload, [page, upload], [editor, status], api_visibility="private")
+    validate_btn.click(on_validate, [page, editor, language], [problems, status], api_name="validate",
+                       api_visibility=changes)
+    corrections_btn.click(on_corrections, [page, editor], [editor, status], api_visibility="private")
+    trained = train_btn.click(on_train, [page, editor, language], [status, report, compare, per_intent, confusion,
+                                                                   histogram, errors, new_version], api_name="train",
+                              api_visibility=changes, concurrency_limit=1, concurrency_id="train",
                               show_progress_on=[status])
-    activated = activate_btn.click(on_activate, new_version, status, api_name="activate",
-                                   api_visibility=access.changes)
+    activated = activate_btn.click(on_activate, [page, new_version], status, api_name="activate",
+                                   api_visibility=changes)
     return TrainTab(editor, trained, activated)
 
 
@@ -250,8 +257,8 @@ class ModelsTab:
     activated: list[gr.events.Dependency]  # activation and roll back
 
 
-def build_models_tab(robot: Robot, registry: ModelRegistry, access: Access = Access()) -> ModelsTab:
-    """Versions of one kind of model (intents or dialogue): list, activate, roll back."""
+def build_models_tab(robot: Robot, registry: ModelRegistry, guard: PageGuard, page: gr.State) -> ModelsTab:
+    """Versions of one kind of model (intents or dialogue): list, activate, roll back (for the page only)."""
     kind = registry.kind
     suffix = "" if kind == "intents" else f"-{kind}"  # element ids: the intents' keep their plain names
     table = gr.Dataframe(value=lambda: version_rows(registry), label=f"{kind.capitalize()} model versions",
@@ -265,14 +272,16 @@ def build_models_tab(robot: Robot, registry: ModelRegistry, access: Access = Acc
         refresh_btn = gr.Button("Refresh")
     status = gr.Markdown(elem_id=f"models-status{suffix}")
 
-    def on_activate(name: str | None):
+    def on_activate(secret: str | None, name: str | None, request: gr.Request):
+        guard.check(secret, request)
         try:
             activate(registry, name, robot)
         except InputError as exc:
             return f"**Cannot activate:** {exc}. Choose a version in the list.", *versions_view(registry)
         return f"Version **{name}** is active.", *versions_view(registry)
 
-    def on_rollback():
+    def on_rollback(secret: str | None, request: gr.Request):
+        guard.check(secret, request)
         try:
             name = registry.rollback()
             activate(registry, name, robot)
@@ -281,9 +290,9 @@ def build_models_tab(robot: Robot, registry: ModelRegistry, access: Access = Acc
         return f"Rolled back: version **{name}** is active.", *versions_view(registry)
 
     names = ("models_activate", "rollback") if kind == "intents" else (f"{kind}_activate", f"{kind}_rollback")
-    activated = [activate_btn.click(on_activate, choice, [status, table, choice], api_name=names[0],
-                                    api_visibility=access.changes),
-                 rollback_btn.click(on_rollback, None, [status, table, choice], api_name=names[1],
-                                    api_visibility=access.changes)]
+    activated = [activate_btn.click(on_activate, [page, choice], [status, table, choice], api_name=names[0],
+                                    api_visibility=guard.access.changes),
+                 rollback_btn.click(on_rollback, page, [status, table, choice], api_name=names[1],
+                                    api_visibility=guard.access.changes)]
     refresh_btn.click(lambda: versions_view(registry), None, [table, choice], api_visibility="private")
     return ModelsTab(table, choice, activated)
