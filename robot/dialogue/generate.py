@@ -78,9 +78,9 @@ def load_torch_model(folder: Path):
     base = read_base_file(folder)
     if base is None:
         return AutoModelForCausalLM.from_pretrained(folder, use_safetensors=True).eval()
-    from robot.dialogue.base import load_base
+    from robot.dialogue.base import load_base_model
 
-    model, _ = load_base(base)
+    model = load_base_model(base)
     if not (folder / "adapter_config.json").exists():
         return model
     from peft import PeftModel
