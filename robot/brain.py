@@ -64,6 +64,7 @@ class Persona:
     description: str
     fallback: tuple[str, ...]
     empty: str
+    warming: str = "(My chat model is still warming up: ask me that again in a minute.)"
 
     @classmethod
     def load(cls, path: Path = DEFAULT_PERSONA) -> Persona:
@@ -74,7 +75,9 @@ class Persona:
         missing = [k for k in ("name", "description", "fallback", "empty") if not raw.get(k)]
         if missing:
             raise InputError("missing field", path=path, field=missing[0])
-        return cls(str(raw["name"]), str(raw["description"]), tuple(map(str, raw["fallback"])), str(raw["empty"]))
+        optional = {"warming": str(raw["warming"])} if raw.get("warming") else {}
+        return cls(str(raw["name"]), str(raw["description"]), tuple(map(str, raw["fallback"])), str(raw["empty"]),
+                   **optional)
 
 
 class Fallback(Protocol):

@@ -39,16 +39,21 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_chat(args: argparse.Namespace) -> int:
     from robot.brain import Session
-    from robot.service import load_robot
+    from robot.service import install_dialogue, load_robot, warmup_jobs
+    from robot.warmup import Warmup
 
-    robot, session = load_robot(language=args.language), Session()
-    if args.message is not None:
+    robot, session = load_robot(language=args.language, dialogue=False), Session()
+    if args.message is not None:  # one turn: the dialogue model only if this message is out of scope
         reply = robot.respond(args.message, session)
+        if reply.source == "fallback" and robot.speaking(robot.brain)[1] is robot.fallback:
+            install_dialogue(robot)
+            reply = robot.respond(args.message, Session())
         if args.json:
             _print_json(reply.to_dict())
         else:
             print(reply.text)
         return 0
+    Warmup(warmup_jobs(robot)).start()  # the dialogue model; meanwhile out-of-scope turns say it is warming up
     if not args.json:
         print(f"Chatting with {robot.persona.name}. Ctrl-D or 'exit' to leave.", file=sys.stderr)
     while True:
@@ -338,14 +343,19 @@ def cmd_voice(args: argparse.Namespace) -> int:
     if args.list_devices:
         print(list_devices())
         return 0
-    from robot.service import load_robot
+    from robot.service import load_robot, warmup_jobs
+    from robot.warmup import Warmup
 
     rate = {"sample_rate": args.sample_rate} if args.sample_rate else {}  # else LoopOptions' own
     options = LoopOptions(input_device=_device(args.input_device), output_device=_device(args.output_device),
                           push_to_talk=args.push_to_talk, max_turns=args.max_turns, max_seconds=args.max_seconds,
                           **rate)
-    loop = ConversationLoop(VoiceRobot(load_robot(language=args.language), _voice_options(args)), options,
-                            report=lambda line: print(line, flush=True))
+
+    voice_options = _voice_options(args)
+    robot = load_robot(language=args.language, dialogue=False)
+    listening = voice_options.whisper.model if voice_options.backend in (None, "whisper") else None
+    Warmup(warmup_jobs(robot, listening, whisper_first=True)).start()  # every turn needs Whisper: it goes first
+    loop = ConversationLoop(VoiceRobot(robot, voice_options), options, report=lambda line: print(line, flush=True))
     loop.run()
     return 0
 

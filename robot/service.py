@@ -25,7 +25,9 @@ from robot.intents.train import TrainConfig, pick_device, train_intents
 from robot.language import ENGLISH, base_language, check_language
 from robot.lifecycle import ModelRegistry, activate, training_lock
 from robot.paths import ASSETS, DEFAULT_INTENTS, DEFAULT_PERSONA, SHIPPED_MODELS
+from robot.speech import whisper
 from robot.speech.language_model import SPEECH_DIR
+from robot.warmup import Job, dialogue_job
 from robot.wheels import WheelMissing
 
 
@@ -137,22 +139,43 @@ def use_language(registry: ModelRegistry, language: str, progress: bool = True) 
 
 
 def load_robot(registry: ModelRegistry | None = None, device: str = "cpu", seed: int | None = None,
-               language: str | None = None) -> Robot:
+               language: str | None = None, dialogue: bool = True) -> Robot:
     """The robot on the active intent model (with `language`: first made one in that language, see
-    `use_language`), the dialogue model for English out-of-scope turns, and a persona per shipped language."""
+    `use_language`), the dialogue model for English out-of-scope turns (with `dialogue`; else the persona's lines
+    until `warmup_jobs` or `install_dialogue` brings it), and a persona per shipped language."""
     ensure_default_model()
     registry = registry or ModelRegistry("intents")
     if language is not None:
         use_language(registry, language)
     brain = Brain.load(registry.active_path(), registry.active_name(), device=device)
     persona = load_persona()
-    return Robot(brain, persona, fallback=load_dialogue_fallback(persona), seed=seed, personas=load_personas())
+    fallback = load_dialogue_fallback(persona) if dialogue else None
+    return Robot(brain, persona, fallback=fallback, seed=seed, personas=load_personas())
+
+
+def dialogue_wanted() -> bool:
+    return os.environ.get("ROBOT_DIALOGUE", "on") != "off"
+
+
+def install_dialogue(robot: Robot) -> None:
+    """Give a robot loaded without it its dialogue model now (merged into the cache first, if need be)."""
+    robot.fallback = load_dialogue_fallback(robot.persona) or robot.fallback
+
+
+def warmup_jobs(robot: Robot, whisper_model: str | None = None, whisper_first: bool = False) -> list[Job]:
+    """The background jobs of a robot loaded without its dialogue model (robot/warmup.py): that model, and the
+    named Whisper model's weights (for a robot that listens; `whisper_first` when every turn needs them)."""
+    jobs = [dialogue_job(robot, lambda: load_dialogue_fallback(robot.persona))] if dialogue_wanted() else []
+    if whisper_model in whisper.WHISPER_MODELS and whisper.installed(whisper_model):
+        job = Job("whisper", f"Whisper {whisper_model}'s weights", lambda: whisper.model_folder(whisper_model))
+        jobs.insert(0 if whisper_first else len(jobs), job)
+    return jobs
 
 
 def load_dialogue_fallback(persona: Persona, registry: ModelRegistry | None = None) -> DialogueFallback | None:
     """The active dialogue model as the fallback; None (canned persona lines) with ROBOT_DIALOGUE=off, or
     with one warning when its pretrained base is not installed."""
-    if os.environ.get("ROBOT_DIALOGUE", "on") == "off":
+    if not dialogue_wanted():
         return None
     registry = registry or ModelRegistry("dialogue")
     try:

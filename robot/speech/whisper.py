@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import shutil
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -86,9 +87,17 @@ WHISPER_MODELS = {w.name: w for w in (
 DEFAULT_MODEL = "base"
 
 
-@functools.cache
+_preparing = threading.Lock()  # a background warm-up and a first utterance join the parts once, not twice
+
+
 def model_folder(model: str) -> Path:
     """The folder of a named model (checked once per process) or a faster-whisper folder given as a path."""
+    with _preparing:
+        return _model_folder(model)
+
+
+@functools.cache
+def _model_folder(model: str) -> Path:
     if model in WHISPER_MODELS:
         return WHISPER_MODELS[model].folder()
     path = Path(model).expanduser()

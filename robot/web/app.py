@@ -19,6 +19,7 @@ from robot.intents.formats import to_native_yaml  # noqa: E402
 from robot.lifecycle import ModelRegistry, follow  # noqa: E402
 from robot.paths import robot_home  # noqa: E402
 from robot.voice.voice_robot import VoiceOptions, VoiceRobot  # noqa: E402
+from robot.warmup import Warmup  # noqa: E402
 from robot.web.access import HOST, PORT, Access, check_exposure  # noqa: E402
 from robot.web.api import add_api  # noqa: E402
 from robot.web.chat_tab import build_chat_tab, chat_words, intent_choices  # noqa: E402
@@ -43,8 +44,20 @@ def heading(robot: Robot) -> str:
     return f"## {robot.persona.name}\n{words(robot.brain.language)['intro']}"
 
 
+def warming_view(robot: Robot, warmup: Warmup | None) -> tuple[gr.Markdown, gr.Timer]:
+    """The line that says what is still being prepared in the background, and the timer that refreshes it
+    (stopped, with the line hidden, once everything is ready)."""
+    status = warmup.status() if warmup is not None else None
+    if status is None:
+        return gr.Markdown(visible=False), gr.Timer(active=False)
+    said = words(robot.brain.language)
+    kind, seconds = status
+    return gr.Markdown(said["warming"].format(what=said[f"warming_{kind}"], seconds=seconds), visible=True), \
+        gr.Timer(active=True)
+
+
 def build_app(robot: Robot, registry: ModelRegistry | None = None, feedback: FeedbackStore | None = None,
-              voice: VoiceRobot | None = None, access: Access = Access()) -> gr.Blocks:
+              voice: VoiceRobot | None = None, access: Access = Access(), warmup: Warmup | None = None) -> gr.Blocks:
     registry = registry or ModelRegistry("intents")
     feedback = feedback or FeedbackStore(robot_home() / "feedback.sqlite")
     voice = voice or VoiceRobot(robot)
@@ -53,6 +66,9 @@ def build_app(robot: Robot, registry: ModelRegistry | None = None, feedback: Fee
         page = gr.State(None, time_to_live=PAGE_TTL)  # the page's secret (robot/web/guard.py)
         app.load(guard.issue, None, page, api_visibility="private")
         intro = gr.Markdown(heading(robot))
+        warming, ticks = gr.Markdown(visible=False, elem_id="warming"), gr.Timer(1.0, active=False)
+        app.load(lambda: warming_view(robot, warmup), None, [warming, ticks], api_visibility="private")
+        ticks.tick(lambda: warming_view(robot, warmup), None, [warming, ticks], api_visibility="private")
         with gr.Tab(words(robot.brain.language)["chat_tab"]):
             chat = build_chat_tab(robot, feedback, lambda *parts: build_voice_controls(voice, *parts), guard, page)
         with gr.Tab("Train"):
@@ -85,11 +101,12 @@ def build_app(robot: Robot, registry: ModelRegistry | None = None, feedback: Fee
 
 def launch(robot: Robot, host: str = HOST, port: int = PORT, block: bool = True,
            registry: ModelRegistry | None = None, voice: VoiceRobot | None = None,
-           feedback: FeedbackStore | None = None, access: Access = Access()) -> gr.Blocks:
-    """Serve the app; on an address other than loopback only with accounts (robot/web/access.py)."""
+           feedback: FeedbackStore | None = None, access: Access = Access(), warmup: Warmup | None = None) -> gr.Blocks:
+    """Serve the app; on an address other than loopback only with accounts (robot/web/access.py). A `warmup`
+    not yet started starts once the server listens."""
     check_exposure(host, access)
     voice = voice or VoiceRobot(robot)
-    app = build_app(robot, registry, feedback, voice, access)
+    app = build_app(robot, registry, feedback, voice, access, warmup)
     app.queue(default_concurrency_limit=8)
     remember_signatures(app)
     if block:  # a serving process: ready before its first request
@@ -100,6 +117,8 @@ def launch(robot: Robot, host: str = HOST, port: int = PORT, block: bool = True,
                auth=list(access.accounts) or None, show_error=False, quiet=not block, head=RAW_MICROPHONE,
                max_file_size=max(MAX_UPLOAD_BYTES, voice.options.limits.max_file_bytes))
     add_api(app.app, robot, access)  # the app exists once launched; then the caller's thread may wait on it
+    if warmup is not None:
+        warmup.start()
     if block:
         print(f"{robot.persona.name} is listening on http://{host}:{port} (Ctrl-C to stop)", flush=True)
         app.block_thread()
@@ -126,9 +145,11 @@ def settle_heap() -> None:
 
 def serve(host: str = HOST, port: int = PORT, voice: VoiceOptions = VoiceOptions(),
           access: Access = Access(), language: str | None = None) -> None:
-    from robot.service import load_robot
+    from robot.service import load_robot, warmup_jobs
 
-    check_exposure(host, access)  # before minutes of loading
-    robot = load_robot(language=language)
+    check_exposure(host, access)  # before any loading
+    robot = load_robot(language=language, dialogue=False)  # the dialogue model comes in the background
+    listening = voice.backend in (None, "whisper")
+    warmup = Warmup(warmup_jobs(robot, voice.whisper.model if listening else None))
     follow([ModelRegistry("intents"), ModelRegistry("dialogue")], robot)  # activations by other processes
-    launch(robot, host, port, block=True, voice=VoiceRobot(robot, voice), access=access)
+    launch(robot, host, port, block=True, voice=VoiceRobot(robot, voice), access=access, warmup=warmup)

@@ -26,6 +26,11 @@ STRINGS: dict[str, dict[str, str]] = {
     "speak": {ENGLISH: "Speak replies", "zh": "朗读回复"},
     "voice": {ENGLISH: "Voice", "zh": "声音"},
     "rate": {ENGLISH: "Words per minute", "zh": "语速（每分钟词数）"},
+    "warming": {ENGLISH: "⏳ Preparing {what} in the background ({seconds:.0f} s so far): the robot answers what it "
+                         "knows already; chit-chat follows when it is ready.",
+                "zh": "⏳ 正在后台准备{what}（已用 {seconds:.0f} 秒）：机器人已经能回答它会的问题，闲聊稍后就绪。"},
+    "warming_dialogue": {ENGLISH: "the chat model", "zh": "聊天模型"},
+    "warming_whisper": {ENGLISH: "the speech recogniser", "zh": "语音识别模型"},
 }
 EXAMPLES = {ENGLISH: ["What can you do?", "What is one hundred and twenty times two?", "Tell me a joke",
                       "My name is Sam"],
