@@ -44,7 +44,8 @@ def main() -> None:
     sizes = sorted(((folder_megabytes(p), p.name) for p in site.iterdir() if p.is_dir()), reverse=True)
     rows.append(("site-packages", f"{sum(s for s, _ in sizes):,.0f} MB", ""))
     rows += [(f"  {name}", f"{size:,.0f} MB", "") for size, name in sizes[:8]]
-    print(f"\nREADME's install line, fresh venv, no pip cache, {os.cpu_count()} cores, {time.strftime('%Y-%m-%d %H:%M')}")
+    when = time.strftime("%Y-%m-%d %H:%M")
+    print(f"\nREADME's install line, fresh venv, no pip cache, {os.cpu_count()} cores, {when}")
     print_table(rows)
     if args.keep:
         print(f"kept: {venv}")

@@ -33,7 +33,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from robot.web.app import serve
 
     serve(host=args.host, port=args.port, voice=_voice_options(args), access=read_access(args.auth_file),
-          language=args.language)
+          language=args.language, webhooks=_webhooks(args))
     return 0
 
 
@@ -42,7 +42,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
     from robot.service import install_dialogue, load_robot, warmup_jobs
     from robot.warmup import Warmup
 
-    robot, session = load_robot(language=args.language, dialogue=False), Session()
+    robot, session = load_robot(language=args.language, dialogue=False, webhooks=_webhooks(args)), Session()
     if args.message is not None:  # one turn: the dialogue model only if this message is out of scope
         reply = robot.respond(args.message, session)
         if reply.source == "fallback" and robot.speaking(robot.brain)[1] is robot.fallback:
@@ -80,14 +80,13 @@ def cmd_train_intents(args: argparse.Namespace) -> int:
     from robot.lifecycle import train_at_low_priority, training_lock
 
     train_at_low_priority(args.nice)
-    from robot.intents.bundle import conflicts_note
+    from robot.intents.bundle import composition_note, conflicts_note
     from robot.intents.negatives import negatives_note
-    from robot.paths import DEFAULT_INTENTS
     from robot.service import train_intent_model
 
     with training_lock():
-        result = train_intent_model(args.data or [DEFAULT_INTENTS], out=args.out, device=args.device,
-                                    progress=not args.json, language=args.language)
+        result = train_intent_model(args.data or [], out=args.out, device=args.device, progress=not args.json,
+                                    language=args.language, replace_builtins=args.replace)
     if args.json:
         _print_json({**{k: v for k, v in result.metrics.items() if k != "config"},
                      "model": str(result.folder), "version": result.version})
@@ -96,6 +95,7 @@ def cmd_train_intents(args: argparse.Namespace) -> int:
         where = f"version {result.version} (now active)" if result.version else str(result.folder)
         print(f"Trained {m['n_intents']} intents ({m['language']}) on {m['n_examples']} examples in "
               f"{m['train_seconds']:.1f} s -> {where}")
+        print(composition_note(m))
         print(f"Held-out ({m['held_out']}): in-scope accuracy {m['in_scope_accuracy']:.1%}, "
               f"macro F1 {m['macro_f1']:.1%}, out-of-scope threshold {m['threshold']:.2f}")
         speech = m["speech"]
@@ -213,27 +213,44 @@ def cmd_eval_dialogue(args: argparse.Namespace) -> int:
 
 
 def cmd_data_validate(args: argparse.Namespace) -> int:
-    from robot.intents.encoder import EncoderConfig, shared_encoder
-    from robot.intents.formats import load_many
-    from robot.intents.lint import all_problems
+    from robot.intents.lint import composition_problems
+    from robot.service import compose_files
 
     errors = 0
     report = []
     for path in args.files:
-        data = load_many([path], args.language)
+        composition, encoder = compose_files([path], args.language, args.replace, training=False)
+        data = composition.data
         language = data.language_or_detected()
-        for problem in all_problems(data, shared_encoder(EncoderConfig.for_language(language))):
+        for problem in composition_problems(composition, encoder):
             errors += problem.severity == "error"
             report.append({"file": str(path), **problem.__dict__})
             where = f"{path}:{problem.line}" if problem.line else str(path)
             print(f"{where}: {problem.severity}: {problem.field}: {problem.message}", file=sys.stderr)
         if not args.json:
-            how = "declared" if data.language else "from the examples' script; declare it with language: or --language"
-            print(f"{path}: {len(data.intents)} intents, {sum(len(i.examples) for i in data.intents)} examples, "
-                  f"language {language} ({how})")
+            given = composition.given
+            how = "declared" if given.language else "from the examples' script; declare it with language: or --language"
+            built = f" (+ {len(composition.builtin)} built-in)" if composition.with_builtins else ""
+            print(f"{path}: {len(given.intents)} intents{built}, {sum(len(i.examples) for i in given.intents)} "
+                  f"examples, {len(given.faq)} FAQ entries, language {language} ({how})")
     if args.json:
         _print_json({"ok": errors == 0, "errors": errors, "problems": report})
     return 2 if errors else 0
+
+
+def cmd_actions(args: argparse.Namespace) -> int:
+    from robot.skills.registry import actions
+
+    found = actions()
+    if args.json:
+        _print_json({"actions": [{"name": a.name, "origin": a.origin, "provides": list(a.provides),
+                                  "description": a.description} for a in found.values()]})
+        return 0
+    width = max(map(len, found))
+    for action in found.values():
+        slots = ", ".join(f"{{{slot}}}" for slot in action.provides)
+        print(f"{action.name:<{width}}  {action.origin:<10} {action.description}" + (f"  [{slots}]" if slots else ""))
+    return 0
 
 
 def cmd_data_convert(args: argparse.Namespace) -> int:
@@ -270,6 +287,12 @@ def cmd_models(args: argparse.Namespace) -> int:
             print(f"{'*' if v.active else ' '} {v.name:<22} {what}")
     return 0
 
+
+
+def _webhooks(args: argparse.Namespace):
+    from robot.skills.webhook import WebhookPolicy
+
+    return WebhookPolicy(allowed_hosts=tuple(args.allow_webhook))
 
 
 def _voice_options(args: argparse.Namespace):
@@ -352,7 +375,7 @@ def cmd_voice(args: argparse.Namespace) -> int:
                           **rate)
 
     voice_options = _voice_options(args)
-    robot = load_robot(language=args.language, dialogue=False)
+    robot = load_robot(language=args.language, dialogue=False, webhooks=_webhooks(args))
     listening = voice_options.whisper.model if voice_options.backend in (None, "whisper") else None
     Warmup(warmup_jobs(robot, listening, whisper_first=True)).start()  # every turn needs Whisper: it goes first
     loop = ConversationLoop(VoiceRobot(robot, voice_options), options, report=lambda line: print(line, flush=True))
@@ -377,6 +400,25 @@ def language_code(text: str) -> str:
 def language_option(p: argparse.ArgumentParser) -> None:
     p.add_argument("--language", type=language_code, help="the intents' language (en, zh, fr...; default: the "
                    "files' own `language:`, else read from the examples' script)")
+
+
+def replace_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--replace", action="store_true", help="your intents only: without the built-in skills (greet, "
+                   "time, date, sums, units, timers...) that are otherwise added")
+
+
+def webhook_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--allow-webhook", action="append", default=[], metavar="HOST", type=allowed_host,
+                   help="a host (besides loopback) that intents' webhooks may call; repeatable")
+
+
+def allowed_host(text: str) -> str:
+    from robot.skills.webhook import parse_allowed_host
+
+    try:
+        return parse_allowed_host(text)
+    except InputError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def priority_option(p: argparse.ArgumentParser) -> None:
@@ -420,17 +462,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--auth-file", type=Path, help="accounts, one user:password a line (or $ROBOT_AUTH_FILE, or "
                    "$ROBOT_AUTH=user:password); required on any host but loopback")
     serving_language_option(p)
+    webhook_option(p)
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("chat", help="chat in the terminal (or one turn with --message)")
     p.add_argument("--message")
     p.add_argument("--json", action="store_true")
     serving_language_option(p)
+    webhook_option(p)
     p.set_defaults(func=cmd_chat)
 
     train = sub.add_parser("train", help="train a model").add_subparsers(dest="what", required=True)
     p = train.add_parser("intents", help="train the intent classifier")
-    p.add_argument("--data", nargs="+", type=Path, help="intent files (default: assets/intents.yaml)")
+    p.add_argument("--data", nargs="+", type=Path, help="intent (and FAQ) files, added to the built-in skills "
+                   "(default: none, the built-in skills alone)")
+    replace_option(p)
     p.add_argument("--out", type=Path, help="write the model folder here instead of adding a version")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda")
     language_option(p)
@@ -487,6 +533,7 @@ def build_parser() -> argparse.ArgumentParser:
     data = sub.add_parser("data", help="check and convert intent files").add_subparsers(dest="what", required=True)
     p = data.add_parser("validate", help="report errors (exit 2) and warnings")
     p.add_argument("files", nargs="+", type=Path)
+    replace_option(p)
     language_option(p)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_data_validate)
@@ -496,6 +543,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--to", choices=["native", "rasa", "json", "csv", "tsv", "jsonl"],
                    help="output format (default: from the suffix; .yaml/.yml means native)")
     p.set_defaults(func=cmd_data_convert)
+
+    p = sub.add_parser("actions", help="the actions intents can name: built-in ones and installed plugins")
+    p.add_argument("action", choices=["list"])
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_actions)
 
     p = sub.add_parser("models", help="list, activate or roll back model versions")
     p.add_argument("action", choices=["list", "activate", "rollback"])
@@ -527,6 +579,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-turns", type=int, help="stop after this many replies")
     p.add_argument("--max-seconds", type=float, help="stop after listening this long")
     serving_language_option(p)
+    webhook_option(p)
     p.set_defaults(func=cmd_voice)
     return parser
 

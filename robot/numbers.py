@@ -1,5 +1,5 @@
 """Numbers as English words, as a recogniser hears them: typed "12" is said "twelve". (Words to digits is
-text2num's `alpha2digit`, in `robot.arithmetic`.)"""
+text2num's `alpha2digit`, in `robot.skills.arithmetic`.)"""
 
 from __future__ import annotations
 

@@ -13,7 +13,9 @@ from robot.atomic import write_folder_atomically
 from robot.brain import Brain, Persona, Robot
 from robot.dialogue.generate import DialogueFallback, DialogueModel
 from robot.errors import InputError
+from robot.intents import faq
 from robot.intents.bundle import save_bundle
+from robot.intents.compose import Composition, alone, builtin_intents, compose
 from robot.intents.encoder import EncoderConfig, SentenceEncoder, shared_encoder
 from robot.intents.entity_train import train_entities
 from robot.intents.evaluate import write_report
@@ -24,7 +26,8 @@ from robot.intents.spoken import adapt
 from robot.intents.train import TrainConfig, pick_device, train_intents
 from robot.language import ENGLISH, base_language, check_language
 from robot.lifecycle import ModelRegistry, activate, training_lock
-from robot.paths import ASSETS, DEFAULT_INTENTS, DEFAULT_PERSONA, SHIPPED_MODELS
+from robot.paths import ASSETS, DEFAULT_PERSONA, SHIPPED_MODELS
+from robot.skills.webhook import WebhookPolicy
 from robot.speech import whisper
 from robot.speech.language_model import SPEECH_DIR
 from robot.warmup import Job, dialogue_job
@@ -47,32 +50,55 @@ class TrainResult:
     metrics: dict
 
 
+def compose_files(paths: list[str | Path], language: str | None = None, replace_builtins: bool = False,
+                  encoder: SentenceEncoder | None = None, training: bool = True) -> tuple[Composition, SentenceEncoder]:
+    """The user's files (none: the built-in skills alone) with the built-in skills of their language
+    (robot/intents/compose.py) unless `replace_builtins`, not yet checked; and the encoder of that language. For a
+    `training`, the built-ins' out-of-scope examples close to the user's are left out (every example encoded)."""
+    user = load_many(paths, language) if paths else IntentData([], language=language or ENGLISH, source="built-in")
+    code = user.language or (user.language_or_detected() if user.intents else ENGLISH)  # `given` keeps it undeclared
+    wanted = EncoderConfig.for_language(code)
+    if encoder is None or encoder.config != wanted:
+        encoder = shared_encoder(wanted)
+    builtins = None if replace_builtins else builtin_intents(code)
+    composition = compose(user, builtins, encoder if training else None) if builtins is not None else alone(user)
+    composition.data = replace(composition.data, language=code)
+    return composition, encoder
+
+
 def train_intent_model(paths: list[str | Path], out: Path | None = None, device: str = "auto",
                        config: TrainConfig = TrainConfig(), encoder: SentenceEncoder | None = None,
                        registry: ModelRegistry | None = None, activate: bool = True,
-                       progress: bool = False, language: str | None = None) -> TrainResult:
-    """Train on intent files. With `out`, write that folder; else add a registry version (and activate it).
-    The data's language chooses the encoder: `encoder` is used when it is that one."""
-    data, conflicting = load_training_data(paths, language)
+                       progress: bool = False, language: str | None = None,
+                       replace_builtins: bool = False) -> TrainResult:
+    """Train on intent files, composed with the built-in skills unless `replace_builtins`. With `out`, write that
+    folder; else add a registry version (and activate it). The data's language chooses the encoder: `encoder` is
+    used when it is that one."""
     device = pick_device(device)
-    wanted = EncoderConfig.for_language(data.language)
-    if encoder is None or encoder.config != wanted:
-        encoder = shared_encoder(wanted, device)
+    composition, encoder = compose_files(paths, language, replace_builtins, encoder)
+    raise_first_error(composition.data)
+    data, conflicting = one_label_per_text(composition.data)
+    if device != "cpu":
+        encoder = shared_encoder(encoder.config, device)
     with ThreadPoolExecutor(1) as background:  # the recogniser's language model follows the intents; its
         speech = background.submit(adapt, data)  # pure-Python counting overlaps torch's training
         training_data, generic = with_generic_negatives(data, encoder)
         classifier, metrics, report = train_intents(training_data, encoder, config, device=device, progress=progress)
         metrics["generic_negatives"] = generic
         metrics["conflicting_examples_left_out"] = [{"example": t, "intent": i} for t, i in conflicting]
+        metrics["composition"] = composition.summary()
         tagger, metrics["entities"] = train_entities(data, encoder)
+        faq_threshold = faq.calibrate(data, encoder)
         speech = speech.result()
     metrics["speech"] = speech.summary()
     metrics["language"] = data.language
+    metrics["faq"] = {"questions": len(data.faq), "threshold": faq_threshold} if data.faq else None
     command = "robot " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:2] == ["train"] else \
         "robot train intents " + " ".join(f"--data {shlex.quote(str(p))}" for p in paths)
 
     def write(folder: Path) -> None:
-        save_bundle(folder, classifier, data, metrics, command, tagger)
+        save_bundle(folder, classifier, data, metrics, command, tagger, given=composition.given)
+        faq.save_threshold(folder, faq_threshold)
         speech.save(folder / SPEECH_DIR)
         write_report(report, folder / "report")
 
@@ -86,19 +112,19 @@ def train_intent_model(paths: list[str | Path], out: Path | None = None, device:
 
 
 def train_version(paths: list[Path], registry: ModelRegistry, robot: Robot | None = None,
-                  progress: bool = False, language: str | None = None) -> TrainResult:
+                  progress: bool = False, language: str | None = None, replace_builtins: bool = False) -> TrainResult:
     """Train a new (inactive) version from intent files under the training lock (the web's Train button)."""
     with training_lock("intents", registry.home):
         encoder = robot.brain.classifier.encoder if robot is not None else None
         return train_intent_model(paths, device="auto", encoder=encoder, registry=registry, activate=False,
-                                  progress=progress, language=language)
+                                  progress=progress, language=language, replace_builtins=replace_builtins)
 
 
 def ensure_default_model(progress: bool = True) -> None:
     """Build the shipped default intent model from assets/ if a checkout lacks it."""
     if not (SHIPPED_MODELS / "intents" / "model.safetensors").exists():
         print("Building the default intent model (first start only)…", file=sys.stderr)
-        train_intent_model([DEFAULT_INTENTS], out=SHIPPED_MODELS / "intents", device="cpu", progress=progress)
+        train_intent_model([], out=SHIPPED_MODELS / "intents", device="cpu", progress=progress)  # the built-ins
 
 
 def load_persona() -> Persona:
@@ -132,14 +158,14 @@ def use_language(registry: ModelRegistry, language: str, progress: bool = True) 
                              f"FILE --language {language}` (shipped: en, {', '.join(shipped)})")
         print(f"Training the default {language} intents (first use only)…", file=sys.stderr)
         with training_lock("intents", registry.home):
-            name = train_intent_model([shipped[language] / "intents.yaml"], registry=registry, activate=False,
-                                      progress=progress).version
+            name = train_intent_model([], registry=registry, activate=False, progress=progress,
+                                      language=language).version  # that language's built-in skills
     activate(registry, name)
     return name
 
 
 def load_robot(registry: ModelRegistry | None = None, device: str = "cpu", seed: int | None = None,
-               language: str | None = None, dialogue: bool = True) -> Robot:
+               language: str | None = None, dialogue: bool = True, webhooks: WebhookPolicy = WebhookPolicy()) -> Robot:
     """The robot on the active intent model (with `language`: first made one in that language, see
     `use_language`), the dialogue model for English out-of-scope turns (with `dialogue`; else the persona's lines
     until `warmup_jobs` or `install_dialogue` brings it), and a persona per shipped language."""
@@ -150,7 +176,7 @@ def load_robot(registry: ModelRegistry | None = None, device: str = "cpu", seed:
     brain = Brain.load(registry.active_path(), registry.active_name(), device=device)
     persona = load_persona()
     fallback = load_dialogue_fallback(persona) if dialogue else None
-    return Robot(brain, persona, fallback=fallback, seed=seed, personas=load_personas())
+    return Robot(brain, persona, fallback=fallback, seed=seed, personas=load_personas(), webhooks=webhooks)
 
 
 def dialogue_wanted() -> bool:

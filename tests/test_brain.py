@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from robot.brain import Robot, Session, clean_message
+from robot.brain import Robot, Session, clean_message, fill_in
 
 
 def test_template_action_and_fallback_sources(robot):
@@ -18,9 +18,13 @@ def test_template_action_and_fallback_sources(robot):
 
 
 def test_without_a_dialogue_model_the_persona_answers(robot):
+    """With the persona's lines, whose suggestions come from the model in use."""
     plain = Robot(robot.brain, robot.persona, seed=0)
-    reply = plain.respond("what music do you like?", Session())
-    assert reply.source == "fallback" and reply.text in robot.persona.fallback
+    said = robot.brain.capabilities.said("en")
+    lines = {fill_in(line, said) for line in robot.persona.fallback}
+    replies = {plain.respond("what music do you like?", Session()).text for _ in range(12)}
+    assert replies <= lines and len(replies) > 1 and not any("{" in r for r in replies)
+    assert any("tell the time" in r and "convert units" in r for r in lines)
 
 
 def test_name_is_remembered_per_session(robot):
@@ -49,6 +53,7 @@ def test_contexts_gate_follow_up_intents(robot):
 def test_odd_messages_get_a_sensible_reply(robot, text):
     reply = robot.respond(text, Session())
     assert reply.text.strip() and reply.source in ("template", "action", "fallback", "dialogue")
+    assert "{" not in reply.text or "{" in text
 
 
 def test_clean_message_strips_controls_and_keeps_unicode():

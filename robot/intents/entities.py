@@ -39,6 +39,18 @@ class EntityExtractor:
             self.rules.append((entity.name, regexes, _phrase_pattern(list(canonical)), canonical))
 
     def extract(self, text: str, tokens: TokenStates | None = None) -> dict[str, str]:
+        return self.with_learned(text, tokens, self.by_rules(text))
+
+    def with_learned(self, text: str, tokens: TokenStates | None, by_rules: dict[str, str]) -> dict[str, str]:
+        """The rules' entities, and the learned tagger's for the entities they did not find."""
+        found = dict(by_rules)
+        if self.tagger is not None and tokens is not None:
+            for name, value in self.tagger.tag(text, tokens).items():
+                found.setdefault(name, value)
+        return found
+
+    def by_rules(self, text: str) -> dict[str, str]:
+        """The entities the rules find: values a form's slot may take (checked against the entity's rules)."""
         found: dict[str, str] = {}
         budget = Budget()  # all the patterns together: a slow one leaves less time to the others
         for name, regexes, phrases, canonical in self.rules:
@@ -53,7 +65,4 @@ class EntityExtractor:
                 match = phrases.search(text)
                 if match:
                     found[name] = canonical[match.group(1).casefold()]
-        if self.tagger is not None and tokens is not None:
-            for name, value in self.tagger.tag(text, tokens).items():
-                found.setdefault(name, value)
         return found

@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -16,16 +17,19 @@ import yaml
 from robot.errors import InputError
 from robot.intents.classic_json import parse_classic_json, to_classic_json
 from robot.intents.rasa import is_rasa, rasa_from_doc, to_rasa
-from robot.intents.schema import OOS_LABELS, Entity, Intent, IntentData
+from robot.intents.schema import OOS_LABELS, Entity, Faq, Intent, IntentData, Slot
 from robot.intents.yamllines import yaml_with_lines
 from robot.language import check_language
 from robot.userfiles import read_limited
 
-INTENT_KEYS = {"examples", "responses", "action", "context_in", "context_out"}
+INTENT_KEYS = {"examples", "responses", "action", "context_in", "context_out", "description", "webhook", "slots",
+               "builtin"}
 ENTITY_KEYS = {"regex", "lookup", "synonyms"}
+SLOT_KEYS = {"entity", "ask"}
 TABLE_SUFFIXES = (".csv", ".tsv", ".jsonl")
 YAML_SUFFIXES = (".yaml", ".yml")
-INPUT_SUFFIXES = (*YAML_SUFFIXES, ".json", *TABLE_SUFFIXES)
+FAQ_SUFFIXES = (".md",)
+INPUT_SUFFIXES = (*YAML_SUFFIXES, ".json", *TABLE_SUFFIXES, *FAQ_SUFFIXES)
 OUTPUT_FORMATS = ("native", "rasa", "json", "csv", "tsv", "jsonl")
 
 
@@ -45,7 +49,7 @@ def load_intents(path: str | Path) -> IntentData:
     """Read any supported intents file, by its suffix. Whatever the file holds, the only error is InputError."""
     path = Path(path)
     suffix = path.suffix.lower()
-    parse = {**dict.fromkeys(YAML_SUFFIXES, parse_yaml), ".json": parse_classic_json,
+    parse = {**dict.fromkeys(YAML_SUFFIXES, parse_yaml), ".json": parse_classic_json, ".md": parse_faq_markdown,
              **{s: lambda text, source, s=s: parse_table(text, s, source) for s in TABLE_SUFFIXES}}.get(suffix)
     if parse is None:
         raise InputError(f"unsupported file type {path.suffix!r} (use {', '.join(INPUT_SUFFIXES)})", path=path)
@@ -78,6 +82,7 @@ def load_many(paths: list[str | Path], language: str | None = None) -> IntentDat
                 merged.intents.append(intent)
         merged.entities.extend(part.entities)
         merged.oos_examples.extend(part.oos_examples)
+        merged.faq.extend(part.faq)
     if len(parts) == 1:
         merged.source, merged.lines = parts[0].source, parts[0].lines
     return merged
@@ -114,13 +119,14 @@ def parse_native_yaml(text: str, source: str = "<text>") -> IntentData:
 def native_from_doc(data: Any, lines: dict[tuple, int], source: str) -> IntentData:
     if not isinstance(data, dict):
         raise InputError("expected a mapping with an 'intents' key", path=source, line=1)
-    unknown = set(data) - {"version", "language", "intents", "entities"}
+    unknown = set(data) - {"version", "language", "intents", "entities", "faq"}
     if unknown:
         key = sorted(unknown)[0]
-        raise InputError("unknown key (expected intents, entities, language, version)", path=source,
+        raise InputError("unknown key (expected intents, entities, faq, language, version)", path=source,
                          line=lines.get((key,)), field=key)
-    if "intents" not in data:
+    if "intents" not in data and "faq" not in data:
         raise InputError("missing field", path=source, line=1, field="intents")
+    data.setdefault("intents", {})
     if not isinstance(data["intents"], dict):
         raise InputError("must be a mapping of intent names", path=source, line=lines.get(("intents",)),
                          field="intents")
@@ -148,20 +154,24 @@ def native_from_doc(data: Any, lines: dict[tuple, int], source: str) -> IntentDa
         if name in OOS_LABELS:
             out.oos_examples.extend(examples)
             continue
-        action = body.get("action")
-        if action is not None and not isinstance(action, str):
-            raise InputError("must be an action name", path=source, line=lines.get((*where, "action")),
-                             field=f"{field}.action")
+        text = {key: _text(body.get(key), f"{field}.{key}", source, lines.get((*where, key)))
+                for key in ("action", "description", "webhook")}
+        builtin = body.get("builtin", False)
+        if not isinstance(builtin, bool):
+            raise InputError("must be true or false", path=source, line=lines.get((*where, "builtin")),
+                             field=f"{field}.builtin")
         out.intents.append(Intent(
-            name=name, examples=examples,
+            name=name, examples=examples, action=text["action"], description=text["description"],
+            webhook=text["webhook"], slots=_slots(body.get("slots"), f"{field}.slots", source, lines,
+                                                  (*where, "slots")), builtin=builtin,
             responses=_strings(body.get("responses"), f"{field}.responses", source, lines,
                                (*where, "responses")),
-            action=action,
             context_in=_strings(body.get("context_in"), f"{field}.context_in", source, lines,
                                 (*where, "context_in")),
             context_out=_strings(body.get("context_out"), f"{field}.context_out", source, lines,
                                  (*where, "context_out")),
         ))
+    out.faq = _faq(data.get("faq") or [], source, lines)
     entities = data.get("entities") or {}
     if not isinstance(entities, dict):
         raise InputError("must be a mapping of entity names", path=source, line=lines.get(("entities",)),
@@ -185,6 +195,68 @@ def native_from_doc(data: Any, lines: dict[tuple, int], source: str) -> IntentDa
     return out
 
 
+def _text(value: Any, field: str, source: str, line: int | None) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise InputError("must be text", path=source, line=line, field=field)
+    return value.strip()
+
+
+def _slots(value: Any, field: str, source: str, lines: dict, path: tuple) -> dict[str, Slot]:
+    """A form's slots: {name: {entity: ..., ask: ...}}."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise InputError("must map slot names to {entity: ..., ask: ...}", path=source, line=lines.get(path),
+                         field=field)
+    slots = {}
+    for name, body in value.items():
+        where = (*path, name)
+        if not isinstance(body, dict) or set(body) - SLOT_KEYS or "entity" not in body:
+            raise InputError("must be a mapping with entity and ask", path=source, line=lines.get(where),
+                             field=f"{field}.{name}")
+        slots[str(name)] = Slot(str(body["entity"]), _text(body.get("ask"), f"{field}.{name}.ask", source,
+                                                           lines.get((*where, "ask"))) or "")
+    return slots
+
+
+def _faq(value: Any, source: str, lines: dict) -> list[Faq]:
+    """`faq:` as a list of {q: ..., a: ...} (or question/answer), or a mapping of question -> answer."""
+    items = list(value.items()) if isinstance(value, dict) else value
+    if not isinstance(items, list):
+        raise InputError("must be a list of {q: ..., a: ...}", path=source, line=lines.get(("faq",)), field="faq")
+    found = []
+    for k, item in enumerate(items):
+        if isinstance(item, dict):
+            item = (item.get("q", item.get("question")), item.get("a", item.get("answer")))
+        question, answer = item if isinstance(item, (tuple, list)) and len(item) == 2 else (None, None)
+        if not isinstance(question, str) or not isinstance(answer, (str, int, float)):
+            raise InputError("needs a question (q:) and an answer (a:), as text", path=source,
+                             line=lines.get(("faq", k)), field=f"faq[{k}]")
+        found.append(Faq(question.strip(), str(answer).strip()))
+    return found
+
+
+MARKDOWN_HEADING = re.compile(r"^#{1,6}\s+(.+?)\s*#*\s*$")
+
+
+def parse_faq_markdown(text: str, source: str = "<text>") -> IntentData:
+    """Questions as headings (any level), each answered by the text under it, up to the next heading."""
+    faq, question, answer = [], None, []
+    for line in [*text.splitlines(), "# end"]:
+        heading = MARKDOWN_HEADING.match(line)
+        if heading is None:
+            answer.append(line)
+            continue
+        if question is not None:
+            faq.append(Faq(question, " ".join(" ".join(answer).split())))
+        question, answer = heading.group(1), []
+    if not faq:
+        raise InputError("no questions found (write each question as a heading, its answer below it)", path=source)
+    return IntentData(intents=[], faq=faq, source=source)
+
+
 def parse_table(text: str, suffix: str, source: str = "<text>") -> IntentData:
     """Rows of `text` and `intent` (or `label`); the label oos/out_of_scope marks a negative example."""
     rows: list[tuple[int, dict]] = []
@@ -202,6 +274,10 @@ def parse_table(text: str, suffix: str, source: str = "<text>") -> IntentData:
     else:
         reader = csv.DictReader(io.StringIO(text), delimiter="\t" if suffix == ".tsv" else ",")
         columns = reader.fieldnames or []
+        if {"question", "answer"} <= set(columns) and "text" not in columns:
+            return IntentData(intents=[], source=source, faq=[
+                Faq(row["question"].strip(), (row["answer"] or "").strip()) for row in reader
+                if (row.get("question") or "").strip()])
         if columns and ("text" not in columns or not {"intent", "label"} & set(columns)):
             found = ", ".join(repr(c) for c in columns[:10]) + (" …" if len(columns) > 10 else "")
             raise InputError(f"the header needs a 'text' and an 'intent' (or 'label') column; found {found}",
@@ -238,16 +314,35 @@ def to_native_yaml(data: IntentData) -> str:
             body["context_in"] = i.context_in
         if i.context_out:
             body["context_out"] = i.context_out
+        if i.description:
+            body["description"] = i.description
+        if i.webhook:
+            body["webhook"] = i.webhook
+        if i.slots:
+            body["slots"] = {name: {"entity": slot.entity, "ask": slot.ask} for name, slot in i.slots.items()}
+        if i.builtin:
+            body["builtin"] = True
         intents[i.name] = body
     if data.oos_examples:
         intents["oos"] = {"examples": data.oos_examples}
     doc: dict[str, Any] = {"version": 1, **({"language": data.language} if data.language else {}),
                            "intents": intents}
+    if data.faq:
+        doc["faq"] = [{"q": f.question, "a": f.answer} for f in data.faq]
     if data.entities:
         doc["entities"] = {e.name: {k: v for k, v in (("regex", e.regex), ("lookup", e.lookup),
                                                        ("synonyms", e.synonyms)) if v}
                            for e in data.entities}
-    return yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=110)
+    return yaml.dump(doc, Dumper=QuotingDumper, sort_keys=False, allow_unicode=True, width=110)
+
+
+class QuotingDumper(yaml.SafeDumper):
+    """Text with an apostrophe ("what's the time") double-quoted: the page's YAML editor takes an unquoted one
+    for the start of a string and colours the rest of the line (and YAML readers agree either way)."""
+
+
+QuotingDumper.add_representer(str, lambda dumper, value: dumper.represent_scalar(
+    "tag:yaml.org,2002:str", value, style='"' if "'" in value else None))
 
 
 def to_table(data: IntentData, suffix: str) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from robot.intents.annotations import plain_text
+from robot.intents.compose import Composition
 from robot.intents.encoder import SentenceEncoder
 from robot.intents.schema import IntentData, Problem, check
 from robot.language import ENGLISH, base_language
@@ -60,6 +61,22 @@ def unpronounceable_words(data: IntentData) -> list[Problem]:
             problems.append(Problem("warning", "the speech recogniser cannot pronounce: " + ", ".join(missing[:12])
                                     + (" …" if len(missing) > 12 else ""), f"intents.{intent.name}.examples",
                                     data.lines.get(("intents", intent.name, "examples"))))
+    return problems
+
+
+def composition_problems(composition: Composition, encoder: SentenceEncoder | None = None) -> list[Problem]:
+    """Every check of composed data (robot/intents/compose.py), and a warning where the user's intents meet the
+    built-in ones: an intent that replaces one, an example taken from one (near duplicates are found above)."""
+    data = composition.data
+    problems = all_problems(data, encoder)
+    for name in composition.replaced:
+        problems.append(Problem("warning", f"replaces the built-in intent {name!r} (its examples and replies are not "
+                                "used; leave it out to keep them, or ask for your intents only)", f"intents.{name}",
+                                data.lines.get(("intents", name))))
+    for example, builtin, intent in composition.claimed:
+        problems.append(Problem("warning", f"example {example!r} is also an example of the built-in intent "
+                                f"{builtin!r}: it goes to yours", f"intents.{intent}.examples",
+                                data.lines.get(("intents", intent))))
     return problems
 
 

@@ -19,11 +19,14 @@ from robot.paths import DEFAULT_INTENTS
 TOO_SIMILAR = 0.7  # cosine (MiniLM last-layer mean pools) to a user's example above which a negative is left out
 
 
-def generic_negatives(data: IntentData, encoder: SentenceEncoder, too_similar: float = TOO_SIMILAR) -> list[str]:
-    """The default persona's out-of-scope examples that are not close to any example of `data`."""
+def generic_negatives(data: IntentData, encoder: SentenceEncoder, candidates: list[str] | None = None,
+                      too_similar: float = TOO_SIMILAR) -> list[str]:
+    """The `candidates` (default: the default persona's out-of-scope examples) not close to any example of
+    `data`."""
     texts, _ = data.labelled_examples()
     known = {normalise(t) for t in texts}
-    candidates = [n for n in load_intents(DEFAULT_INTENTS).oos_examples if normalise(n) not in known]
+    candidates = load_intents(DEFAULT_INTENTS).oos_examples if candidates is None else candidates
+    candidates = [n for n in candidates if normalise(n) not in known]
     if not candidates or not texts:
         return candidates
     similarity = encoder.similarity(encoder.unit_vectors(candidates), encoder.unit_vectors(texts))

@@ -11,13 +11,23 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from robot.actions import ACTIONS, MEMORY_SLOTS, PERSONA_SLOTS
 from robot.errors import InputError
 from robot.intents.annotations import Span, parse_example, plain_text
 from robot.intents.user_regex import regex_problem
 from robot.language import detect_language
+from robot.skills.builtin import MEMORY_SLOTS, PERSONA_SLOTS
+from robot.skills.registry import actions
+from robot.skills.webhook import url_problem
 
 OOS_LABELS = ("oos", "out_of_scope")
+
+
+@dataclass(frozen=True)
+class Slot:
+    """A detail a form asks for: filled by an entity (checked by its rules), asked for with `ask` when missing."""
+
+    entity: str
+    ask: str
 
 
 @dataclass
@@ -28,6 +38,18 @@ class Intent:
     action: str | None = None
     context_in: list[str] = field(default_factory=list)
     context_out: list[str] = field(default_factory=list)
+    description: str | None = None  # what the robot says it can do with this intent ("order a pizza")
+    webhook: str | None = None  # an HTTP(S) URL the robot POSTs the turn to (robot/skills/webhook.py)
+    slots: dict[str, Slot] = field(default_factory=dict)  # a form: every slot filled before it answers
+    builtin: bool = False  # one of the default persona's skills, composed with the user's intents
+
+
+@dataclass(frozen=True)
+class Faq:
+    """A question the robot answers with `answer` when a message is close enough to it (robot/intents/faq.py)."""
+
+    question: str
+    answer: str
 
 
 @dataclass
@@ -45,6 +67,7 @@ class IntentData:
     intents: list[Intent]
     entities: list[Entity] = field(default_factory=list)
     oos_examples: list[str] = field(default_factory=list)
+    faq: list[Faq] = field(default_factory=list)
     source: str = "<memory>"
     lines: dict[tuple, int] = field(default_factory=dict, repr=False)
     language: str | None = None  # declared (`language:` in the file, --language), or set from the examples
@@ -119,7 +142,8 @@ def check(data: IntentData, min_examples: int = 5) -> list[Problem]:
     if not data.intents:
         add("error", "no intents defined", ("intents",))
     annotated = {span.entity for _, spans in data.annotated_examples() for span in spans}
-    fillable = set(MEMORY_SLOTS) | set(PERSONA_SLOTS) | {e.name for e in data.entities} | annotated
+    entities = {e.name for e in data.entities} | annotated
+    fillable = set(MEMORY_SLOTS) | set(PERSONA_SLOTS) | entities
     owner: dict[str, str] = {}
     first_at: dict[str, tuple] = {}  # where each text was first seen
     for text in data.oos_examples:
@@ -144,14 +168,25 @@ def check(data: IntentData, min_examples: int = 5) -> list[Problem]:
                 add("warning", f"example {text!r} is repeated", (*where, "examples", k))
             owner.setdefault(key, intent.name)
             first_at.setdefault(key, (*where, "examples", k))
-        provided = set()
+        provided = set(intent.slots)
+        if intent.action is not None and intent.webhook is not None:
+            add("error", "an intent has an action or a webhook, not both", (*where, "webhook"))
         if intent.action is not None:
-            if intent.action not in ACTIONS:
-                add("error", f"unknown action {intent.action!r} (known: {', '.join(sorted(ACTIONS))})",
-                    (*where, "action"))
+            known = actions()
+            if intent.action not in known:
+                add("error", f"unknown action {intent.action!r} (known: {', '.join(sorted(known))}; "
+                    "`robot actions list`)", (*where, "action"))
             else:
-                provided = set(ACTIONS[intent.action].provides)
-        if not intent.responses:
+                provided |= set(known[intent.action].provides)
+        if intent.webhook is not None and (problem := url_problem(intent.webhook)):
+            add("error", problem, (*where, "webhook"))
+        for name, slot in intent.slots.items():
+            if slot.entity not in entities:
+                add("error", f"slot {name!r} is filled by entity {slot.entity!r}, which is not defined (entities: "
+                    f"{', '.join(sorted(entities)) or 'none'})", (*where, "slots", name, "entity"))
+            if not slot.ask.strip():
+                add("error", f"slot {name!r} needs the question that asks for it (ask:)", (*where, "slots", name))
+        if not intent.responses and intent.webhook is None:
             add("warning", "intent has no responses: the robot will use its fallback", (*where, "responses"))
         for k, template in enumerate(intent.responses):
             try:
@@ -160,13 +195,21 @@ def check(data: IntentData, min_examples: int = 5) -> list[Problem]:
                 add("error", f"bad template {template!r}: {exc}", (*where, "responses", k))
                 continue
             for slot in slots:
-                if slot not in fillable | provided:
-                    add("error", f"template slot {{{slot}}} is never filled (no entity, action or memory "
-                        f"gives it)", (*where, "responses", k))
+                if slot not in fillable | provided and intent.webhook is None:  # a webhook may fill any slot
+                    add("error", f"template slot {{{slot}}} is never filled (no entity, action, form slot or "
+                        f"memory gives it)", (*where, "responses", k))
     if data.intents and not data.oos_examples:
         add("warning", "no out-of-scope examples (intent `oos`): training adds generic negatives from the default "
             "persona so that unrelated messages are refused; your own examples of what the robot should not "
             "answer work better", ("intents",))
+    asked: dict[str, int] = {}
+    for k, faq in enumerate(data.faq):
+        if not faq.question.strip() or not faq.answer.strip():
+            add("error", "an FAQ entry needs a question and an answer", ("faq", k))
+        elif normalise(faq.question) in asked:
+            add("warning", f"question {faq.question!r} is asked twice (entry {asked[normalise(faq.question)]}): "
+                "the first answer is used", ("faq", k))
+        asked.setdefault(normalise(faq.question), k)
     for entity in data.entities:
         for k, pattern in enumerate(entity.regex):
             if problem := regex_problem(pattern):

@@ -18,6 +18,7 @@ from robot.feedback import FeedbackStore  # noqa: E402
 from robot.intents.formats import to_native_yaml  # noqa: E402
 from robot.lifecycle import ModelRegistry, follow  # noqa: E402
 from robot.paths import robot_home  # noqa: E402
+from robot.skills.webhook import WebhookPolicy  # noqa: E402
 from robot.voice.voice_robot import VoiceOptions, VoiceRobot  # noqa: E402
 from robot.warmup import Warmup  # noqa: E402
 from robot.web.access import HOST, PORT, Access, check_exposure  # noqa: E402
@@ -144,11 +145,11 @@ def settle_heap() -> None:
 
 
 def serve(host: str = HOST, port: int = PORT, voice: VoiceOptions = VoiceOptions(),
-          access: Access = Access(), language: str | None = None) -> None:
+          access: Access = Access(), language: str | None = None, webhooks: WebhookPolicy = WebhookPolicy()) -> None:
     from robot.service import load_robot, warmup_jobs
 
     check_exposure(host, access)  # before any loading
-    robot = load_robot(language=language, dialogue=False)  # the dialogue model comes in the background
+    robot = load_robot(language=language, dialogue=False, webhooks=webhooks)  # the dialogue model: in the background
     listening = voice.backend in (None, "whisper")
     warmup = Warmup(warmup_jobs(robot, voice.whisper.model if listening else None))
     follow([ModelRegistry("intents"), ModelRegistry("dialogue")], robot)  # activations by other processes

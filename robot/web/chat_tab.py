@@ -113,8 +113,8 @@ def build_chat_tab(robot: Robot, feedback: FeedbackStore, voice_controls, guard:
     with gr.Row():
         box = gr.Textbox(placeholder=said["message"], show_label=False, scale=8, elem_id="message", autofocus=True)
         send = gr.Button(said["send"], variant="primary", scale=1, elem_id="send")
-        stop = gr.Button(said["stop"], scale=1, elem_id="stop", variant="stop")
-    voice_events, voice_labelled = voice_controls(chatbot, conversation, meta)
+        stop = gr.Button(said["stop"], scale=1, elem_id="stop", variant="stop", visible=False)  # while replying
+    voice = voice_controls(chatbot, conversation, meta)
     with gr.Row():
         wanted = gr.Dropdown(choices=intent_choices(robot), value=None, label=said["wanted"], scale=3,
                              elem_id="wanted")
@@ -163,45 +163,55 @@ def build_chat_tab(robot: Robot, feedback: FeedbackStore, voice_controls, guard:
         reply = state.replies[turn]
         feedback.rate(state.session.id, turn, liked, state.messages[turn], reply.text, reply.intent, reply.confidence)
         state.feedback[turn] = FEEDBACK.get(liked)
-        return {True: "Marked as a good reply.", False: "Marked as a bad reply: a correction below helps most.",
-                None: "Feedback removed."}[liked]
+        gr.Info(chat_words(robot)[{True: "liked", False: "disliked", None: "unrated"}[liked]], duration=4)
+        return ""
 
     def on_correct(secret: str | None, intent: str | None, state: Conversation | None, request: gr.Request) -> str:
         guard.check(secret, request)
+        said = chat_words(robot)
         if not state or not state.session.history:
-            return "Chat first, then pick the intent your last message should have had."
+            return said["correct_first"]
         if not intent:
-            return "Pick the intent your last message should have had (or *out of scope*)."
+            return said["correct_pick"]
         if intent not in {value for _, value in intent_choices(robot)}:
-            return f"**{html.escape(intent)}** is not an intent of the model in use."
+            return said["correct_unknown"].format(intent=html.escape(intent))
         message = state.session.history[-1][0]
         try:
             feedback.correct(message, intent)
         except InputError as exc:
-            return f"**Not saved:** {exc}."
-        return f"Saved: “{html.escape(message)}” → **{intent}**. It is offered in the Train tab."
+            return said["correct_failed"].format(reason=exc)
+        return said["correct_saved"].format(message=html.escape(message), intent=intent)
 
     def example_text(data: gr.SelectData) -> str:
         return data.value["text"]
 
     turn_outputs = [box, chatbot, conversation, meta]
-    events = [box.submit(chat, [box, chatbot, conversation], turn_outputs, api_name="chat"),
-              send.click(chat, [box, chatbot, conversation], turn_outputs, api_visibility="private"),
-              chatbot.example_select(example_text, None, box, api_visibility="private").then(
-                  chat, [box, chatbot, conversation], turn_outputs, api_visibility="private"),
-              chatbot.retry(retry, [chatbot, conversation], turn_outputs, api_visibility="private")]
-    events.append(chatbot.undo(undo, [chatbot, conversation], [chatbot, conversation, meta],
-                               api_visibility="private"))
-    for event in [*events, *voice_events]:
+    hidden = {"show_progress": "hidden", "api_visibility": "private"}  # no timer over the reply line
+    typed = [box.submit(chat, [box, chatbot, conversation], turn_outputs, api_name="chat", show_progress="hidden"),
+             send.click(chat, [box, chatbot, conversation], turn_outputs, **hidden),
+             chatbot.example_select(example_text, None, box, **hidden).then(
+                 chat, [box, chatbot, conversation], turn_outputs, **hidden)]
+    events = [*typed, chatbot.retry(retry, [chatbot, conversation], turn_outputs, **hidden)]
+    # Stop shows only while a reply is made (and the last turn's note goes): on each trigger of a turn...
+    replying = (gr.Button(visible=False), gr.Button(visible=True), "")
+    for trigger in (box.submit, send.click, chatbot.example_select, chatbot.retry):
+        trigger(lambda: replying, None, [send, stop, note], queue=False, **hidden)
+    idle = (gr.Button(visible=True), gr.Button(visible=False))
+    for event in events:  # ...and until it ends, or Stop is clicked
+        event.then(lambda: idle, None, [send, stop], queue=False, **hidden)
+    stop.click(lambda: idle, None, [send, stop], cancels=events, queue=False, **hidden)
+    for event in typed:
+        voice.speak_last(event)  # typed messages' replies are spoken too, when replies are spoken
+    events.append(chatbot.undo(undo, [chatbot, conversation], [chatbot, conversation, meta], **hidden))
+    for event in [*events, *voice.events]:
         event.then(keep_thumbs, conversation, chatbot, api_visibility="private")
-    stop.click(None, None, None, cancels=events[:-1], api_visibility="private")
     chatbot.clear(lambda: (Conversation(), "", ""), None, [conversation, meta, note], api_visibility="private")
-    chatbot.like(on_like, [page, chatbot, conversation], note, api_visibility="private")
+    chatbot.like(on_like, [page, chatbot, conversation], note, **hidden)
     correct.click(on_correct, [page, wanted, conversation], note, api_name="correct",
                   api_visibility=guard.access.changes)
     hidden_in = gr.Textbox(visible=False)
     hidden_out = gr.JSON(visible=False)
     hidden_in.submit(respond, [hidden_in, conversation], [hidden_out, conversation], api_name="respond", queue=False)
     labelled = [(chatbot, {"placeholder": "welcome", "examples": "examples"}), (box, {"placeholder": "message"}),
-                (send, {"value": "send"}), (stop, {"value": "stop"}), (correct, {"value": "correct"}), *voice_labelled]
+                (send, {"value": "send"}), (stop, {"value": "stop"}), (correct, {"value": "correct"}), *voice.labelled]
     return ChatTab(chatbot, wanted, labelled)

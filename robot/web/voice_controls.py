@@ -10,7 +10,9 @@ continuous stream with an anti-aliasing filter. Uploads come in any format and a
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
 import gradio as gr
 import numpy as np
@@ -48,10 +50,16 @@ STREAM_EVERY = 0.25  # seconds of microphone per piece sent while recording
 VOICES = [*NEURAL_VOICES, "en-us", "en-us+f2", "en-us+m3", "en-gb", "en-gb+f3"]
 
 
+@dataclass(frozen=True)
+class VoiceControls:
+    events: list[gr.events.Dependency]  # the events that add a turn (a recording, an upload)
+    labelled: Labelled  # the components whose words follow the model's language
+    speak_last: Callable[[gr.events.Dependency], None]  # after a typed turn: say its reply, if replies are spoken
+
+
 def build_voice_controls(voice: VoiceRobot, chatbot: gr.Chatbot, conversation: gr.State,
-                         meta: gr.Markdown) -> tuple[list[gr.events.Dependency], Labelled]:
-    """The microphone, an upload, the spoken reply and the voice settings; returns the events that add a turn,
-    and the components whose labels follow the model's language."""
+                         meta: gr.Markdown) -> VoiceControls:
+    """The microphone, an upload, the spoken reply and the voice settings."""
     said = words(voice.robot.brain.language)
     guesses = ThreadPoolExecutor(1, thread_name_prefix="heard-early")  # the recogniser decodes one at a time
     with gr.Row(equal_height=True):
@@ -59,7 +67,7 @@ def build_voice_controls(voice: VoiceRobot, chatbot: gr.Chatbot, conversation: g
                               scale=2)
         upload = gr.Audio(sources=["upload"], type="filepath", label=said["upload"], elem_id="voice-upload", scale=2)
         spoken = gr.Audio(label=said["spoken"], autoplay=True, interactive=False, elem_id="spoken-reply", scale=2)
-    with gr.Accordion("Voice settings", open=False), gr.Row():
+    with gr.Accordion(said["voice_settings"], open=False) as settings_box, gr.Row():
         speak = gr.Checkbox(True, label=said["speak"], elem_id="speak-replies")
         voice_name = gr.Dropdown(VOICES, value=voice.options.voice.name, label=said["voice"], allow_custom_value=True)
         rate = gr.Slider(100, 250, value=voice.options.voice.words_per_minute, step=5, label=said["rate"])
@@ -74,14 +82,22 @@ def build_voice_controls(voice: VoiceRobot, chatbot: gr.Chatbot, conversation: g
             return
         for grown, reply in converse(voice.robot, transcript.text, history, state):  # noqa: B007 - the last is kept
             yield None, grown, state, meta_line(reply) + heard, None
-        audio = None
-        if speak:
-            try:
-                chosen = voice_for(voice.robot.brain.language, Voice(name or DEFAULT_VOICE, int(wpm)))
-                audio = (SAMPLE_RATE, to_int16(synthesize(reply.text, chosen)))
-            except InputError as error:
-                gr.Warning(str(error))
-        yield None, grown, state, meta_line(reply) + heard, audio
+        yield None, grown, state, meta_line(reply) + heard, spoken_reply(reply.text, speak, name, wpm)
+
+    def spoken_reply(text: str, speak: bool, name: str, wpm: float) -> tuple[int, np.ndarray] | None:
+        """A reply as audio for the page's player, when replies are spoken."""
+        if not speak or not text:
+            return None
+        try:
+            chosen = voice_for(voice.robot.brain.language, Voice(name or DEFAULT_VOICE, int(wpm)))
+            return SAMPLE_RATE, to_int16(synthesize(text, chosen))
+        except InputError as error:
+            gr.Warning(str(error))
+            return None
+
+    def say_last(state: Conversation | None, speak: bool, name: str, wpm: float):
+        """The last reply of a typed turn, spoken (nothing when the turn was not answered)."""
+        return spoken_reply(state.replies[-1].text if state and state.replies else "", speak, name, wpm)
 
     def hear(path: str | None, history: list[dict], state: Conversation | None, speak: bool, name: str,
              wpm: float):
@@ -138,5 +154,10 @@ def build_voice_controls(voice: VoiceRobot, chatbot: gr.Chatbot, conversation: g
               microphone.stop_recording(stopped, [recording, chatbot, conversation, *settings],
                                         [recording, microphone, *outputs], api_visibility="private")]
     labelled = [(microphone, {"label": "microphone"}), (upload, {"label": "upload"}), (spoken, {"label": "spoken"}),
-                (speak, {"label": "speak"}), (voice_name, {"label": "voice"}), (rate, {"label": "rate"})]
-    return events, labelled
+                (speak, {"label": "speak"}), (voice_name, {"label": "voice"}), (rate, {"label": "rate"}),
+                (settings_box, {"label": "voice_settings"})]
+
+    def speak_last(event: gr.events.Dependency) -> None:
+        event.then(say_last, [conversation, *settings], spoken, show_progress="hidden", api_visibility="private")
+
+    return VoiceControls(events, labelled, speak_last)

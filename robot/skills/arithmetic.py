@@ -6,9 +6,8 @@ from __future__ import annotations
 import math
 import re
 
-from text_to_num import alpha2digit
-
 from robot.language import CJK
+from robot.skills.numerals import with_digits
 
 _OPERATOR_WORDS = [
     (r"\bto the power of\b|\bpower\b|\*\*", "^"), (r"\bsquared\b", "^2"), (r"\bcubed\b", "^3"),
@@ -20,6 +19,25 @@ _CHINESE_OPERATORS = [  # after the numerals are digits: 二的三次方 -> 2的
     (r"的\s*(\d+(?:\.\d+)?)\s*次方", r"^\1"), (r"的平方", "^2"), (r"的立方", "^3"),
     (r"乘以|乘", "*"), (r"除以", "/"), (r"加上|加", "+"), (r"减去|减", "-"), (r"[（]", "("), (r"[）]", ")"),
 ]
+_N = r"(\d+(?:\.\d+)?)"
+_PERCENT = r"\s*(?:%|percent|per cent)"
+_PERCENTAGES = [(re.compile(pattern), expression) for pattern, expression in (  # rewritten as arithmetic first
+    (rf"what (?:percent|percentage) of {_N} is {_N}", r"(\2/\1*100)"),  # a percentage: see _ASKS_PERCENT
+    (rf"{_N} is what (?:percent|percentage) of {_N}", r"(\1/\2*100)"),
+    (rf"(?:add|plus) {_N}{_PERCENT} (?:to|on) {_N}", r"(\2*(1+\1/100))"),
+    (rf"(?:increase|raise) {_N} by {_N}{_PERCENT}", r"(\1*(1+\2/100))"),
+    (rf"(?:decrease|reduce|lower) {_N} by {_N}{_PERCENT}", r"(\1*(1-\2/100))"),
+    (rf"(?:take|subtract|minus) {_N}{_PERCENT} (?:off|from) {_N}", r"(\2*(1-\1/100))"),
+    (rf"{_N}{_PERCENT} off {_N}", r"(\2*(1-\1/100))"),
+    (rf"{_N} (?:plus|\+) {_N}{_PERCENT}", r"(\1*(1+\2/100))"),
+    (rf"{_N} (?:minus|-) {_N}{_PERCENT}", r"(\1*(1-\2/100))"),
+    (rf"{_N}{_PERCENT} of {_N}", r"(\1/100*\2)"),
+    (rf"{_N}\s*是\s*{_N}\s*的百分之几", r"(\1/\2*100)"),
+    (rf"{_N}\s*(?:加上|加|增加)\s*{_N}%", r"(\1*(1+\2/100))"),
+    (rf"{_N}\s*(?:减去|减|减少)\s*{_N}%", r"(\1*(1-\2/100))"),
+    (rf"{_N}\s*的\s*{_N}%", r"(\2/100*\1)"),
+)]
+_ASKS_PERCENT = re.compile(r"what (?:percent|percentage)|百分之几|百分比是多少")
 _THOUSANDS_SEPARATOR = re.compile(r"(?<=\d),(?=\d{3}\b)")
 _TOKEN = re.compile(r"\d+(?:\.\d+)?|\.\d+|[-+*/^%()]|[^\s\d\-+*/^%()]+")
 _NUMBER = re.compile(r"\.?\d")
@@ -51,11 +69,10 @@ def find_expression(text: str) -> str:
 
     Number words (hundreds, thousands, millions, 'and', 'point') are read by text2num, Chinese numerals
     (一百二十, 三点五, 两百) by cn2an; digit groups with thousands separators ('1,000') are one number."""
-    text = _THOUSANDS_SEPARATOR.sub("", alpha2digit(text.casefold(), "en", threshold=0))
+    text = _THOUSANDS_SEPARATOR.sub("", with_digits(text))
+    for pattern, expression in _PERCENTAGES:
+        text = pattern.sub(expression, text)
     if CJK.search(text):
-        import cn2an  # 0.1 s to import: only for Chinese
-
-        text = cn2an.transform(text, "cn2an")
         for pattern, symbol in _CHINESE_OPERATORS:
             text = re.sub(pattern, f" {symbol} ", text)
     for pattern, symbol in _OPERATOR_WORDS:
@@ -157,6 +174,10 @@ def format_number(value: float) -> str:
 
 
 def calculate(text: str) -> tuple[str, str]:
-    """(expression, result) for the arithmetic in `text`; raises CalculationError when there is none."""
+    """(expression, result) for the arithmetic in `text`; raises CalculationError when there is none. A
+    question for a percentage ("what percent of 60 is 12") has a result in percent ("20%")."""
     expression = find_expression(text)
-    return expression, format_number(evaluate(expression))
+    percent = "%" if _ASKS_PERCENT.search(text.casefold()) else ""
+    said = with_digits(text)  # a percentage is shown as asked ("15% of 80"), not as its rewrite ("(15/100*80)")
+    phrase = next((m.group(0) for pattern, _ in _PERCENTAGES if (m := pattern.search(said))), None)
+    return phrase or expression, format_number(evaluate(expression)) + percent
