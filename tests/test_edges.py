@@ -86,7 +86,8 @@ def test_many_intents_validate_and_say_what_they_skipped(tmp_path):
     path = tmp_path / "many.csv"
     path.write_text("text,intent\n" + "".join(f"please do thing number {k},intent_{k}\n" for k in range(2500)))
     result = robot_cli("data", "validate", str(path), timeout=300)
-    assert result.returncode == 0 and "near-duplicate intents not checked: 2,500 intents" in result.stderr
+    assert result.returncode == 0 and "near-duplicate intents not checked" in result.stderr
+    assert "intents.remember_name" not in result.stderr  # the built-in intents' warnings are not the user's
 
 
 def test_patterns_that_backtrack_on_their_own_characters_are_refused():

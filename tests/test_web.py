@@ -71,7 +71,7 @@ def test_api_chat_returns_history_and_the_reply_source_beside_it(web_app):
 
 def test_api_empty_message_sends_nothing(web_app):
     client = Client(web_app, verbose=False)
-    box, history, meta = client.predict("   ", [], api_name="/chat")
+    _, history, meta = client.predict("   ", [], api_name="/chat")
     assert history == []
 
 
@@ -102,8 +102,9 @@ def ratings(home) -> list[tuple]:
 
 @pytest.mark.browser
 def test_browser_chat_controls(tmp_path, encoder):
-    """Examples, empty Enter, thumbs as a toggle that stays filled, undo and retry that rewind the robot's memory,
-    the trash icon as the one reset, and a correction with no preset intent."""
+    """Empty Enter, thumbs as a toggle that stays filled (said in a notice), undo and retry that rewind the robot's
+    memory, Stop shown only while a reply is made, the trash icon as the one reset, a correction with no preset
+    intent, and example prompts taken from the model."""
     from robot.brain import Brain, Persona, Robot
     from robot.feedback import FeedbackStore
     from robot.lifecycle import ModelRegistry
@@ -124,17 +125,20 @@ def test_browser_chat_controls(tmp_path, encoder):
             page.goto(f"http://127.0.0.1:{port}/")
             chat, meta, box = page.locator("#chat"), page.locator("#reply-meta"), page.locator("#message textarea")
             box.press("Enter")  # empty: nothing is sent
-            page.get_by_text("My name is Sam").click()  # an example prompt
+            expect(page.locator("#stop")).to_be_hidden()
+            box.fill("My name is Sam")
+            box.press("Enter")
             expect(meta).to_contain_text("remember_name · ", timeout=60_000)
             assert page.locator("#chat .message-row").count() == 2
+            expect(page.locator("#stop")).to_be_hidden()  # only while a reply is made
 
             page.get_by_label("Dislike", exact=True).first.click()
-            expect(page.locator("#chat-note")).to_contain_text("bad reply")
+            expect(page.get_by_text("Marked as a bad reply")).to_be_visible()  # a notice, in view
             page.get_by_label("Disliked", exact=True).first.click()  # clicked off again
-            expect(page.locator("#chat-note")).to_contain_text("removed")
+            expect(page.get_by_text("Feedback removed")).to_be_visible()
             assert ratings(tmp_path) == []
             page.get_by_label("Like", exact=True).first.click()
-            expect(page.locator("#chat-note")).to_contain_text("good reply")
+            expect(page.get_by_text("Marked as a good reply")).to_be_visible()
 
             box.fill("what is my name")
             box.press("Enter")
@@ -167,11 +171,15 @@ def test_browser_chat_controls(tmp_path, encoder):
             box.fill("my name is Ada")
             box.press("Enter")
             expect(meta).to_contain_text("remember_name · ", timeout=30_000)
-            page.locator("#chat button[aria-label=Clear]").click()  # the one reset: chat, memory, reply line
+            page.locator("#chat button[aria-label='Clear conversation']").click()  # the one reset: chat, memory
             expect(page.locator("#chat .message-row")).to_have_count(0)
             box.fill("what is my name")
             box.press("Enter")
             expect(chat).to_contain_text("don't know your name", timeout=30_000)
+            page.locator("#chat button[aria-label='Clear conversation']").click()
+            page.get_by_text("what can you do").click()  # an example prompt, from the model's own intents
+            expect(meta).to_contain_text("capabilities · ", timeout=30_000)
+            expect(chat).to_contain_text("convert units")
             browser.close()
     finally:
         app.close()
@@ -187,16 +195,17 @@ NEW_INTENT = """
 
 @pytest.mark.browser
 def test_browser_upload_train_activate_then_chat(tmp_path, encoder):
-    """Upload an intents file with a brand-new intent, train, activate, and get that intent's reply."""
+    """Upload an intents file with one new intent, train, activate: that intent answers, and so do the built-in
+    skills it was composed with (a user's upload once replaced them all)."""
     from robot.brain import Brain, Persona, Robot
     from robot.lifecycle import ModelRegistry
-    from robot.paths import DEFAULT_INTENTS, SHIPPED_MODELS
+    from robot.paths import SHIPPED_MODELS
     from robot.web.app import launch
     from tests.conftest import free_port
 
     playwright = pytest.importorskip("playwright.sync_api")
     upload = tmp_path / "my_intents.yaml"
-    upload.write_text(DEFAULT_INTENTS.read_text().replace("\nentities:", NEW_INTENT + "entities:"))
+    upload.write_text("version: 1\nintents:" + NEW_INTENT)
     registry = ModelRegistry("intents", home=tmp_path / "home")
     robot = Robot(Brain.load(SHIPPED_MODELS / "intents", "default", encoder=encoder), Persona.load(), seed=0)
     port = free_port()
@@ -208,7 +217,7 @@ def test_browser_upload_train_activate_then_chat(tmp_path, encoder):
             page.goto(f"http://127.0.0.1:{port}/")
             page.get_by_role("tab", name="Train").click()
             page.locator("#upload input[type=file]").set_input_files(str(upload))
-            page.get_by_text("Loaded 28 intents").wait_for(timeout=30_000)
+            page.get_by_text("Loaded 1 intents").wait_for(timeout=30_000)
             page.locator("#train").click()
             seen = []  # the progress shown beside the Train button while training runs
             deadline = time.monotonic() + 300
@@ -218,15 +227,19 @@ def test_browser_upload_train_activate_then_chat(tmp_path, encoder):
                 seen += [float(v) for v in re.findall(r"(\d+(?:\.\d+)?)%", status)]
                 page.wait_for_timeout(100)
             assert seen and max(seen) <= 100
-            assert "Trained version" in page.locator("#train-status").inner_text()
+            status = page.locator("#train-status").inner_text()
+            assert "Trained version" in status and "1 intents of yours and 33 built-in ones" in status, status
+            playwright.expect(page.locator("#per-intent")).to_contain_text("favourite_colour")
+            playwright.expect(page.locator("#per-intent")).to_contain_text("built-in")
             page.locator("#activate").click()
             page.get_by_text("is now active").wait_for(timeout=60_000)
+            playwright.expect(page.locator("#activate")).to_be_hidden()  # activated: the button goes
             page.reload()  # everything shown follows the active model
             page.get_by_role("tab", name="Train").click()
-            page.locator("#editor").get_by_text("greet:").wait_for()
+            page.locator("#editor").get_by_text("favourite_colour:").wait_for()
             download = page.locator("#editor a[download]").get_attribute("href")  # the editor draws only the
             editor_text = page.evaluate("async (url) => await (await fetch(url)).text()", download)  # lines in view
-            assert "favourite_colour:" in editor_text
+            assert "favourite_colour:" in editor_text and "greet:" not in editor_text  # the user's own intents
             page.get_by_role("tab", name="Models").click()
             page.locator("#models-activate").click()  # nothing chosen: a message, not an error
             playwright.expect(page.locator("#models-status")).to_contain_text("no model version chosen")
@@ -239,8 +252,12 @@ def test_browser_upload_train_activate_then_chat(tmp_path, encoder):
             page.keyboard.press("Escape")
             page.locator("#message textarea").fill("what colour do you like the most?")
             page.keyboard.press("Enter")
-            page.get_by_text("Electric blue").wait_for(timeout=60_000)
+            page.locator("#chat").get_by_text("Electric blue").wait_for(timeout=60_000)
             playwright.expect(page.locator("#reply-meta")).to_contain_text("favourite_colour · ")
+            page.locator("#message textarea").fill("what time is it")
+            page.keyboard.press("Enter")
+            playwright.expect(page.locator("#reply-meta")).to_contain_text("time · ", timeout=60_000)
+            playwright.expect(page.locator("#reply-meta")).to_contain_text("action")
             browser.close()
     finally:
         app.close()

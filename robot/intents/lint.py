@@ -68,7 +68,9 @@ def composition_problems(composition: Composition, encoder: SentenceEncoder | No
     """Every check of composed data (robot/intents/compose.py), and a warning where the user's intents meet the
     built-in ones: an intent that replaces one, an example taken from one (near duplicates are found above)."""
     data = composition.data
-    problems = all_problems(data, encoder)
+    builtin = {i.name for i in data.intents if i.builtin}  # what is said of them is not the user's to act on
+    problems = [p for p in all_problems(data, encoder)
+                if not (p.severity == "warning" and p.field.split(".")[1:2] and p.field.split(".")[1] in builtin)]
     for name in composition.replaced:
         problems.append(Problem("warning", f"replaces the built-in intent {name!r} (its examples and replies are not "
                                 "used; leave it out to keep them, or ask for your intents only)", f"intents.{name}",

@@ -9,6 +9,8 @@ import re
 import time
 from dataclasses import dataclass
 
+import numpy as np
+
 from robot.language import CJK, ENGLISH, base_language
 from robot.skills.numerals import with_digits
 from robot.skills.registry import ActionContext, ActionResult
@@ -104,3 +106,11 @@ def due(timers: list[Timer], now: float | None = None) -> list[Timer]:
 
 def announcement(timer: Timer, language: str) -> str:
     return LINES["done"].get(base_language(language), LINES["done"][ENGLISH]).format(duration=timer.label)
+
+
+def chime(rate: int = 16000) -> np.ndarray:
+    """A short two-note chime (float32 at `rate`), for a timer that rings where speech is off."""
+    t = np.arange(int(0.25 * rate)) / rate
+    fade = np.minimum(1.0, (0.25 - t) * 20) * np.minimum(1.0, t * 200)
+    notes = [0.3 * np.sin(2 * np.pi * f * t) * fade for f in (880.0, 1320.0)]
+    return np.concatenate([notes[0], notes[1], np.zeros(rate // 10)]).astype(np.float32)

@@ -15,7 +15,7 @@ import gradio as gr  # noqa: E402
 
 from robot.brain import Robot  # noqa: E402
 from robot.feedback import FeedbackStore  # noqa: E402
-from robot.intents.formats import to_native_yaml  # noqa: E402
+from robot.intents.bundle import editable_intents  # noqa: E402
 from robot.lifecycle import ModelRegistry, follow  # noqa: E402
 from robot.paths import robot_home  # noqa: E402
 from robot.skills.webhook import WebhookPolicy  # noqa: E402
@@ -25,15 +25,29 @@ from robot.web.access import HOST, PORT, Access, check_exposure  # noqa: E402
 from robot.web.api import add_api  # noqa: E402
 from robot.web.chat_tab import build_chat_tab, chat_words, intent_choices  # noqa: E402
 from robot.web.guard import PAGE_TTL, PageGuard  # noqa: E402
+from robot.web.models_tab import build_models_tab, versions_view  # noqa: E402
 from robot.web.strings import words  # noqa: E402
-from robot.web.train_tab import MAX_UPLOAD_BYTES, build_models_tab, build_train_tab, versions_view  # noqa: E402
+from robot.web.train_tab import MAX_UPLOAD_BYTES, build_train_tab  # noqa: E402
 from robot.web.voice_controls import RAW_MICROPHONE, build_voice_controls  # noqa: E402
 
 UPLOAD_CACHE = (3600, 3600)  # Gradio's copies of uploads and recordings: checked hourly, gone after an hour
 CSS = """
 .reply-meta { font-size: 0.8em; opacity: 0.7; }
 footer { display: none !important; }
+#chat .bubble-wrap { padding-top: 2.4rem; }  /* the chat's trash and copy buttons never cover the first message */
+#confusion img, #histogram img { object-fit: contain; }
 """
+# Gradio labels the chat's trash and the microphone's discard button both "Clear": say which is which
+DISTINCT_LABELS = """<script>
+(() => {
+  const names = [["#chat", "Clear conversation"], ["#microphone", "Discard recording"],
+                 ["#voice-upload", "Remove the recording"]];
+  const rename = () => names.forEach(([where, name]) => document.querySelectorAll(
+    `${where} button[aria-label="Clear"]`).forEach((button) => { button.setAttribute("aria-label", name);
+                                                                  button.setAttribute("title", name); }));
+  new MutationObserver(rename).observe(document.documentElement, {subtree: true, childList: true});
+})();
+</script>"""
 
 
 def theme() -> gr.themes.Base:
@@ -70,33 +84,35 @@ def build_app(robot: Robot, registry: ModelRegistry | None = None, feedback: Fee
         warming, ticks = gr.Markdown(visible=False, elem_id="warming"), gr.Timer(1.0, active=False)
         app.load(lambda: warming_view(robot, warmup), None, [warming, ticks], api_visibility="private")
         ticks.tick(lambda: warming_view(robot, warmup), None, [warming, ticks], api_visibility="private")
-        with gr.Tab(words(robot.brain.language)["chat_tab"]):
+        said = words(robot.brain.language)
+        with gr.Tab(said["chat_tab"]) as chat_tab:
             chat = build_chat_tab(robot, feedback, lambda *parts: build_voice_controls(voice, *parts), guard, page)
-        with gr.Tab("Train"):
+        with gr.Tab(said["train_tab"]) as train_tab:
             train = build_train_tab(robot, registry, feedback, guard, page)
-        with gr.Tab("Models"):
+        with gr.Tab(said["models_tab"]) as models_tab:
             models = build_models_tab(robot, registry, guard, page)
-            dialogue_registry = ModelRegistry("dialogue", home=registry.home)
-            dialogue_models = build_models_tab(robot, dialogue_registry, guard, page)
+            dialogue_models = build_models_tab(robot, ModelRegistry("dialogue", home=registry.home), guard, page)
+        tabs = [(chat_tab, {"label": "chat_tab"}), (train_tab, {"label": "train_tab"}),
+                (models_tab, {"label": "models_tab"})]
+        labelled = [*tabs, *chat.labelled, *train.labelled, *models.labelled, *dialogue_models.labelled]
 
         def follow_active_model():
             """What shows the model in use, read afresh: on every page load and after every activation (its
-            intents, versions, and the chat's words in its language)."""
+            intents, what it can do, its versions, and every fixed word in its language)."""
             said = chat_words(robot)
-            relabelled = [gr.update(**{prop: said[key] for prop, key in props.items()}) for _, props in chat.labelled]
+            relabelled = [gr.update(**{prop: said[key] for prop, key in props.items()}) for _, props in labelled]
             return (gr.Dropdown(choices=intent_choices(robot), value=None, label=said["wanted"]),
-                    to_native_yaml(robot.brain.data),
-                    *versions_view(registry), heading(robot), *relabelled)
+                    editable_intents(robot.brain.folder, robot.brain.data),
+                    *versions_view(models.registry, robot.brain.language),
+                    *versions_view(dialogue_models.registry, robot.brain.language), heading(robot), *relabelled)
 
-        following = [chat.wanted, train.editor, models.table, models.choice, intro,
-                     *(component for component, _ in chat.labelled)]
+        following = [chat.wanted, train.editor, models.table, models.choice, dialogue_models.table,
+                     dialogue_models.choice, intro, *(component for component, _ in labelled)]
         app.load(follow_active_model, None, following, api_visibility="private")
-        for event in [train.activated, *models.activated]:
+        for event in [train.activated, *models.activated, *dialogue_models.activated]:
             event.then(follow_active_model, None, following, api_visibility="private")
-        train.trained.then(lambda: versions_view(registry), None, [models.table, models.choice],
-                           api_visibility="private")
-        app.load(lambda: versions_view(dialogue_registry), None, [dialogue_models.table, dialogue_models.choice],
-                 api_visibility="private")  # versions trained meanwhile (`robot train dialogue`) are listed
+        train.trained.then(lambda: versions_view(registry, robot.brain.language), None,
+                           [models.table, models.choice], api_visibility="private")
     return app
 
 
@@ -115,7 +131,8 @@ def launch(robot: Robot, host: str = HOST, port: int = PORT, block: bool = True,
         # imports pyplot at the first: 0.25 s on the event loop, every request waiting. Now, frozen with the rest.
         settle_heap()
     app.launch(server_name=host, server_port=port, theme=theme(), css=CSS, prevent_thread_lock=True,
-               auth=list(access.accounts) or None, show_error=False, quiet=not block, head=RAW_MICROPHONE,
+               auth=list(access.accounts) or None, show_error=False, quiet=not block,
+               head=RAW_MICROPHONE + DISTINCT_LABELS,
                max_file_size=max(MAX_UPLOAD_BYTES, voice.options.limits.max_file_bytes))
     add_api(app.app, robot, access)  # the app exists once launched; then the caller's thread may wait on it
     if warmup is not None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import html
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -19,8 +20,9 @@ from robot.brain import Reply, Robot, Session
 from robot.errors import InputError
 from robot.feedback import FeedbackStore
 from robot.intents.schema import OOS_LABELS
+from robot.skills.timers import announcement, due, spoken
 from robot.web.guard import PageGuard
-from robot.web.strings import examples, words
+from robot.web.strings import words
 
 OUT_OF_SCOPE_CHOICE = ("out of scope (should not be answered)", OOS_LABELS[0])
 UNDO_DEPTH = 20  # turns that retry and undo can take back
@@ -96,11 +98,16 @@ class ChatTab:
 
 
 def chat_words(robot: Robot) -> dict[str, str]:
-    """The fixed strings in the language of the robot's brain, the persona's name and examples filled in."""
+    """The fixed strings in the language of the robot's brain; the persona's name, what the model can do and
+    example prompts from its intents filled in."""
     language = robot.brain.language
     said = words(language)
-    said["welcome"] = said["welcome"].format(name=html.escape(robot.speaking(robot.brain)[0].name))
-    return {**said, "examples": [{"text": e} for e in examples(language)]}
+    described = robot.brain.capabilities
+    skills = said["welcome_skills"].format(**described.said(language)) if described.skills else ""
+    said["welcome"] = said["welcome"].format(name=html.escape(robot.speaking(robot.brain)[0].name),
+                                             skills=html.escape(skills))
+    prompts = list(dict.fromkeys(p for p in (described.help, *described.examples) if p))[:4]
+    return {**said, "examples": [{"text": e} for e in prompts]}
 
 
 def build_chat_tab(robot: Robot, feedback: FeedbackStore, voice_controls, guard: PageGuard, page: gr.State) -> ChatTab:
@@ -120,10 +127,11 @@ def build_chat_tab(robot: Robot, feedback: FeedbackStore, voice_controls, guard:
                              elem_id="wanted")
         correct = gr.Button(said["correct"], size="sm", elem_id="correct")
     note = gr.Markdown(elem_id="chat-note")
+    timers_line, ticking = gr.Markdown(elem_id="timers"), gr.Timer(1.0, active=False)
 
     def chat(message: str, history: list[dict], state: Conversation | None):
-        if not (message or "").strip():  # nothing to send: everything stays as it is
-            yield message, history, state, gr.skip()
+        if not (message or "").strip():  # nothing to send: everything stays as it is (the box too: what is typed
+            yield gr.skip(), history, state, gr.skip()  # meanwhile is the next message)
             return
         state = state or Conversation()
         reply = None
@@ -185,26 +193,51 @@ def build_chat_tab(robot: Robot, feedback: FeedbackStore, voice_controls, guard:
     def example_text(data: gr.SelectData) -> str:
         return data.value["text"]
 
+    def show_timers(state: Conversation | None, speak: bool, name: str, wpm: float):
+        """The running timers' countdown (the clock ticks while there are any); a timer that has run out rings:
+        a chime and its words, spoken when replies are, in a notice and on the line."""
+        running = state.session.timers if state else []
+        language = robot.brain.language
+        rung = due(running)
+        lines = [announcement(t, language) for t in rung]
+        lines += [f"⏱ {t.label}: {spoken(t.ends_at - time.time(), language)}" for t in running]
+        for line in lines[:len(rung)]:
+            gr.Info(line, duration=10)
+        sound = voice.ring(" ".join(lines[:len(rung)]), speak, name, wpm) if rung else gr.skip()
+        return "  \n".join(lines), gr.Timer(active=bool(running)), sound
+
     turn_outputs = [box, chatbot, conversation, meta]
     hidden = {"show_progress": "hidden", "api_visibility": "private"}  # no timer over the reply line
-    typed = [box.submit(chat, [box, chatbot, conversation], turn_outputs, api_name="chat", show_progress="hidden"),
-             send.click(chat, [box, chatbot, conversation], turn_outputs, **hidden),
-             chatbot.example_select(example_text, None, box, **hidden).then(
-                 chat, [box, chatbot, conversation], turn_outputs, **hidden)]
-    events = [*typed, chatbot.retry(retry, [chatbot, conversation], turn_outputs, **hidden)]
-    # Stop shows only while a reply is made (and the last turn's note goes): on each trigger of a turn...
-    replying = (gr.Button(visible=False), gr.Button(visible=True), "")
-    for trigger in (box.submit, send.click, chatbot.example_select, chatbot.retry):
-        trigger(lambda: replying, None, [send, stop, note], queue=False, **hidden)
+    # A message sent while the last turn's steps still run is answered after them: each step of a turn (Stop shown,
+    # the reply, Send back) waits for its previous run instead of dropping the new one (Gradio's "once")
+    later = {"trigger_mode": "always_last"}
+    replying = (gr.Button(visible=False), gr.Button(visible=True), "")  # Stop instead of Send; the last note goes
     idle = (gr.Button(visible=True), gr.Button(visible=False))
-    for event in events:  # ...and until it ends, or Stop is clicked
-        event.then(lambda: idle, None, [send, stop], queue=False, **hidden)
+
+    def begin(started: gr.events.Dependency) -> gr.events.Dependency:
+        """Stop shown (the last note gone) before the turn, whatever the turn takes: Send comes back after it."""
+        return started.then(lambda: replying, None, [send, stop, note], queue=False, **hidden, **later)
+
+    def show(listener) -> gr.events.Dependency:
+        return listener(lambda: replying, None, [send, stop, note], queue=False, **hidden, **later)
+
+    said_turn = [box, chatbot, conversation]
+    typed = [show(box.submit).then(chat, said_turn, turn_outputs, api_name="chat", show_progress="hidden", **later),
+             show(send.click).then(chat, said_turn, turn_outputs, **hidden, **later),
+             begin(chatbot.example_select(example_text, None, box, **hidden)).then(chat, said_turn, turn_outputs,
+                                                                                    **hidden, **later)]
+    events = [*typed, show(chatbot.retry).then(retry, [chatbot, conversation], turn_outputs, **hidden, **later)]
+    for event in events:
+        event.then(lambda: idle, None, [send, stop], queue=False, **hidden, **later)
     stop.click(lambda: idle, None, [send, stop], cancels=events, queue=False, **hidden)
     for event in typed:
         voice.speak_last(event)  # typed messages' replies are spoken too, when replies are spoken
     events.append(chatbot.undo(undo, [chatbot, conversation], [chatbot, conversation, meta], **hidden))
+    timers = [timers_line, ticking, voice.spoken]
     for event in [*events, *voice.events]:
         event.then(keep_thumbs, conversation, chatbot, api_visibility="private")
+        event.then(show_timers, [conversation, *voice.settings], timers, **hidden)  # a timer set, or cancelled
+    ticking.tick(show_timers, [conversation, *voice.settings], timers, **hidden)
     chatbot.clear(lambda: (Conversation(), "", ""), None, [conversation, meta, note], api_visibility="private")
     chatbot.like(on_like, [page, chatbot, conversation], note, **hidden)
     correct.click(on_correct, [page, wanted, conversation], note, api_name="correct",

@@ -1,5 +1,6 @@
-"""The Train and Models tabs: bring intents (upload or edit), validate, train in the background while
-the chat keeps answering, read the report beside the model in use, activate with one click, roll back."""
+"""The Train tab: bring intents (upload or edit), validate, train in the background while the chat keeps
+answering (composed with the built-in skills, or alone), read the report beside the model in use, activate with
+one click."""
 
 from __future__ import annotations
 
@@ -14,27 +15,27 @@ import gradio as gr
 from robot.brain import Robot
 from robot.errors import InputError
 from robot.feedback import FeedbackStore
-from robot.intents.bundle import conflicts_note
-from robot.intents.encoder import EncoderConfig, shared_encoder
+from robot.intents.bundle import conflicts_note, editable_intents, load_bundle
+from robot.intents.compose import Composition
 from robot.intents.formats import INPUT_SUFFIXES, load_intents, parse_native_yaml, to_native_yaml
-from robot.intents.lint import all_problems
+from robot.intents.lint import composition_problems
 from robot.intents.negatives import negatives_note
-from robot.intents.schema import OOS_LABELS, Intent
+from robot.intents.schema import OOS_LABELS, Intent, IntentData
 from robot.language import check_language
-from robot.lifecycle import SUMMARY, ModelRegistry, activate, format_value, summary
+from robot.lifecycle import ModelRegistry, activate, format_value
 from robot.paths import keep_newest, robot_home
-from robot.service import train_version
+from robot.service import compose_files, train_version
 from robot.userfiles import read_limited
+from robot.web.chat_tab import Labelled
 from robot.web.guard import PageGuard
+from robot.web.strings import headers, words
 
-DETECT = "from the examples"
 LANGUAGES = ("en", "zh", "ja", "ko", "fr", "de", "es", "it", "pt", "ru", "ar", "hi")  # offered; any code is accepted
 MAX_UPLOAD_BYTES = 2 * 1024 * 1024
 UPLOADS_KEPT = 50  # intents files kept under $ROBOT_HOME/uploads (each trained model keeps its own copy)
-PROBLEM_HEADERS = ["severity", "line", "field", "message"]
-COMPARED = [("measured on", "held_out"), ("in-scope accuracy", "in_scope_accuracy"),
-            ("out-of-scope recall", "oos_recall"), ("macro F1", "macro_f1"), ("intents", "n_intents"),
-            ("examples", "n_examples"), ("out-of-scope threshold", "threshold"), ("training seconds", "train_seconds")]
+PROBLEM_HEADERS = ("severity", "line", "field", "message")
+COMPARED = ("held_out", "in_scope_accuracy", "oos_recall", "macro_f1", "n_intents", "n_examples", "threshold",
+            "train_seconds")  # the metrics the report compares (each its own header)
 
 
 def uploads_dir() -> Path:
@@ -70,12 +71,12 @@ def store_text(text: str) -> Path:
     return dest
 
 
-def comparison(new: dict, current: dict) -> list[list[str]]:
-    rows = [[name, format_value(new.get(key)), format_value(current.get(key))] for name, key in COMPARED]
-    for label, metrics in (("new", new), ("current", current)):
-        entities = metrics.get("entities") or {}
-        if entities:
-            rows.append([f"entity F1 ({label})", format_value(entities["micro"]["f1"]), ""])
+def comparison(new: dict, current: dict, language: str) -> list[list[str]]:
+    rows = [[name, format_value(new.get(key)), format_value(current.get(key))]
+            for name, key in zip(headers(language, *COMPARED), COMPARED)]
+    entities = [(metrics.get("entities") or {}).get("micro", {}).get("f1") for metrics in (new, current)]
+    if any(f1 is not None for f1 in entities):
+        rows.append([*headers(language, "entities.micro.f1"), *map(format_value, entities)])
     return rows
 
 
@@ -84,6 +85,22 @@ def read_csv(path: Path, limit: int = 200) -> list[list[str]]:
         return []
     with path.open(newline="") as f:
         return list(csv.reader(f))[1:limit + 1]
+
+
+def per_intent_rows(folder: Path, data: IntentData, said: dict[str, str]) -> list[list[str]]:
+    """The report's per-intent table with each intent's origin (the user's, or built-in), the user's first."""
+    builtin = {i.name for i in data.intents if i.builtin}
+    rows = [[row[0], said["builtin"] if row[0] in builtin else said["yours"], *row[1:]]
+            for row in read_csv(folder / "per_intent.csv")]
+    return sorted(rows, key=lambda row: row[1] == said["builtin"])
+
+
+def composition_line(metrics: dict, said: dict[str, str]) -> str:
+    composed = metrics.get("composition") or {}
+    if not composed:
+        return ""
+    key = "composed" if composed["with_builtins"] else "alone"
+    return said[key].format(user=len(composed["user_intents"]), builtin=len(composed["builtin_intents"]))
 
 
 def speech_note(metrics: dict) -> str:
@@ -98,53 +115,65 @@ def speech_note(metrics: dict) -> str:
 
 @dataclass(frozen=True)
 class TrainTab:
-    editor: gr.Code  # follows the active model's intents
+    editor: gr.Code  # follows the active model's intents (the user's own part)
     trained: gr.events.Dependency  # a new version exists (the Models tab lists it)
     activated: gr.events.Dependency  # the active model changed
+    labelled: Labelled  # follows the active model's language
 
 
 def build_train_tab(robot: Robot, registry: ModelRegistry, feedback: FeedbackStore, guard: PageGuard,
                     page: gr.State) -> TrainTab:
     """`page` holds the page's secret, which every handler here shows `guard` (robot/web/guard.py)."""
+    language = robot.brain.language
+    said = words(language)
     new_version = gr.State(None)
-    gr.Markdown("Bring intents as native YAML, Rasa NLU YAML, intents.json, CSV, TSV or JSONL (upload), or edit "
-                "them below. Training runs in the background: the chat keeps answering with the model in use.")
+    intro = gr.Markdown(said["train_intro"])
     with gr.Row():
-        upload = gr.File(label="Upload an intents file", file_types=list(INPUT_SUFFIXES), type="filepath",
+        upload = gr.File(label=said["upload_intents"], file_types=list(INPUT_SUFFIXES), type="filepath",
                          elem_id="upload", scale=2)
         with gr.Column(scale=1):
-            validate_btn = gr.Button("Validate", elem_id="validate")
-            corrections_btn = gr.Button("Add feedback corrections", elem_id="add-corrections")
-            train_btn = gr.Button("Train", variant="primary", elem_id="train")
-            status = gr.Markdown(elem_id="train-status", min_height=60)  # training progress shows here
+            validate_btn = gr.Button(said["validate"], elem_id="validate")
+            corrections_btn = gr.Button(said["add_corrections"], elem_id="add-corrections")
+            only_mine = gr.Checkbox(False, label=said["only_mine"], elem_id="only-mine")
+            train_btn = gr.Button(said["train"], variant="primary", elem_id="train")
+            status = gr.Markdown(elem_id="train-status", min_height=60)  # what happened; training progress
     with gr.Column(visible=False) as report:
-        activate_btn = gr.Button("Activate this model", variant="primary", elem_id="activate")
-        compare = gr.Dataframe(headers=["metric", "new model", "model in use"], interactive=False,
-                               label="Compared with the model in use (each on its own held-out data: accuracies "
-                                     "compare only where the data is the same)", elem_id="compare")
-        per_intent = gr.Dataframe(headers=["intent", "precision", "recall", "f1", "support"],
-                                  label="Per intent (held-out predictions)", interactive=False)
+        activate_btn = gr.Button(said["activate_model"], variant="primary", elem_id="activate")
+        compare = gr.Dataframe(headers=[said["metric"], said["new_model"], said["model_in_use"]], interactive=False,
+                               label=said["compared"], elem_id="compare", wrap=True)
+        per_intent = gr.Dataframe(headers=headers(language, "intent", "origin", "precision", "recall", "f1",
+                                                  "support"), label=said["per_intent"], interactive=False,
+                                  elem_id="per-intent")
         with gr.Row():  # the charts carry their own titles
-            confusion = gr.Image(type="filepath", show_label=False, elem_id="confusion")
-            histogram = gr.Image(type="filepath", show_label=False, elem_id="histogram")
-        errors = gr.Dataframe(headers=["text", "true", "predicted", "confidence"], label="Examples it gets wrong",
-                              interactive=False, wrap=True)
-    editor = gr.Code(value=to_native_yaml(robot.brain.data), language="yaml", label="Intents (native YAML)",
-                     lines=18, max_lines=30, elem_id="editor", interactive=True)
-    language = gr.Dropdown(choices=[(DETECT, "")] + [(code, code) for code in LANGUAGES], value="",
-                           allow_custom_value=True, label="Language (overrides the intents' own `language:`)",
-                           elem_id="language")
-    problems = gr.Dataframe(headers=PROBLEM_HEADERS, label="Validation", interactive=False, wrap=True)
+            confusion = gr.Image(type="filepath", show_label=False, elem_id="confusion", height="auto")
+            histogram = gr.Image(type="filepath", show_label=False, elem_id="histogram", height="auto")
+        errors = gr.Dataframe(headers=headers(language, "text", "true", "predicted", "confidence"),
+                              label=said["wrong"], interactive=False, wrap=True)
+    editor = gr.Code(value=editable_intents(robot.brain.folder, robot.brain.data), language="yaml",
+                     label=said["editor"], lines=18, max_lines=30, elem_id="editor", interactive=True)
+    choose_language = gr.Dropdown(choices=[(said["detect"], "")] + [(code, code) for code in LANGUAGES], value="",
+                                  allow_custom_value=True, label=said["language_menu"], elem_id="language")
+    validation_line = gr.Markdown(elem_id="validation-summary")  # apart from the training's progress
+    problems = gr.Dataframe(headers=headers(language, *PROBLEM_HEADERS), label=said["validation"],
+                            interactive=False, wrap=True, elem_id="problems",
+                            column_widths=["90px", "70px", "24%", "auto"])
+
+    def now_said() -> dict[str, str]:
+        return words(robot.brain.language)
 
     def on_upload(secret: str | None, path, request: gr.Request):
         guard.check(secret, request)
         if not path:
             return gr.skip(), ""
+        said = now_said()
         try:
             data = load_intents(store_upload(path))
-        except InputError as exc:
-            return gr.skip(), f"**Upload refused:** {exc.detail if exc.path else exc}"
-        return to_native_yaml(data), f"Loaded {len(data.intents)} intents from {Path(path).name}."
+        except InputError as exc:  # the editor must not keep the previous intents: Train would train those
+            where = f"line {exc.line}: " if exc.line else ""
+            field = f"{exc.field}: " if exc.field else ""
+            return "", said["upload_refused"].format(reason=f"{where}{field}{exc.detail}")
+        return to_native_yaml(data), said["loaded"].format(intents=len(data.intents), questions=len(data.faq),
+                                                           name=Path(path).name)
 
     def parse(text: str, language: str = ""):
         data = parse_native_yaml(text, source="editor")
@@ -155,29 +184,39 @@ def build_train_tab(robot: Robot, registry: ModelRegistry, feedback: FeedbackSto
                 raise InputError(str(exc), field="language") from None
         return data
 
-    def on_validate(secret: str | None, text: str, language: str, request: gr.Request):
+    def compose_editor(text: str, language: str, only: bool) -> tuple[Composition, object]:
+        """The editor's intents as training would compose them, and the encoder for their language."""
+        return compose_files([store_text(text)], check_language(language) if language else None, only,
+                             training=False)
+
+    def on_validate(secret: str | None, text: str, language: str, only: bool, request: gr.Request):
         guard.check(secret, request)
+        said = now_said()
         try:
-            data = parse(text, language)
-        except InputError as exc:
-            return [["error", exc.line, exc.field or "", exc.detail]], f"**Cannot read the intents:** {exc}"
-        code = data.language_or_detected()
-        found = all_problems(data, shared_encoder(EncoderConfig.for_language(code)))
+            composition, encoder = compose_editor(text, language, only)
+        except (InputError, ValueError) as exc:
+            line, field, detail = getattr(exc, "line", None), getattr(exc, "field", ""), getattr(exc, "detail", exc)
+            return [["error", line, field or "", str(detail)]], said["cannot_read"].format(reason=exc)
+        found = composition_problems(composition, encoder)
         errors_n = sum(p.severity == "error" for p in found)
         rows = [[p.severity, p.line, p.field, p.message] for p in found]
-        how = "" if data.language else " (from the examples' script)"
-        return rows, (f"**{errors_n} errors**, {len(found) - errors_n} warnings." if found else "No problems found."
-                      ) + f" Language: {code}{how}."
+        code = composition.data.language
+        how = "" if composition.given.language else said["from_script"]
+        summary = said["found_errors"].format(errors=errors_n, warnings=len(found) - errors_n) if found \
+            else said["no_problems"]
+        return rows, summary + said["data_language"].format(code=code, how=how, composition=composition_line(
+            {"composition": composition.summary()}, said))
 
     def on_corrections(secret: str | None, text: str, request: gr.Request):
         guard.check(secret, request)
+        said = now_said()
         pending = feedback.pending()
         if not pending:
-            return gr.skip(), "No feedback corrections waiting."
+            return gr.skip(), said["no_corrections"]
         try:
             data = parse(text)
         except InputError as exc:
-            return gr.skip(), f"**Cannot read the intents:** {exc}"
+            return gr.skip(), said["cannot_read"].format(reason=exc)
         for c in pending:
             if c.intent in OOS_LABELS:
                 data.oos_examples.append(c.message)
@@ -187,112 +226,65 @@ def build_train_tab(robot: Robot, registry: ModelRegistry, feedback: FeedbackSto
             except KeyError:
                 data.intents.append(Intent(c.intent, [c.message]))
         feedback.mark_used([c.id for c in pending])
-        return to_native_yaml(data), f"Added {len(pending)} corrected examples. Validate, then train."
+        return to_native_yaml(data), said["corrections_added"].format(n=len(pending))
 
-    def on_train(secret: str | None, text: str, language: str, request: gr.Request,
+    def on_train(secret: str | None, text: str, language: str, only: bool, request: gr.Request,
                  progress=gr.Progress(track_tqdm=True)):
         guard.check(secret, request)
+        said = now_said()
         hidden = (gr.Column(visible=False), None, None, None, None, None, None)
         try:
-            data = parse(text, language)
-            found = all_problems(data)
+            composition, encoder = compose_editor(text, language, only)
+            found = composition_problems(composition)
             if any(p.severity == "error" for p in found):
                 first = next(p for p in found if p.severity == "error")
-                return "**Fix the errors first:** " + f"{first.field}: {first.message}", *hidden
+                return said["fix_first"].format(field=first.field, message=first.message), *hidden
             progress(0, desc="training")
-            result = train_version([store_text(text)], registry, robot, progress=True, language=data.language)
-        except InputError as exc:
-            return f"**Training refused:** {exc}", *hidden
+            result = train_version([store_text(text)], registry, robot, progress=True,
+                                   language=composition.data.language, replace_builtins=only)
+        except (InputError, ValueError) as exc:
+            return said["training_refused"].format(reason=exc), *hidden
         folder = result.folder / "report"
         notes = f"{negatives_note(result.metrics)} {conflicts_note(result.metrics)}{speech_note(result.metrics)}"
-        done = (f"Trained version **{result.version}** ({result.metrics['language']}) in "
-                f"{result.metrics['train_seconds']:.1f} s. Read the report below, then activate it. {notes}")
-        return (done, gr.Column(visible=True), comparison(result.metrics, active_metrics(robot)),
-                read_csv(folder / "per_intent.csv"), str(folder / "confusion_matrix.png"),
+        done = said["trained"].format(version=result.version, language=result.metrics["language"],
+                                      seconds=result.metrics["train_seconds"],
+                                      composition=composition_line(result.metrics, said), notes=notes)
+        trained = load_bundle(result.folder)[1]
+        return (done, gr.Column(visible=True), comparison(result.metrics, active_metrics(robot), robot.brain.language),
+                per_intent_rows(folder, trained, said), str(folder / "confusion_matrix.png"),
                 str(folder / "confidence_histogram.png"), read_csv(folder / "errors.csv", 50), result.version)
 
     def on_activate(secret: str | None, name: str | None, request: gr.Request):
         guard.check(secret, request)
+        said = now_said()
         if not name:
-            return "Train a model first."
+            return said["train_first"], gr.skip()
         try:
             activate(registry, name, robot)
         except InputError as exc:
-            return f"**Cannot activate:** {exc}"
-        return f"Version **{name}** is now active; the chat uses it from the next message."
+            return said["cannot_activate"].format(reason=exc), gr.skip()
+        return words(robot.brain.language)["now_active"].format(name=name), gr.Column(visible=False)
 
     changes = guard.access.changes
     upload.upload(on_upload, [page, upload], [editor, status], api_visibility="private")
-    validate_btn.click(on_validate, [page, editor, language], [problems, status], api_name="validate",
-                       api_visibility=changes)
+    validate_btn.click(on_validate, [page, editor, choose_language, only_mine], [problems, validation_line],
+                       api_name="validate", api_visibility=changes)
     corrections_btn.click(on_corrections, [page, editor], [editor, status], api_visibility="private")
-    trained = train_btn.click(on_train, [page, editor, language], [status, report, compare, per_intent, confusion,
-                                                                   histogram, errors, new_version], api_name="train",
-                              api_visibility=changes, concurrency_limit=1, concurrency_id="train",
+    trained = train_btn.click(on_train, [page, editor, choose_language, only_mine],
+                              [status, report, compare, per_intent, confusion, histogram, errors, new_version],
+                              api_name="train", api_visibility=changes, concurrency_limit=1, concurrency_id="train",
                               show_progress_on=[status])
-    activated = activate_btn.click(on_activate, [page, new_version], status, api_name="activate",
+    activated = activate_btn.click(on_activate, [page, new_version], [status, report], api_name="activate",
                                    api_visibility=changes)
-    return TrainTab(editor, trained, activated)
+    labelled = [(intro, {"value": "train_intro"}), (upload, {"label": "upload_intents"}),
+                (validate_btn, {"value": "validate"}), (corrections_btn, {"value": "add_corrections"}),
+                (only_mine, {"label": "only_mine"}), (train_btn, {"value": "train"}),
+                (activate_btn, {"value": "activate_model"}), (compare, {"label": "compared"}),
+                (per_intent, {"label": "per_intent"}), (errors, {"label": "wrong"}), (editor, {"label": "editor"}),
+                (choose_language, {"label": "language_menu"}), (problems, {"label": "validation"})]
+    return TrainTab(editor, trained, activated, labelled)
 
 
 def active_metrics(robot: Robot) -> dict:
     folder = robot.brain.folder
     return json.loads((folder / "metrics.json").read_text()) if folder else {}
-
-
-def version_rows(registry: ModelRegistry) -> list[list[str]]:
-    return [["●" if v.active else "", v.name, *(format_value(x) for _, _, x in summary(registry.kind, v.metrics))]
-            for v in registry.list()]
-
-
-def versions_view(registry: ModelRegistry) -> tuple[list[list[str]], gr.Dropdown]:
-    """The version table and the version choices, read afresh from the registry."""
-    return version_rows(registry), gr.Dropdown(choices=[v.name for v in registry.list()], value=None)
-
-
-@dataclass(frozen=True)
-class ModelsTab:
-    table: gr.Dataframe
-    choice: gr.Dropdown
-    activated: list[gr.events.Dependency]  # activation and roll back
-
-
-def build_models_tab(robot: Robot, registry: ModelRegistry, guard: PageGuard, page: gr.State) -> ModelsTab:
-    """Versions of one kind of model (intents or dialogue): list, activate, roll back (for the page only)."""
-    kind = registry.kind
-    suffix = "" if kind == "intents" else f"-{kind}"  # element ids: the intents' keep their plain names
-    table = gr.Dataframe(value=lambda: version_rows(registry), label=f"{kind.capitalize()} model versions",
-                         interactive=False, headers=["active", "version", *(label for label, _ in SUMMARY[kind])],
-                         elem_id=f"versions{suffix}")
-    with gr.Row():
-        choice = gr.Dropdown(choices=[v.name for v in registry.list()], value=None, label="Version",
-                             elem_id=f"version-choice{suffix}")
-        activate_btn = gr.Button("Activate", elem_id=f"models-activate{suffix}")
-        rollback_btn = gr.Button("Roll back", elem_id=f"rollback{suffix}")
-        refresh_btn = gr.Button("Refresh")
-    status = gr.Markdown(elem_id=f"models-status{suffix}")
-
-    def on_activate(secret: str | None, name: str | None, request: gr.Request):
-        guard.check(secret, request)
-        try:
-            activate(registry, name, robot)
-        except InputError as exc:
-            return f"**Cannot activate:** {exc}. Choose a version in the list.", *versions_view(registry)
-        return f"Version **{name}** is active.", *versions_view(registry)
-
-    def on_rollback(secret: str | None, request: gr.Request):
-        guard.check(secret, request)
-        try:
-            name = registry.rollback()
-            activate(registry, name, robot)
-        except InputError as exc:
-            return f"**Cannot roll back:** {exc}", *versions_view(registry)
-        return f"Rolled back: version **{name}** is active.", *versions_view(registry)
-
-    names = ("models_activate", "rollback") if kind == "intents" else (f"{kind}_activate", f"{kind}_rollback")
-    activated = [activate_btn.click(on_activate, [page, choice], [status, table, choice], api_name=names[0],
-                                    api_visibility=guard.access.changes),
-                 rollback_btn.click(on_rollback, page, [status, table, choice], api_name=names[1],
-                                    api_visibility=guard.access.changes)]
-    refresh_btn.click(lambda: versions_view(registry), None, [table, choice], api_visibility="private")
-    return ModelsTab(table, choice, activated)

@@ -18,6 +18,7 @@ import gradio as gr
 import numpy as np
 
 from robot.errors import InputError
+from robot.skills.timers import chime
 from robot.speech.audio import SAMPLE_RATE, load, to_int16
 from robot.speech.neural_voice import NEURAL_VOICES
 from robot.speech.recognizers import Transcript
@@ -55,6 +56,9 @@ class VoiceControls:
     events: list[gr.events.Dependency]  # the events that add a turn (a recording, an upload)
     labelled: Labelled  # the components whose words follow the model's language
     speak_last: Callable[[gr.events.Dependency], None]  # after a typed turn: say its reply, if replies are spoken
+    spoken: gr.Audio  # the player that speaks replies (and rings timers)
+    settings: list[gr.components.Component]  # speak replies?, the voice, its speed
+    ring: Callable[[str, bool, str, float], tuple[int, np.ndarray]]  # a timer's chime, and its words if spoken
 
 
 def build_voice_controls(voice: VoiceRobot, chatbot: gr.Chatbot, conversation: gr.State,
@@ -160,4 +164,9 @@ def build_voice_controls(voice: VoiceRobot, chatbot: gr.Chatbot, conversation: g
     def speak_last(event: gr.events.Dependency) -> None:
         event.then(say_last, [conversation, *settings], spoken, show_progress="hidden", api_visibility="private")
 
-    return VoiceControls(events, labelled, speak_last)
+    def ring(text: str, speak: bool, name: str, wpm: float) -> tuple[int, np.ndarray]:
+        words_spoken = spoken_reply(text, speak, name, wpm)
+        sound = chime(SAMPLE_RATE)
+        return SAMPLE_RATE, np.concatenate([to_int16(sound), words_spoken[1]]) if words_spoken else to_int16(sound)
+
+    return VoiceControls(events, labelled, speak_last, spoken, settings, ring)
