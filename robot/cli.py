@@ -15,7 +15,7 @@ from robot.errors import InputError
 
 
 def _print_json(obj: dict) -> None:
-    print(json.dumps(obj, ensure_ascii=False, default=str))
+    print(json.dumps(obj, ensure_ascii=False, default=str), flush=True)  # a program may read line by line
 
 
 def _quiet_libraries() -> None:
@@ -40,6 +40,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_chat(args: argparse.Namespace) -> int:
     from robot.brain import Session
     from robot.service import install_dialogue, load_robot, warmup_jobs
+    from robot.skills.timers import announcement, watch
     from robot.warmup import Warmup
 
     robot, session = load_robot(language=args.language, dialogue=False, webhooks=_webhooks(args)), Session()
@@ -54,6 +55,9 @@ def cmd_chat(args: argparse.Namespace) -> int:
             print(reply.text)
         return 0
     Warmup(warmup_jobs(robot)).start()  # the dialogue model; meanwhile out-of-scope turns say it is warming up
+    watch(session.timers, lambda timer: _print_json({"text": announcement(timer, robot.brain.language),
+                                                     "source": "timer"}) if args.json
+          else print(f"\n{announcement(timer, robot.brain.language)}", flush=True))
     if not args.json:
         print(f"Chatting with {robot.persona.name}. Ctrl-D or 'exit' to leave.", file=sys.stderr)
     while True:

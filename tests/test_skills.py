@@ -364,3 +364,22 @@ def test_the_chinese_fallback_suggests_what_the_model_has(tmp_path, encoder):
     lines = {robot.respond("火星上有生命吗", Session()).text for _ in range(12)}
     assert all("帮助" not in line and "{" not in line for line in lines)
     assert any("点奶茶" in line for line in lines) and any("我要一杯奶茶" in line for line in lines)
+
+
+def test_robot_chat_rings_a_timer_between_lines(tmp_path):
+    """`robot chat --json` reading stdin: a timer set in one line rings as its own JSON line when it is due."""
+    env = {**os.environ, "ROBOT_DIALOGUE": "off", "ROBOT_HOME": str(tmp_path)}
+    chat = subprocess.Popen([sys.executable, "-m", "robot.cli", "chat", "--json"], env=env, stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        chat.stdin.write("set a timer for one second\n")
+        chat.stdin.flush()
+        reply = json.loads(chat.stdout.readline())
+        assert reply["intent"] == "set_timer" and "1 second" in reply["text"]
+        started = time.perf_counter()
+        rung = json.loads(chat.stdout.readline())
+        assert rung == {"text": "⏰ Time's up: your timer for 1 second is done!", "source": "timer"}
+        assert time.perf_counter() - started < 3
+    finally:
+        chat.stdin.close()
+        chat.wait(30)

@@ -175,3 +175,41 @@ def test_push_to_talk_records_between_two_enters(tmp_path):
     assert process.returncode == 0, err
     assert "you> are you a robot" in out
     assert speaker.stat().st_size > 0  # the reply was played
+
+
+def test_a_timer_set_by_voice_rings_by_voice(tmp_path):
+    """A real-time microphone (a named pipe written at its pace, as in the push-to-talk test): the request, then
+    room noise while the timer runs; it rings, said and spoken, between utterances."""
+    fifo, speaker = tmp_path / "microphone.fifo", tmp_path / "speaker.raw"
+    os.mkfifo(fifo)
+    config = tmp_path / "asound.conf"
+    config.write_text(ALSA.format(microphone=fifo, speaker=speaker))
+    speech = to_int16(synthesize("set a timer for two seconds", Voice("en-us", 150))).tobytes()
+    room = to_int16(np.random.default_rng(0).standard_normal(1600).astype(np.float32) * 0.003).tobytes()
+    done = threading.Event()
+
+    def microphone() -> None:  # 0.1 s blocks in real time; the request once, after a second of room
+        blocks = 0
+        while not done.is_set():
+            try:
+                with fifo.open("wb") as pipe:  # PortAudio opens and closes devices to probe them: reopen
+                    while not done.is_set():
+                        blocks += 1
+                        pipe.write(speech if blocks == 10 else room)
+                        pipe.flush()
+                        time.sleep(0.1)
+            except BrokenPipeError:
+                continue
+
+    threading.Thread(target=microphone, daemon=True).start()
+    env = {**os.environ, "ALSA_CONFIG_PATH": str(config), "ROBOT_DIALOGUE": "off"}
+    try:
+        result = subprocess.run([sys.executable, "-m", "robot.cli", "voice", "--max-seconds", "14"], env=env,
+                                capture_output=True, text=True, timeout=180)
+    finally:
+        done.set()
+    assert result.returncode == 0, result.stderr
+    assert "2 seconds" in result.stdout and "Time's up: your timer for 2 seconds is done!" in result.stdout
+    assert result.stdout.index("Time's up") > result.stdout.index("robo>")  # after the reply that set it
+    played = np.frombuffer(speaker.read_bytes(), dtype=np.float32)
+    assert played.size > 2 * SAMPLE_RATE  # the reply and the ring were both spoken

@@ -6,7 +6,9 @@ the ones that are due (`due`): the web page rings and speaks, `robot voice` spea
 from __future__ import annotations
 
 import re
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -41,7 +43,10 @@ class Timer:
 
 def duration_seconds(text: str) -> float | None:
     """The duration a sentence names ("an hour and a half", "90 seconds", "2 hours 30 minutes", 一个半小时)."""
-    chinese, text, total = bool(CJK.search(text)), with_digits(text), 0.0
+    chinese = bool(CJK.search(text))
+    if not chinese:  # "one second" would be read as "1 2nd"
+        text = re.sub(r"\bseconds?\b", "sec", text, flags=re.IGNORECASE)
+    text, total = with_digits(text), 0.0
     if chinese:
         for amount, half, unit in CHINESE_AMOUNT.findall(text):
             total += (0.5 if amount == "半" else float(amount)) * SECONDS[unit] + (SECONDS[unit] / 2 if half else 0)
@@ -76,7 +81,8 @@ def set_action(ctx: ActionContext) -> ActionResult:
     if seconds > MAX_SECONDS:
         return ActionResult({}, ctx.said(LINES["too_long"]))
     label = spoken(seconds, ctx.language)
-    timers_of(ctx).append(Timer(seconds, ctx.now.timestamp() + seconds, label))
+    with _changing:
+        timers_of(ctx).append(Timer(seconds, ctx.now.timestamp() + seconds, label))
     return ActionResult({"duration": label})
 
 
@@ -93,15 +99,34 @@ def cancel_action(ctx: ActionContext) -> ActionResult:
     running = timers_of(ctx)
     if not running:
         return ActionResult({}, ctx.said(LINES["none"]))
-    return ActionResult({"duration": running.pop().label})
+    with _changing:
+        return ActionResult({"duration": running.pop().label})
+
+
+_changing = threading.Lock()  # a conversation's timers are set by its turns and rung by a watcher thread
 
 
 def due(timers: list[Timer], now: float | None = None) -> list[Timer]:
     """Take the timers that have rung out of the list, and return them (their announcement is the caller's)."""
     now = time.time() if now is None else now
-    rung = [t for t in timers if t.ends_at <= now]
-    timers[:] = [t for t in timers if t.ends_at > now]
+    with _changing:
+        rung = [t for t in timers if t.ends_at <= now]
+        timers[:] = [t for t in timers if t.ends_at > now]
     return rung
+
+
+def watch(timers: list[Timer], announce: Callable[[Timer], None], interval: float = 0.25) -> threading.Event:
+    """Ring a conversation's timers from a thread of their own (`robot chat`), every `interval` seconds; returns
+    the event that stops watching."""
+    stop = threading.Event()
+
+    def loop() -> None:
+        while not stop.wait(interval):
+            for timer in due(timers):
+                announce(timer)
+
+    threading.Thread(target=loop, name="timers", daemon=True).start()
+    return stop
 
 
 def announcement(timer: Timer, language: str) -> str:

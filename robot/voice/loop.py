@@ -19,6 +19,7 @@ import numpy as np
 
 from robot.brain import Session
 from robot.errors import InputError
+from robot.skills.timers import announcement, due
 from robot.speech.audio import SAMPLE_RATE, AudioError, StreamResampler, from_array, to_float
 from robot.speech.devices import sounddevice_module
 from robot.speech.endpoint import EndpointOptions
@@ -126,6 +127,7 @@ class ConversationLoop:
             if block is None:
                 return
             read += block.size * self.options.sample_rate // SAMPLE_RATE
+            self._ring_timers()
             for heard in listener.feed(block):
                 self._answer(self.voice.answer(heard.transcript, self.session))
                 listener.reset()
@@ -154,15 +156,26 @@ class ConversationLoop:
             blocks.append(self._blocks.get_nowait())
         return blocks
 
+    def _ring_timers(self) -> None:
+        """Timers of this conversation that have run out are said (and spoken), between utterances."""
+        for timer in due(self.session.timers):
+            said = announcement(timer, self.voice.robot.brain.language)
+            self.report(f"{self.voice.robot.persona.name.lower()}> {said}")
+            self._speak(self.voice.speech(said))
+
     def _answer(self, result: VoiceReply) -> None:
         self.turns += 1
         self.report(f"you> {result.transcript.text or '(nothing recognised)'}")
         self.report(f"{self.voice.robot.persona.name.lower()}> {result.reply.text}")
-        if result.speech is not None:
+        self._speak(result.speech)
+
+    def _speak(self, speech: Iterator[np.ndarray] | None) -> None:
+        """Play speech with the microphone closed (the robot must not hear itself)."""
+        if speech is not None:
             self._listening.clear()  # do not hear ourselves
             remaining = 0.0
             try:
-                remaining = self._play(result.speech)
+                remaining = self._play(speech)
             except (ValueError, self.sd.PortAudioError) as error:
                 raise InputError(f"cannot play on output device {self.options.output_device or 'default'} "
                                  f"({error}); see `robot voice --list-devices`") from None

@@ -113,9 +113,12 @@ class VoiceRobot:
 
     def answer(self, transcript: Transcript, session: Session) -> VoiceReply:
         reply = self.robot.respond(transcript.text, session)
+        return VoiceReply(transcript, reply, self.speech(reply.text))
+
+    def speech(self, text: str) -> Iterator[np.ndarray] | None:
+        """`text` in the voice for the model's language, a sentence at a time (None when speech is off)."""
         voice = voice_for(self.robot.brain.language, self.options.voice)
-        speech = synthesize_stream(reply.text, voice) if self.options.speak else None
-        return VoiceReply(transcript, reply, speech)
+        return synthesize_stream(text, voice) if self.options.speak else None
 
     def turn(self, audio: np.ndarray, session: Session) -> VoiceReply:
         return self.answer(self.transcribe(audio), session)
