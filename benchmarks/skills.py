@@ -1,0 +1,117 @@
+"""What skills cost (issue #25): a turn through a form and through a webhook against a template turn, and training
+a user's intents composed with the built-in skills against training them alone. The example pizza shop
+(examples/pizza): its webhook server runs in this process on loopback and answers at once.
+
+    python benchmarks/skills.py [--threads 2] [--turns 300] [--trainings 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import importlib.util
+import json
+import os
+import threading
+import time
+from pathlib import Path
+
+import torch
+from report import percentile, print_table, scratch, time_each
+
+os.environ.setdefault("ROBOT_HOME", scratch("robot-skills-"))
+os.environ.setdefault("ROBOT_CACHE", scratch("robot-skills-cache-"))
+os.environ["ROBOT_DIALOGUE"] = "off"
+
+from robot.brain import Brain, Robot, Session  # noqa: E402
+from robot.service import load_persona, train_intent_model  # noqa: E402
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "pizza"
+
+
+CLINC = Path(__file__).resolve().parents[2] / "shared" / "data" / "clinc150" / "data_full.json"
+
+
+def clinc_subset(folder: Path, intents: int) -> Path | None:
+    """The first `intents` intents of CLINC150's train split as a CSV (None when the data set is not there)."""
+    if not CLINC.is_file():
+        return None
+    rows = json.loads(CLINC.read_text())["train"]
+    wanted = list(dict.fromkeys(label for _, label in rows))[:intents]
+    path = folder / "clinc.csv"
+    with path.open("w", newline="") as f:
+        csv.writer(f).writerows([("text", "intent"), *((t, label) for t, label in rows if label in wanted)])
+    return path
+
+
+def webhook_server():
+    spec = importlib.util.spec_from_file_location("pizza_webhook", EXAMPLE / "webhook.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    server = module.serve(0)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--turns", type=int, default=300)
+    parser.add_argument("--trainings", type=int, default=3, help="trainings timed of each kind (the median is kept)")
+    parser.add_argument("--clinc", type=Path, default=CLINC, help="CLINC150's data_full.json (a user's larger set)")
+    parser.add_argument("--clinc-intents", type=int, default=15)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    server = webhook_server()
+    folder = Path(scratch("robot-skills-data-"))
+    intents = folder / "intents.yaml"
+    intents.write_text((EXAMPLE / "intents.yaml").read_text().replace("127.0.0.1:8765",
+                                                                        f"127.0.0.1:{server.server_port}"))
+
+    def train(path: Path, replace: bool) -> float:
+        started = time.perf_counter()
+        train_intent_model([path], out=folder / f"model-{replace}-{time.monotonic_ns()}", device="cpu",
+                           replace_builtins=replace)
+        return time.perf_counter() - started
+
+    def median(path: Path, replace: bool) -> float:
+        return sorted(train(path, replace) for _ in range(args.trainings))[args.trainings // 2]
+
+    training = []
+    for name, path in [("the pizza shop's 2 intents (26 examples)", intents),
+                       (f"{args.clinc_intents} CLINC150 intents ({args.clinc_intents * 100:,} examples)",
+                        clinc_subset(folder, args.clinc_intents))]:
+        if path is None:
+            continue
+        train(path, False)  # the encoder's cache holds every text from now on: what a user who retrains sees
+        alone, composed = median(path, True), median(path, False)
+        training.append((f"training {name}, warm cache: alone / with the built-in skills",
+                     f"{alone:.2f} / {composed:.2f} s ({composed / alone - 1:+.0%})", "<= +20%"))
+
+    model = train_intent_model([intents], out=folder / "model", device="cpu").folder  # the shop, composed
+    robot = Robot(Brain.load(model, "pizza"), load_persona(), seed=0)
+
+    def form_turn(_: str) -> None:  # the form's first question
+        assert robot.respond("i'd like to order a pizza", Session()).source == "form"
+
+    def webhook_turn(_: str) -> None:  # every slot given: the webhook is called and the template filled
+        assert robot.respond("can i get a large pizza", Session()).source == "webhook"
+
+    def template_turn(_: str) -> None:
+        assert robot.respond("tell me a joke", Session()).source == "template"
+
+    texts = [""] * args.turns
+    times = {name: time_each(turn, texts) for name, turn in
+             [("template", template_turn), ("form", form_turn), ("webhook", webhook_turn)]}
+    base = percentile(times["template"], 50)
+    rows = [(f"turn through a {name}, p50 / p99 (over a template turn)",
+             f"{percentile(times[name], 50):.1f} / {percentile(times[name], 99):.1f} ms "
+             f"({percentile(times[name], 50) - base:+.1f} ms)", target)
+            for name, target in [("template", ""), ("form", "<= +5 ms"), ("webhook", "<= +5 ms")]] + training
+    print(f"\nskills, {args.threads} torch threads, {os.cpu_count()} cores, {time.strftime('%Y-%m-%d %H:%M')}")
+    print_table(rows)
+    server.shutdown()
+
+
+if __name__ == "__main__":
+    main()
