@@ -14,6 +14,7 @@ from robot.brain import Brain, Persona, Robot
 from robot.dialogue.generate import DialogueFallback, DialogueModel
 from robot.errors import InputError
 from robot.intents import faq
+from robot.intents.annotations import plain_text
 from robot.intents.bundle import save_bundle
 from robot.intents.compose import Composition, alone, builtin_intents, compose
 from robot.intents.encoder import EncoderConfig, SentenceEncoder, shared_encoder
@@ -29,7 +30,7 @@ from robot.lifecycle import ModelRegistry, activate, training_lock
 from robot.paths import ASSETS, DEFAULT_PERSONA, SHIPPED_MODELS
 from robot.skills.webhook import WebhookPolicy
 from robot.speech import whisper
-from robot.speech.language_model import SPEECH_DIR
+from robot.speech.language_model import SPEECH_DIR, words_of
 from robot.warmup import Job, dialogue_job
 from robot.wheels import WheelMissing
 
@@ -91,6 +92,8 @@ def train_intent_model(paths: list[str | Path], out: Path | None = None, device:
         faq_threshold = faq.calibrate(data, encoder)
         speech = speech.result()
     metrics["speech"] = speech.summary()
+    yours = {w for i in composition.given.intents for e in i.examples for w in words_of(plain_text(e))}
+    metrics["speech"]["unpronounceable"] = [w for w in metrics["speech"]["unpronounceable"] if w in yours]
     metrics["language"] = data.language
     metrics["faq"] = {"questions": len(data.faq), "threshold": faq_threshold} if data.faq else None
     command = "robot " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:2] == ["train"] else \

@@ -214,6 +214,9 @@ def test_browser_upload_train_activate_then_chat(tmp_path, encoder):
         with playwright.sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
             page = browser.new_page()
+            console = []  # what the page says in the browser's console: nothing to warn about
+            page.on("console", lambda m: console.append(f"{m.type}: {m.text}") if m.type in ("warning", "error")
+                    else None)
             page.goto(f"http://127.0.0.1:{port}/")
             page.get_by_role("tab", name="Train").click()
             page.locator("#upload input[type=file]").set_input_files(str(upload))
@@ -258,6 +261,7 @@ def test_browser_upload_train_activate_then_chat(tmp_path, encoder):
             page.keyboard.press("Enter")
             playwright.expect(page.locator("#reply-meta")).to_contain_text("time · ", timeout=60_000)
             playwright.expect(page.locator("#reply-meta")).to_contain_text("action")
+            assert console == []
             browser.close()
     finally:
         app.close()

@@ -46,6 +46,11 @@ DISTINCT_LABELS = """<script>
     `${where} button[aria-label="Clear"]`).forEach((button) => { button.setAttribute("aria-label", name);
                                                                   button.setAttribute("title", name); }));
   new MutationObserver(rename).observe(document.documentElement, {subtree: true, childList: true});
+  // Gradio's client closes its fetch-based event streams with a stub that warns "Method not implemented." on
+  // every close (gradio/client, Gradio 6.31): harmless, and noise in the console of a clean page. Only that
+  // exact warning is dropped.
+  const warn = console.warn.bind(console);
+  console.warn = (...args) => { if (!(args.length === 1 && args[0] === "Method not implemented.")) warn(...args); };
 })();
 </script>"""
 

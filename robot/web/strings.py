@@ -92,6 +92,9 @@ STRINGS: dict[str, dict[str, str]] = {
     "alone": {ENGLISH: "{user} intents of yours, without the built-in skills.", "zh": "你的意图 {user} 个，不含内置技能。"},
     "yours": {ENGLISH: "yours", "zh": "你的"},
     "builtin": {ENGLISH: "built-in", "zh": "内置"},
+    "voice_note": {ENGLISH: "**Voice:** no pronunciation for {words}: spoken requests (with pocketsphinx) cannot "
+                            "contain these words. Spell numbers and abbreviations as they are said, or use a common word.",
+                   "zh": "**语音：**{words} 没有发音：（用 pocketsphinx 时）说出的请求里不能有这些词。"},
     "train_first": {ENGLISH: "Train a model first.", "zh": "请先训练一个模型。"},
     "cannot_activate": {ENGLISH: "**Cannot activate:** {reason}", "zh": "**无法启用：**{reason}"},
     "now_active": {ENGLISH: "Version **{name}** is now active; the chat uses it from the next message.",

@@ -90,7 +90,7 @@ def read_csv(path: Path, limit: int = 200) -> list[list[str]]:
 def per_intent_rows(folder: Path, data: IntentData, said: dict[str, str]) -> list[list[str]]:
     """The report's per-intent table with each intent's origin (the user's, or built-in), the user's first."""
     builtin = {i.name for i in data.intents if i.builtin}
-    rows = [[row[0], said["builtin"] if row[0] in builtin else said["yours"], *row[1:]]
+    rows = [[row[0], said["builtin"] if row[0] in builtin else "" if row[0] in OOS_LABELS else said["yours"], *row[1:]]
             for row in read_csv(folder / "per_intent.csv")]
     return sorted(rows, key=lambda row: row[1] == said["builtin"])
 
@@ -103,14 +103,13 @@ def composition_line(metrics: dict, said: dict[str, str]) -> str:
     return said[key].format(user=len(composed["user_intents"]), builtin=len(composed["builtin_intents"]))
 
 
-def speech_note(metrics: dict) -> str:
-    """What the speech recogniser's rebuilt language model cannot hear."""
+def speech_note(metrics: dict, said: dict[str, str]) -> str:
+    """What the speech recogniser's rebuilt language model cannot hear of the user's own words."""
     missing = metrics.get("speech", {}).get("unpronounceable", [])
     if not missing:
         return ""
-    return ("\n\n**Voice:** no pronunciation for " + ", ".join(f"`{w}`" for w in missing[:20])
-            + (" …" if len(missing) > 20 else "") + ": spoken requests cannot contain these words. "
-            "Spell numbers and abbreviations as they are said, or use a common word.")
+    return "\n\n" + said["voice_note"].format(words=", ".join(f"`{w}`" for w in missing[:20])
+                                             + (" …" if len(missing) > 20 else ""))
 
 
 @dataclass(frozen=True)
@@ -245,7 +244,7 @@ def build_train_tab(robot: Robot, registry: ModelRegistry, feedback: FeedbackSto
         except (InputError, ValueError) as exc:
             return said["training_refused"].format(reason=exc), *hidden
         folder = result.folder / "report"
-        notes = f"{negatives_note(result.metrics)} {conflicts_note(result.metrics)}{speech_note(result.metrics)}"
+        notes = f"{negatives_note(result.metrics)} {conflicts_note(result.metrics)}{speech_note(result.metrics, said)}"
         done = said["trained"].format(version=result.version, language=result.metrics["language"],
                                       seconds=result.metrics["train_seconds"],
                                       composition=composition_line(result.metrics, said), notes=notes)
