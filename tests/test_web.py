@@ -237,7 +237,10 @@ def test_browser_upload_train_activate_then_chat(tmp_path, encoder):
             page.locator("#activate").click()
             page.get_by_text("is now active").wait_for(timeout=60_000)
             playwright.expect(page.locator("#activate")).to_be_hidden()  # activated: the button goes
+            assert console == []
             page.reload()  # everything shown follows the active model
+            page.locator("#chat").wait_for()
+            console.clear()  # what the old page logged as its streams were cut by the reload
             page.get_by_role("tab", name="Train").click()
             page.locator("#editor").get_by_text("favourite_colour:").wait_for()
             download = page.locator("#editor a[download]").get_attribute("href")  # the editor draws only the
