@@ -137,9 +137,16 @@ def test_the_robot_answers_in_chinese_as_its_chinese_persona(tmp_path, monkeypat
 
 
 @pytest.mark.browser
+def english_words(page) -> list[str]:
+    """The visible buttons, labels, headers and tabs still in English words."""
+    return page.evaluate("""() => [...document.querySelectorAll('button, label, th, [role=tab], .label-wrap span')]
+        .filter(e => e.offsetParent !== null).map(e => e.innerText.trim())
+        .filter(t => /^[A-Za-z][a-z]+( [a-z]+)*$/.test(t))""")
+
+
 def test_the_chat_page_follows_the_model_language_at_each_load(zh_model, tmp_path):
-    """Built in English; once a Chinese model is swapped in, the next page load shows the chat in Chinese, and
-    a Chinese message gets its Chinese reply."""
+    """Built in English; once a Chinese model is swapped in, the next page load shows every tab in Chinese (the
+    page's own words and Gradio's: Record, the upload boxes), and a Chinese message gets its Chinese reply."""
     from robot.lifecycle import ModelRegistry
     from robot.paths import SHIPPED_MODELS
     from robot.service import load_personas
@@ -159,11 +166,27 @@ def test_the_chat_page_follows_the_model_language_at_each_load(zh_model, tmp_pat
             page = browser.new_page()
             page.goto(f"http://127.0.0.1:{port}/")
             expect(page.locator("#send")).to_have_text("Send")
+            expect(page.get_by_role("button", name="Record", exact=True)).to_be_visible()
             robot.swap(Brain.load(zh_model[0], "zh"))
             page.reload()
             expect(page.locator("#send")).to_have_text("发送")
             assert page.locator("#message textarea").get_attribute("placeholder") == "输入消息，按回车发送"
             expect(page.get_by_text("一个完全在这台电脑上运行的机器人")).to_be_visible()
+            expect(page.get_by_role("button", name="录制", exact=True)).to_be_visible()  # Gradio's own words
+            expect(page.locator("#voice-upload")).to_contain_text("将音频拖放到此处")
+            page.get_by_role("tab", name="训练").click()
+            for button in ("校验", "加入反馈更正", "训练"):
+                expect(page.get_by_role("button", name=button, exact=True)).to_be_visible()
+            expect(page.get_by_text("只用我的意图（不加内置技能）")).to_be_visible()
+            expect(page.locator("#upload")).to_contain_text("上传意图文件")
+            page.get_by_role("tab", name="模型").click()
+            expect(page.get_by_role("button", name="回滚", exact=True).first).to_be_visible()
+            expect(page.get_by_text("意图模型版本")).to_be_visible()
+            assert english_words(page) == []
+            page.get_by_role("tab", name="训练").click()
+            assert english_words(page) == []
+            page.get_by_role("tab", name="聊天").click()
+            assert english_words(page) == []
             page.locator("#message textarea").fill("现在几点钟了")
             page.keyboard.press("Enter")
             expect(page.locator("#reply-meta")).to_contain_text("time · ", timeout=60_000)

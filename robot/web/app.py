@@ -25,8 +25,9 @@ from robot.web.access import HOST, PORT, Access, check_exposure  # noqa: E402
 from robot.web.api import add_api  # noqa: E402
 from robot.web.chat_tab import build_chat_tab, chat_words, intent_choices  # noqa: E402
 from robot.web.guard import PAGE_TTL, PageGuard  # noqa: E402
+from robot.web.locale import serve_in_language  # noqa: E402
 from robot.web.models_tab import build_models_tab, versions_view  # noqa: E402
-from robot.web.strings import words  # noqa: E402
+from robot.web.strings import headers, words  # noqa: E402
 from robot.web.train_tab import MAX_UPLOAD_BYTES, build_train_tab  # noqa: E402
 from robot.web.voice_controls import RAW_MICROPHONE, build_voice_controls  # noqa: E402
 
@@ -106,13 +107,17 @@ def build_app(robot: Robot, registry: ModelRegistry | None = None, feedback: Fee
             intents, what it can do, its versions, and every fixed word in its language)."""
             said = chat_words(robot)
             relabelled = [gr.update(**{prop: said[key] for prop, key in props.items()}) for _, props in labelled]
+            reheaded = [gr.Dataframe(value={"headers": headers(robot.brain.language, *keys), "data": []},
+                                     headers=headers(robot.brain.language, *keys)) for _, keys in train.headed]
             return (gr.Dropdown(choices=intent_choices(robot), value=None, label=said["wanted"]),
                     editable_intents(robot.brain.folder, robot.brain.data),
                     *versions_view(models.registry, robot.brain.language),
-                    *versions_view(dialogue_models.registry, robot.brain.language), heading(robot), *relabelled)
+                    *versions_view(dialogue_models.registry, robot.brain.language), heading(robot), *relabelled,
+                    *reheaded)
 
         following = [chat.wanted, train.editor, models.table, models.choice, dialogue_models.table,
-                     dialogue_models.choice, intro, *(component for component, _ in labelled)]
+                     dialogue_models.choice, intro, *(component for component, _ in labelled),
+                     *(table for table, _ in train.headed)]
         app.load(follow_active_model, None, following, api_visibility="private")
         for event in [train.activated, *models.activated, *dialogue_models.activated]:
             event.then(follow_active_model, None, following, api_visibility="private")
@@ -140,6 +145,7 @@ def launch(robot: Robot, host: str = HOST, port: int = PORT, block: bool = True,
                head=RAW_MICROPHONE + DISTINCT_LABELS,
                max_file_size=max(MAX_UPLOAD_BYTES, voice.options.limits.max_file_bytes))
     add_api(app.app, robot, access)  # the app exists once launched; then the caller's thread may wait on it
+    serve_in_language(app, lambda: robot.brain.language)  # Gradio's own words too
     if warmup is not None:
         warmup.start()
     if block:

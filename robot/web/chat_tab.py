@@ -118,7 +118,8 @@ def build_chat_tab(robot: Robot, feedback: FeedbackStore, voice_controls, guard:
                          placeholder=said["welcome"], examples=said["examples"], buttons=["copy", "copy_all"])
     meta = gr.Markdown(elem_id="reply-meta", elem_classes="reply-meta")
     with gr.Row():
-        box = gr.Textbox(placeholder=said["message"], show_label=False, scale=8, elem_id="message", autofocus=True)
+        box = gr.Textbox(placeholder=said["message"], label=said["message_label"], show_label=False, scale=8,
+                         elem_id="message", autofocus=True)
         send = gr.Button(said["send"], variant="primary", scale=1, elem_id="send")
         stop = gr.Button(said["stop"], scale=1, elem_id="stop", variant="stop", visible=False)  # while replying
     voice = voice_controls(chatbot, conversation, meta)
@@ -211,8 +212,8 @@ def build_chat_tab(robot: Robot, feedback: FeedbackStore, voice_controls, guard:
     # A message sent while the last turn's steps still run is answered after them: each step of a turn (Stop shown,
     # the reply, Send back) waits for its previous run instead of dropping the new one (Gradio's "once")
     later = {"trigger_mode": "always_last"}
-    replying = (gr.Button(visible=False), gr.Button(visible=True), "")  # Stop instead of Send; the last note goes
-    idle = (gr.Button(visible=True), gr.Button(visible=False))
+    replying = (gr.update(visible=False), gr.update(visible=True), "")  # Stop instead of Send; the last note goes
+    idle = (gr.update(visible=True), gr.update(visible=False))  # (updates: a component made here would be drawn)
 
     def begin(started: gr.events.Dependency) -> gr.events.Dependency:
         """Stop shown (the last note gone) before the turn, whatever the turn takes: Send comes back after it."""
@@ -245,6 +246,7 @@ def build_chat_tab(robot: Robot, feedback: FeedbackStore, voice_controls, guard:
     hidden_in = gr.Textbox(visible=False)
     hidden_out = gr.JSON(visible=False)
     hidden_in.submit(respond, [hidden_in, conversation], [hidden_out, conversation], api_name="respond", queue=False)
-    labelled = [(chatbot, {"placeholder": "welcome", "examples": "examples"}), (box, {"placeholder": "message"}),
+    labelled = [(chatbot, {"placeholder": "welcome", "examples": "examples"}),
+                (box, {"placeholder": "message", "label": "message_label"}),
                 (send, {"value": "send"}), (stop, {"value": "stop"}), (correct, {"value": "correct"}), *voice.labelled]
     return ChatTab(chatbot, wanted, labelled)

@@ -14,6 +14,7 @@ STRINGS: dict[str, dict[str, str]] = {
                 "zh": "**{name}** 完全在这台电脑上运行。{skills}问问它能做什么，或者从一个例子开始。"},
     "welcome_skills": {ENGLISH: " It can {skills}.", "zh": "它会{skills}。"},
     "message": {ENGLISH: "Type a message and press Enter", "zh": "输入消息，按回车发送"},
+    "message_label": {ENGLISH: "Your message", "zh": "你的消息"},
     "send": {ENGLISH: "Send", "zh": "发送"},
     "stop": {ENGLISH: "Stop", "zh": "停止"},
     "wanted": {ENGLISH: "That should have been intent", "zh": "正确的意图应该是"},
@@ -59,9 +60,6 @@ STRINGS: dict[str, dict[str, str]] = {
     "compared": {ENGLISH: "Compared with the model in use (each on its own held-out data: accuracies compare only "
                           "where the data is the same)",
                  "zh": "与当前模型比较（各自用自己的留出数据：只有数据相同时准确率才可比）"},
-    "metric": {ENGLISH: "metric", "zh": "指标"},
-    "new_model": {ENGLISH: "new model", "zh": "新模型"},
-    "model_in_use": {ENGLISH: "model in use", "zh": "当前模型"},
     "per_intent": {ENGLISH: "Per intent (held-out predictions)", "zh": "各意图（留出预测）"},
     "wrong": {ENGLISH: "Examples it gets wrong", "zh": "判断错误的例子"},
     "editor": {ENGLISH: "Your intents (native YAML)", "zh": "你的意图（原生 YAML）"},
@@ -126,14 +124,15 @@ HEADERS = {  # table headers and metric names, by language (English where a lang
               "oos_recall": "out-of-scope recall", "macro_f1": "macro F1", "n_intents": "intents",
               "n_examples": "examples", "threshold": "out-of-scope threshold", "train_seconds": "training seconds",
               "entities.micro.f1": "entity F1", "method": "method", "init": "start", "steps": "steps",
-              "tokens_seen": "tokens", "val_bits_per_char": "validation bits/char"},
+              "tokens_seen": "tokens", "val_bits_per_char": "validation bits/char", "metric": "metric",
+              "new_model": "new model", "model_in_use": "model in use"},
     "zh": {"severity": "级别", "line": "行", "field": "字段", "message": "说明", "intent": "意图", "origin": "来源",
            "precision": "精确率", "recall": "召回率", "f1": "F1", "support": "样本数", "text": "文本", "true": "正确意图",
            "predicted": "预测意图", "confidence": "置信度", "active": "启用", "version": "版本", "held_out": "评估数据",
            "in_scope_accuracy": "范围内准确率", "oos_recall": "超出范围召回率", "macro_f1": "宏平均 F1",
            "n_intents": "意图数", "n_examples": "例句数", "threshold": "超出范围阈值", "train_seconds": "训练秒数",
            "entities.micro.f1": "实体 F1", "method": "方法", "init": "起点", "steps": "步数", "tokens_seen": "词元数",
-           "val_bits_per_char": "验证每字符比特"},
+           "val_bits_per_char": "验证每字符比特", "metric": "指标", "new_model": "新模型", "model_in_use": "当前模型"},
 }
 
 

@@ -34,6 +34,9 @@ LANGUAGES = ("en", "zh", "ja", "ko", "fr", "de", "es", "it", "pt", "ru", "ar", "
 MAX_UPLOAD_BYTES = 2 * 1024 * 1024
 UPLOADS_KEPT = 50  # intents files kept under $ROBOT_HOME/uploads (each trained model keeps its own copy)
 PROBLEM_HEADERS = ("severity", "line", "field", "message")
+COMPARE_HEADERS = ("metric", "new_model", "model_in_use")
+PER_INTENT_HEADERS = ("intent", "origin", "precision", "recall", "f1", "support")
+ERROR_HEADERS = ("text", "true", "predicted", "confidence")
 COMPARED = ("held_out", "in_scope_accuracy", "oos_recall", "macro_f1", "n_intents", "n_examples", "threshold",
             "train_seconds")  # the metrics the report compares (each its own header)
 
@@ -118,6 +121,7 @@ class TrainTab:
     trained: gr.events.Dependency  # a new version exists (the Models tab lists it)
     activated: gr.events.Dependency  # the active model changed
     labelled: Labelled  # follows the active model's language
+    headed: list[tuple[gr.Dataframe, tuple[str, ...]]]  # tables and their headers' keys (robot/web/strings.py)
 
 
 def build_train_tab(robot: Robot, registry: ModelRegistry, feedback: FeedbackStore, guard: PageGuard,
@@ -138,16 +142,15 @@ def build_train_tab(robot: Robot, registry: ModelRegistry, feedback: FeedbackSto
             status = gr.Markdown(elem_id="train-status", min_height=60)  # what happened; training progress
     with gr.Column(visible=False) as report:
         activate_btn = gr.Button(said["activate_model"], variant="primary", elem_id="activate")
-        compare = gr.Dataframe(headers=[said["metric"], said["new_model"], said["model_in_use"]], interactive=False,
+        compare = gr.Dataframe(headers=headers(language, *COMPARE_HEADERS), interactive=False,
                                label=said["compared"], elem_id="compare", wrap=True)
-        per_intent = gr.Dataframe(headers=headers(language, "intent", "origin", "precision", "recall", "f1",
-                                                  "support"), label=said["per_intent"], interactive=False,
-                                  elem_id="per-intent")
+        per_intent = gr.Dataframe(headers=headers(language, *PER_INTENT_HEADERS), label=said["per_intent"],
+                                  interactive=False, elem_id="per-intent")
         with gr.Row():  # the charts carry their own titles
             confusion = gr.Image(type="filepath", show_label=False, elem_id="confusion", height="auto")
             histogram = gr.Image(type="filepath", show_label=False, elem_id="histogram", height="auto")
-        errors = gr.Dataframe(headers=headers(language, "text", "true", "predicted", "confidence"),
-                              label=said["wrong"], interactive=False, wrap=True)
+        errors = gr.Dataframe(headers=headers(language, *ERROR_HEADERS), label=said["wrong"], interactive=False,
+                              wrap=True)
     editor = gr.Code(value=editable_intents(robot.brain.folder, robot.brain.data), language="yaml",
                      label=said["editor"], lines=18, max_lines=30, elem_id="editor", interactive=True)
     choose_language = gr.Dropdown(choices=[(said["detect"], "")] + [(code, code) for code in LANGUAGES], value="",
@@ -281,7 +284,9 @@ def build_train_tab(robot: Robot, registry: ModelRegistry, feedback: FeedbackSto
                 (activate_btn, {"value": "activate_model"}), (compare, {"label": "compared"}),
                 (per_intent, {"label": "per_intent"}), (errors, {"label": "wrong"}), (editor, {"label": "editor"}),
                 (choose_language, {"label": "language_menu"}), (problems, {"label": "validation"})]
-    return TrainTab(editor, trained, activated, labelled)
+    headed = [(compare, COMPARE_HEADERS), (per_intent, PER_INTENT_HEADERS), (errors, ERROR_HEADERS),
+              (problems, PROBLEM_HEADERS)]
+    return TrainTab(editor, trained, activated, labelled, headed)
 
 
 def active_metrics(robot: Robot) -> dict:
