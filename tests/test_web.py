@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import time
+from pathlib import Path
 
 import pytest
 from gradio_client import Client
@@ -283,3 +285,20 @@ def test_undo_reaches_back_a_bounded_number_of_turns():
         assert conversation.can_rewind()
         conversation.rewind()
     assert not conversation.can_rewind() and len(conversation.replies) == 5
+
+
+@pytest.mark.browser
+def test_the_readme_screenshot_is_made_from_the_running_robot(tmp_path):
+    """docs/screenshot.py, which makes README's picture of the page, works (here into a temporary folder)."""
+    import subprocess
+    import sys
+
+    from PIL import Image
+
+    from tests.conftest import free_port
+
+    script = Path(__file__).resolve().parents[1] / "docs" / "screenshot.py"
+    made = tmp_path / "page.png"
+    subprocess.run([sys.executable, str(script), "--out", str(made), "--port", str(free_port())], check=True,
+                   capture_output=True, timeout=300, env={**os.environ, "ROBOT_HOME": str(tmp_path / "home")})
+    assert Image.open(made).size == (1280, 900)

@@ -117,6 +117,7 @@ def build_chat_tab(robot: Robot, feedback: FeedbackStore, voice_controls, guard:
     chatbot = gr.Chatbot(show_label=False, height=480, elem_id="chat", feedback_options=("Like", "Dislike"),
                          placeholder=said["welcome"], examples=said["examples"], buttons=["copy", "copy_all"])
     meta = gr.Markdown(elem_id="reply-meta", elem_classes="reply-meta")
+    timers_line, ticking = gr.Markdown(elem_id="timers"), gr.Timer(1.0, active=False)  # running timers, under the chat
     with gr.Row():
         box = gr.Textbox(placeholder=said["message"], label=said["message_label"], show_label=False, scale=8,
                          elem_id="message", autofocus=True)
@@ -128,7 +129,6 @@ def build_chat_tab(robot: Robot, feedback: FeedbackStore, voice_controls, guard:
                              elem_id="wanted")
         correct = gr.Button(said["correct"], size="sm", elem_id="correct")
     note = gr.Markdown(elem_id="chat-note")
-    timers_line, ticking = gr.Markdown(elem_id="timers"), gr.Timer(1.0, active=False)
 
     def chat(message: str, history: list[dict], state: Conversation | None):
         if not (message or "").strip():  # nothing to send: everything stays as it is (the box too: what is typed
@@ -201,7 +201,9 @@ def build_chat_tab(robot: Robot, feedback: FeedbackStore, voice_controls, guard:
         language = robot.brain.language
         rung = due(running)
         lines = [announcement(t, language) for t in rung]
-        lines += [f"⏱ {t.label}: {spoken(t.ends_at - time.time(), language)}" for t in running]
+        said = words(language)
+        lines += [said["timer_running"].format(duration=t.label, left=spoken(t.ends_at - time.time(), language))
+                  for t in running]
         for line in lines[:len(rung)]:
             gr.Info(line, duration=10)
         sound = voice.ring(" ".join(lines[:len(rung)]), speak, name, wpm) if rung else gr.skip()

@@ -15,6 +15,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "welcome_skills": {ENGLISH: " It can {skills}.", "zh": "它会{skills}。"},
     "message": {ENGLISH: "Type a message and press Enter", "zh": "输入消息，按回车发送"},
     "message_label": {ENGLISH: "Your message", "zh": "你的消息"},
+    "timer_running": {ENGLISH: "Timer for {duration}: {left} left", "zh": "{duration}的计时器：还剩{left}"},
     "send": {ENGLISH: "Send", "zh": "发送"},
     "stop": {ENGLISH: "Stop", "zh": "停止"},
     "wanted": {ENGLISH: "That should have been intent", "zh": "正确的意图应该是"},
