@@ -14,4 +14,4 @@ def test_shipped_model_matches_the_default_intents():
     shipped = load_intents(folder / "intents.yaml")
     assets = builtin_intents("en")  # the built-in skills, each intent marked as built-in
     assert shipped.intents == assets.intents and shipped.oos_examples == assets.oos_examples, \
-        "models/intents is stale: retrain it (README, 'Default model')"
+        "models/intents is stale: retrain it (docs/retraining.md, 'Models on disk')"
