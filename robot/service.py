@@ -17,7 +17,7 @@ from robot.intents import faq
 from robot.intents.annotations import plain_text
 from robot.intents.bundle import save_bundle
 from robot.intents.compose import Composition, alone, builtin_intents, compose
-from robot.intents.encoder import EncoderConfig, SentenceEncoder, shared_encoder
+from robot.intents.encoder import EncoderConfig, SentenceEncoder, export_pending, exports_pending, shared_encoder
 from robot.intents.entity_train import train_entities
 from robot.intents.evaluate import write_report
 from robot.intents.formats import load_many
@@ -192,9 +192,11 @@ def install_dialogue(robot: Robot) -> None:
 
 
 def warmup_jobs(robot: Robot, whisper_model: str | None = None, whisper_first: bool = False) -> list[Job]:
-    """The background jobs of a robot loaded without its dialogue model (robot/warmup.py): that model, and the
-    named Whisper model's weights (for a robot that listens; `whisper_first` when every turn needs them)."""
-    jobs = [dialogue_job(robot, lambda: load_dialogue_fallback(robot.persona))] if dialogue_wanted() else []
+    """The background jobs of a robot loaded without its dialogue model (robot/warmup.py): the sentence encoder's
+    ONNX export (a first start, with `export_later`), that model, and the named Whisper model's weights (for a
+    robot that listens; `whisper_first` when every turn needs them)."""
+    jobs = [Job("encoder", "the sentence encoder's ONNX export", export_pending)] if exports_pending() else []
+    jobs += [dialogue_job(robot, lambda: load_dialogue_fallback(robot.persona))] if dialogue_wanted() else []
     if whisper_model in whisper.WHISPER_MODELS and whisper.installed(whisper_model):
         job = Job("whisper", f"Whisper {whisper_model}'s weights", lambda: whisper.model_folder(whisper_model))
         jobs.insert(0 if whisper_first else len(jobs), job)

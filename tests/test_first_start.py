@@ -50,6 +50,8 @@ def test_serve_answers_at_once_and_brings_its_chat_model_in_the_background(tmp_p
         assert "warming up" not in reply["text"]
         log = "".join(said)
         assert "Preparing the chat model in the background" in log and "Ready: the chat model" in log, log
+        assert "Ready: the sentence encoder's ONNX export" in log  # made after the first answers, not before
+        assert list((tmp_path / "cache" / "encoder").glob("*/model.onnx"))
     finally:
         server.terminate()
         server.wait(60)

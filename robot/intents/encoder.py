@@ -191,6 +191,29 @@ def _export(module: PooledLayers, tokenizer, folder: Path) -> None:
                                         "hidden": pieces}, opset_version=17, dynamo=False)
 
 
+_exports_later: list[SentenceEncoder] | None = None  # see `export_later`
+
+
+def export_later() -> None:
+    """From now on, an encoder whose ONNX export is not cached yet starts in PyTorch (as the export needs to
+    load it anyway) and is exported by `export_pending`: a server's first start answers 1.8 s sooner, the export
+    done in the background (robot/warmup.py) and swapped in when ready."""
+    global _exports_later
+    if _exports_later is None:
+        _exports_later = []
+
+
+def exports_pending() -> bool:
+    return bool(_exports_later)
+
+
+def export_pending() -> None:
+    """Export the encoders `export_later` left in PyTorch, and run each on ONNX Runtime from then on."""
+    while _exports_later:
+        encoder = _exports_later.pop()
+        encoder.session = cpu_session(onnx_folder(encoder.sha256, encoder.config.layers), encoder._export)
+
+
 @functools.cache
 def shared_encoder(config: EncoderConfig = EncoderConfig(), device: str = "cpu") -> SentenceEncoder:
     """One encoder per configuration and device in a process, with the on-disk embedding cache: chat, Validate,
@@ -214,9 +237,11 @@ class SentenceEncoder:
         if config.name_or_path == DEFAULT_ENCODER and self.sha256 != DEFAULT_ENCODER_SHA256:
             raise InputError(f"encoder weights sha256 {self.sha256} differ from the expected "
                              f"{DEFAULT_ENCODER_SHA256}", path=self.path)
-        self.session = cpu_session(onnx_folder(self.sha256, config.layers),
-                                   lambda folder: _export(self.pooled, self.tokenizer, folder)) \
-            if self.device.type == "cpu" else None
+        exported = onnx_folder(self.sha256, config.layers)
+        later = _exports_later is not None and not (exported / "model.onnx").is_file()
+        self.session = cpu_session(exported, self._export) if self.device.type == "cpu" and not later else None
+        if later and self.device.type == "cpu":
+            _exports_later.append(self)
         if self.session is None:
             self.pooled  # noqa: B018 - PyTorch runs it: load it now, not in the first message
         if config.sentence not in (POOLED, MULTILINGUAL):
@@ -231,6 +256,9 @@ class SentenceEncoder:
         self.cache = EmbeddingCache(cache_path, key) if cache_path else None
         self.messages = Batcher(self._run_each, "encoder-batches")  # a batch costs about half as much per
         # sentence as one call each (`benchmarks/encoder_engines.py`)
+
+    def _export(self, folder: Path) -> None:
+        _export(self.pooled, self.tokenizer, folder)
 
     @functools.cached_property
     def pooled(self) -> PooledLayers:

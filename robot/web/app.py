@@ -174,9 +174,11 @@ def settle_heap() -> None:
 
 def serve(host: str = HOST, port: int = PORT, voice: VoiceOptions = VoiceOptions(),
           access: Access = Access(), language: str | None = None, webhooks: WebhookPolicy = WebhookPolicy()) -> None:
+    from robot.intents.encoder import export_later
     from robot.service import load_robot, warmup_jobs
 
     check_exposure(host, access)  # before any loading
+    export_later()  # a first start answers before the encoder's ONNX export is made (in the background)
     robot = load_robot(language=language, dialogue=False, webhooks=webhooks)  # the dialogue model: in the background
     listening = voice.backend in (None, "whisper")
     warmup = Warmup(warmup_jobs(robot, voice.whisper.model if listening else None))

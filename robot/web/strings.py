@@ -116,6 +116,7 @@ STRINGS: dict[str, dict[str, str]] = {
                 "zh": "⏳ 正在后台准备{what}（已用 {seconds:.0f} 秒）：机器人已经能回答它会的问题，闲聊稍后就绪。"},
     "warming_dialogue": {ENGLISH: "the chat model", "zh": "聊天模型"},
     "warming_whisper": {ENGLISH: "the speech recogniser", "zh": "语音识别模型"},
+    "warming_encoder": {ENGLISH: "a faster sentence encoder", "zh": "更快的句子编码器"},
 }
 HEADERS = {  # table headers and metric names, by language (English where a language has none)
     ENGLISH: {"severity": "severity", "line": "line", "field": "field", "message": "message", "intent": "intent",
