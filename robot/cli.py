@@ -441,6 +441,7 @@ def serving_language_option(p: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     from robot.dialogue.config import DialogueTrainConfig
+    from robot.speech.neural_voice import NEURAL_VOICES
     from robot.speech.recognizers import BACKENDS
     from robot.speech.tts import DEFAULT_VOICE
     from robot.speech.whisper import WHISPER_MODELS, WhisperOptions
@@ -449,8 +450,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="robot", description="An offline-first robot you can chat with.")
     sub = parser.add_subparsers(dest="command", required=True)
     voice_args = argparse.ArgumentParser(add_help=False)
-    voice_args.add_argument("--voice", help=f"{DEFAULT_VOICE} (neural, English; the default) or an espeak-ng voice, "
-                            "e.g. en-us, en-gb, en-us+f3")
+    voice_args.add_argument("--voice", help=f"{DEFAULT_VOICE} (neural, English; the default), "
+                            f"{', '.join(n for n in NEURAL_VOICES if n != DEFAULT_VOICE)} (neural, English: see "
+                            "docs/voice.md for its terms) or an espeak-ng voice, e.g. en-us, en-gb, en-us+f3")
     voice_args.add_argument("--rate", type=int, help="speaking rate in words per minute (default: 160)")
     whisper_args = argparse.ArgumentParser(add_help=False)
     whisper_args.add_argument("--backend", choices=BACKENDS, help="speech recogniser (default: the one the intent "

@@ -80,10 +80,11 @@ def test_bad_input_exits_2_with_one_clear_message(tmp_path, args, message):
 def test_train_eval_and_models_commands(tmp_path):
     data = tmp_path / "small.yaml"
     data.write_text(SMALL)
-    trained = robot_cli("train", "intents", "--data", str(data), "--device", "auto", "--json", home=tmp_path)
+    trained = robot_cli("train", "intents", "--data", str(data), "--device", "auto", "--json", "--replace",
+                        home=tmp_path)
     assert trained.returncode == 0, trained.stderr
     summary = json.loads(trained.stdout)
-    assert summary["generic_negatives"] > 40  # the data has no out-of-scope examples
+    assert summary["generic_negatives"] > 40  # the data (alone: --replace) has no out-of-scope examples
     assert summary["n_examples"] == 18 + summary["generic_negatives"] and summary["n_oos_examples"] == \
         summary["generic_negatives"] and summary["n_intents"] == 3 and summary["train_seconds"] > 0
     assert summary["version"] and summary["device"] == "cpu"

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 
 import numpy as np
 import pytest
@@ -124,6 +125,29 @@ def test_missing_portaudio_is_a_clear_error():
     assert "PortAudio is not installed" in result.stderr and "libportaudio2" in result.stderr
 
 
+ROOM = to_int16(np.random.default_rng(0).standard_normal(1600).astype(np.float32) * 0.003).tobytes()  # 0.1 s
+
+
+def paced_microphone(fifo, block: Callable[[int], bytes], done: threading.Event) -> None:
+    """A microphone at a real one's pace: a thread writes `block(n)` (the n-th tenth of a second) into a named
+    pipe that ALSA's `file` device reads, every 0.1 s, until `done`."""
+
+    def write() -> None:
+        written = 0
+        while not done.is_set():
+            try:
+                with fifo.open("wb") as pipe:  # PortAudio opens and closes devices to probe them: reopen
+                    while not done.is_set():
+                        written += 1
+                        pipe.write(block(written))
+                        pipe.flush()
+                        time.sleep(0.1)
+            except BrokenPipeError:
+                continue
+
+    threading.Thread(target=write, daemon=True).start()
+
+
 def test_push_to_talk_records_between_two_enters(tmp_path):
     """Here the virtual microphone reads a named pipe, so the test paces it: room noise until the first Enter,
     then the request, then room noise again until the second Enter."""
@@ -132,24 +156,14 @@ def test_push_to_talk_records_between_two_enters(tmp_path):
     config = tmp_path / "asound.conf"
     config.write_text(ALSA.format(microphone=fifo, speaker=speaker))
     speech = to_int16(synthesize("are you a robot", Voice("en-us", 150))).tobytes()
-    room = to_int16(np.random.default_rng(0).standard_normal(1600).astype(np.float32) * 0.003).tobytes()
     talking, done = threading.Event(), threading.Event()
 
-    def microphone() -> None:  # 0.1 s blocks in real time; the request once, when the test says
-        while not done.is_set():
-            try:
-                with fifo.open("wb") as pipe:  # PortAudio opens and closes devices to probe them: reopen
-                    while not done.is_set():
-                        if talking.is_set():
-                            pipe.write(speech)
-                            talking.clear()
-                        pipe.write(room)
-                        pipe.flush()
-                        time.sleep(0.1)
-            except BrokenPipeError:
-                continue
+    def next_block(_: int) -> bytes:  # the request once, when the test says
+        said = speech if talking.is_set() else b""
+        talking.clear()
+        return said + ROOM
 
-    threading.Thread(target=microphone, daemon=True).start()
+    paced_microphone(fifo, next_block, done)
     env = {**os.environ, "ALSA_CONFIG_PATH": str(config), "ROBOT_DIALOGUE": "off"}
     process = subprocess.Popen([sys.executable, "-m", "robot.cli", "voice", "--push-to-talk", "--max-turns", "1"],
                                env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -185,23 +199,8 @@ def test_a_timer_set_by_voice_rings_by_voice(tmp_path):
     config = tmp_path / "asound.conf"
     config.write_text(ALSA.format(microphone=fifo, speaker=speaker))
     speech = to_int16(synthesize("set a timer for two seconds", Voice("en-us", 150))).tobytes()
-    room = to_int16(np.random.default_rng(0).standard_normal(1600).astype(np.float32) * 0.003).tobytes()
     done = threading.Event()
-
-    def microphone() -> None:  # 0.1 s blocks in real time; the request once, after a second of room
-        blocks = 0
-        while not done.is_set():
-            try:
-                with fifo.open("wb") as pipe:  # PortAudio opens and closes devices to probe them: reopen
-                    while not done.is_set():
-                        blocks += 1
-                        pipe.write(speech if blocks == 10 else room)
-                        pipe.flush()
-                        time.sleep(0.1)
-            except BrokenPipeError:
-                continue
-
-    threading.Thread(target=microphone, daemon=True).start()
+    paced_microphone(fifo, lambda block: speech if block == 10 else ROOM, done)  # the request after a second
     env = {**os.environ, "ALSA_CONFIG_PATH": str(config), "ROBOT_DIALOGUE": "off"}
     try:
         result = subprocess.run([sys.executable, "-m", "robot.cli", "voice", "--max-seconds", "14"], env=env,

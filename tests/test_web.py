@@ -302,3 +302,57 @@ def test_the_readme_screenshot_is_made_from_the_running_robot(tmp_path):
     subprocess.run([sys.executable, str(script), "--out", str(made), "--port", str(free_port())], check=True,
                    capture_output=True, timeout=300, env={**os.environ, "ROBOT_HOME": str(tmp_path / "home")})
     assert Image.open(made).size == (1280, 900)
+
+
+@pytest.mark.browser
+def test_browser_page_details(tmp_path, encoder):
+    """What a first look at the page found (issue #24): at 390 px the chat's buttons cover no message; a refused
+    upload empties the editor and names the line; validation's summary is not where training's progress goes;
+    a typed message's reply is spoken while "Speak replies" is ticked."""
+    from robot.brain import Brain, Persona, Robot
+    from robot.lifecycle import ModelRegistry
+    from robot.paths import SHIPPED_MODELS
+    from robot.web.app import launch
+    from tests.conftest import free_port
+
+    playwright = pytest.importorskip("playwright.sync_api")
+    expect = playwright.expect
+    robot = Robot(Brain.load(SHIPPED_MODELS / "intents", "default", encoder=encoder), Persona.load(), seed=0)
+    port = free_port()
+    app = launch(robot, port=port, block=False, registry=ModelRegistry("intents", home=tmp_path))
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("intents:\n  greet:\n    examples: [hi, hello: there]\n")
+    try:
+        with playwright.sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
+            page = browser.new_page(viewport={"width": 390, "height": 844})
+            page.goto(f"http://127.0.0.1:{port}/")
+            page.locator("#message textarea").fill("a long message that fills the whole width of a narrow phone")
+            page.keyboard.press("Enter")
+            expect(page.locator("#reply-meta")).to_contain_text("·", timeout=60_000)
+            trash = page.locator("#chat button[aria-label='Clear conversation']").bounding_box()
+            first = page.locator("#chat .message-row").first.bounding_box()
+            assert trash["y"] + trash["height"] <= first["y"]  # above the first message, not over it
+            expect(page.locator("#spoken-reply audio[src]")).to_have_count(1, timeout=60_000)  # spoken
+
+            page.get_by_role("tab", name="Train").click()
+            page.locator("#upload input[type=file]").set_input_files(str(broken))
+            expect(page.locator("#train-status")).to_contain_text("Upload refused: line 3", timeout=30_000)
+            assert page.locator("#editor .cm-content").inner_text().strip() == ""  # nothing left to train by mistake
+            page.locator("#validate").click()
+            expect(page.locator("#validation-summary")).to_contain_text("Language: en", timeout=60_000)
+            browser.close()
+    finally:
+        app.close()
+
+
+def test_the_editor_quotes_what_its_highlighter_would_misread():
+    """An unquoted apostrophe ("what's up") starts a string for the page's YAML highlighter: such text is written
+    double-quoted, and reads back the same."""
+    from robot.intents.formats import parse_native_yaml, to_native_yaml
+    from robot.intents.schema import Intent, IntentData
+
+    data = IntentData([Intent("greet", ["yo, what's up", "hi"], ["Hey! I'm {robot_name}."])])
+    text = to_native_yaml(data)
+    assert '- "yo, what\'s up"' in text and "- hi\n" in text and "\"Hey! I'm {robot_name}.\"" in text
+    assert parse_native_yaml(text).intents[0].examples == data.intents[0].examples

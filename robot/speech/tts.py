@@ -1,6 +1,6 @@
-"""Text-to-speech: the neural voice `joe` for English by default (`neural_voice.py`), espeak-ng (the Debian
-package: small, offline, instant on a CPU, many languages) for every other voice and as the fallback when the
-neural voice's wheel is not installed.
+"""Text-to-speech: the neural voice `hibari` for English by default, `joe` on request (`neural_voice.py`), espeak-ng
+(the Debian package: small, offline, instant on a CPU, many languages) for every other voice and as the fallback
+when a neural voice's wheel is not installed. Every voice reads the text prepared for speech (`spoken_text.py`).
 
 Audio stays in memory (espeak-ng's WAV comes back through a pipe); nothing is written to disk.
 """
@@ -20,15 +20,14 @@ from robot.errors import InputError
 from robot.language import ENGLISH, base_language
 from robot.speech.audio import SAMPLE_RATE, load, resample, wav_bytes
 from robot.speech.neural_voice import NEURAL_VOICES, neural_voice
+from robot.speech.spoken_text import for_speech
 from robot.wheels import WheelMissing
 
 MAX_CHARS = 2000
-DEFAULT_VOICE = "joe"
+DEFAULT_VOICE = "hibari"
 FALLBACK_VOICE = "en-us"  # espeak-ng, when the neural voice is not installed
 ESPEAK_VOICES = {"zh": "cmn-latn-pinyin"}  # where the language code is not the voice: espeak-ng 1.51 "cmn"
 # reads its own pinyin of Chinese characters as English letters and digits; this one reads them as Mandarin
-NEURAL_WORDS_PER_MINUTE = 175  # joe's own pace in espeak-ng's words per minute, so a rate means the same for both
-# (tests/test_whisper_and_voice.py holds them within 25% of each other; the neural durations are sampled)
 
 
 class SpeechSynthesisError(InputError):
@@ -103,10 +102,10 @@ def voice_for(language: str, voice: Voice = Voice()) -> Voice:
     return replace(voice, name=ESPEAK_VOICES.get(language, language))
 
 
-def synthesize_stream(text: str, voice: Voice = Voice()) -> Iterator[np.ndarray]:
-    """The spoken text as 16 kHz mono float32, a sentence at a time with the neural voice (the first can play
-    while the rest is made), in one piece with espeak-ng."""
-    text = " ".join(text.split())[:MAX_CHARS]
+def synthesize_stream(text: str, voice: Voice = Voice(), language: str = ENGLISH) -> Iterator[np.ndarray]:
+    """The spoken text (in `language`, prepared for speech) as 16 kHz mono float32, a sentence at a time with a
+    neural voice (the first can play while the rest is made), in one piece with espeak-ng."""
+    text = for_speech(" ".join(text.split())[:MAX_CHARS], language)
     if not text:
         raise SpeechSynthesisError("nothing to say: the text is empty")
     check_voice(voice)
@@ -116,18 +115,18 @@ def synthesize_stream(text: str, voice: Voice = Voice()) -> Iterator[np.ndarray]
         return
     model = neural_voice(voice.name)
     gain = voice.amplitude / 100
-    for audio in model.speak(text, length_scale=NEURAL_WORDS_PER_MINUTE / voice.words_per_minute):
+    for audio in model.speak(text, length_scale=NEURAL_VOICES[voice.name].words_per_minute / voice.words_per_minute):
         yield np.clip(resample(audio * gain, model.sample_rate), -1.0, 1.0)
 
 
-def synthesize(text: str, voice: Voice = Voice()) -> np.ndarray:
+def synthesize(text: str, voice: Voice = Voice(), language: str = ENGLISH) -> np.ndarray:
     """The spoken text as 16 kHz mono float32, ready for the recogniser or a 16 kHz output stream."""
-    return np.concatenate(list(synthesize_stream(text, voice)))
+    return np.concatenate(list(synthesize_stream(text, voice, language)))
 
 
-def synthesize_wav(text: str, voice: Voice = Voice()) -> bytes:
+def synthesize_wav(text: str, voice: Voice = Voice(), language: str = ENGLISH) -> bytes:
     """The spoken text as WAV bytes (16 kHz mono)."""
-    return wav_bytes(synthesize(text, voice), SAMPLE_RATE)
+    return wav_bytes(synthesize(text, voice, language), SAMPLE_RATE)
 
 
 def _espeak_wav(text: str, voice: Voice) -> bytes:

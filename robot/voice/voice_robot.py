@@ -118,7 +118,7 @@ class VoiceRobot:
     def speech(self, text: str) -> Iterator[np.ndarray] | None:
         """`text` in the voice for the model's language, a sentence at a time (None when speech is off)."""
         voice = voice_for(self.robot.brain.language, self.options.voice)
-        return synthesize_stream(text, voice) if self.options.speak else None
+        return synthesize_stream(text, voice, self.robot.brain.language) if self.options.speak else None
 
     def turn(self, audio: np.ndarray, session: Session) -> VoiceReply:
         return self.answer(self.transcribe(audio), session)

@@ -74,6 +74,14 @@ def store_text(text: str) -> Path:
     return dest
 
 
+def plainly(error: Exception) -> str:
+    """An error about the editor's text or an upload, by line and field: the file it was copied to means
+    nothing to the user."""
+    if not isinstance(error, InputError):
+        return str(error)
+    return (f"line {error.line}: " if error.line else "") + (f"{error.field}: " if error.field else "") + error.detail
+
+
 def comparison(new: dict, current: dict, language: str) -> list[list[str]]:
     rows = [[name, format_value(new.get(key)), format_value(current.get(key))]
             for name, key in zip(headers(language, *COMPARED), COMPARED)]
@@ -171,9 +179,7 @@ def build_train_tab(robot: Robot, registry: ModelRegistry, feedback: FeedbackSto
         try:
             data = load_intents(store_upload(path))
         except InputError as exc:  # the editor must not keep the previous intents: Train would train those
-            where = f"line {exc.line}: " if exc.line else ""
-            field = f"{exc.field}: " if exc.field else ""
-            return "", said["upload_refused"].format(reason=f"{where}{field}{exc.detail}")
+            return "", said["upload_refused"].format(reason=plainly(exc))
         return to_native_yaml(data), said["loaded"].format(intents=len(data.intents), questions=len(data.faq),
                                                            name=Path(path).name)
 
@@ -187,9 +193,10 @@ def build_train_tab(robot: Robot, registry: ModelRegistry, feedback: FeedbackSto
         return data
 
     def compose_editor(text: str, language: str, only: bool) -> tuple[Composition, object]:
-        """The editor's intents as training would compose them, and the encoder for their language."""
-        return compose_files([store_text(text)], check_language(language) if language else None, only,
-                             training=False)
+        """The editor's intents as training would compose them (an empty editor: the built-in skills alone), and
+        the encoder for their language."""
+        return compose_files([store_text(text)] if text.strip() else [],
+                             check_language(language) if language else None, only, training=False)
 
     def on_validate(secret: str | None, text: str, language: str, only: bool, request: gr.Request):
         guard.check(secret, request)
@@ -198,7 +205,7 @@ def build_train_tab(robot: Robot, registry: ModelRegistry, feedback: FeedbackSto
             composition, encoder = compose_editor(text, language, only)
         except (InputError, ValueError) as exc:
             line, field, detail = getattr(exc, "line", None), getattr(exc, "field", ""), getattr(exc, "detail", exc)
-            return [["error", line, field or "", str(detail)]], said["cannot_read"].format(reason=exc)
+            return [["error", line, field or "", str(detail)]], said["cannot_read"].format(reason=plainly(exc))
         found = composition_problems(composition, encoder)
         errors_n = sum(p.severity == "error" for p in found)
         rows = [[p.severity, p.line, p.field, p.message] for p in found]
@@ -218,7 +225,7 @@ def build_train_tab(robot: Robot, registry: ModelRegistry, feedback: FeedbackSto
         try:
             data = parse(text)
         except InputError as exc:
-            return gr.skip(), said["cannot_read"].format(reason=exc)
+            return gr.skip(), said["cannot_read"].format(reason=plainly(exc))
         for c in pending:
             if c.intent in OOS_LABELS:
                 data.oos_examples.append(c.message)
@@ -242,10 +249,10 @@ def build_train_tab(robot: Robot, registry: ModelRegistry, feedback: FeedbackSto
                 first = next(p for p in found if p.severity == "error")
                 return said["fix_first"].format(field=first.field, message=first.message), *hidden
             progress(0, desc="training")
-            result = train_version([store_text(text)], registry, robot, progress=True,
+            result = train_version([store_text(text)] if text.strip() else [], registry, robot, progress=True,
                                    language=composition.data.language, replace_builtins=only)
         except (InputError, ValueError) as exc:
-            return said["training_refused"].format(reason=exc), *hidden
+            return said["training_refused"].format(reason=plainly(exc)), *hidden
         folder = result.folder / "report"
         notes = f"{negatives_note(result.metrics)} {conflicts_note(result.metrics)}{speech_note(result.metrics, said)}"
         done = said["trained"].format(version=result.version, language=result.metrics["language"],

@@ -94,7 +94,7 @@ def build_voice_controls(voice: VoiceRobot, chatbot: gr.Chatbot, conversation: g
             return None
         try:
             chosen = voice_for(voice.robot.brain.language, Voice(name or DEFAULT_VOICE, int(wpm)))
-            return SAMPLE_RATE, to_int16(synthesize(text, chosen))
+            return SAMPLE_RATE, to_int16(synthesize(text, chosen, voice.robot.brain.language))
         except InputError as error:
             gr.Warning(str(error))
             return None
@@ -154,9 +154,11 @@ def build_voice_controls(voice: VoiceRobot, chatbot: gr.Chatbot, conversation: g
     microphone.stream(listen, [microphone, recording], recording, stream_every=STREAM_EVERY, concurrency_limit=1,
                       time_limit=int(voice.options.limits.max_seconds) + 5, show_progress="hidden",
                       api_visibility="private")
-    events = [upload.upload(hear, [upload, chatbot, conversation, *settings], [upload, *outputs], api_name="hear"),
+    events = [upload.upload(hear, [upload, chatbot, conversation, *settings], [upload, *outputs], api_name="hear",
+                            show_progress_on=[upload]),  # the reply line shows how the reply was made, no timer
               microphone.stop_recording(stopped, [recording, chatbot, conversation, *settings],
-                                        [recording, microphone, *outputs], api_visibility="private")]
+                                        [recording, microphone, *outputs], api_visibility="private",
+                                        show_progress_on=[microphone])]
     labelled = [(microphone, {"label": "microphone"}), (upload, {"label": "upload"}), (spoken, {"label": "spoken"}),
                 (speak, {"label": "speak"}), (voice_name, {"label": "voice"}), (rate, {"label": "rate"}),
                 (settings_box, {"label": "voice_settings"})]
