@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -227,10 +228,16 @@ def test_torchrun_ddp_two_processes_on_cpu(tmp_path):
            "-m", "robot.cli", "train", "dialogue", "--corpus", str(CORPUS), "--preset", "micro", "--steps", "4",
            "--batch-size", "4", "--block-size", "64", "--eval-every", "1000", "--out", str(out), "--device", "cpu",
            "--json"]
-    result = subprocess.run(cmd, capture_output=True, text=True, timeout=600,
-                            env={**os.environ, "OMP_NUM_THREADS": "1"})
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert json.loads(result.stdout)["model"] == str(out)  # one report (rank 0's), not one per process
+    # a hang must fail with every process's Python stacks: SIGABRT makes faulthandler print them
+    process = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+                               env={**os.environ, "OMP_NUM_THREADS": "1", "PYTHONFAULTHANDLER": "1"})
+    try:
+        stdout, stderr = process.communicate(timeout=300)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGABRT)
+        stdout, stderr = process.communicate()
+    assert process.returncode == 0, stderr[-6000:]
+    assert json.loads(stdout)["model"] == str(out)  # one report (rank 0's), not one per process
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["world_size"] == 2 and metrics["steps"] == 4 and metrics["tokens_seen"] == 4 * 4 * 64 * 2
 

@@ -13,6 +13,7 @@ tokens/s, a training-curve PNG.
 
 from __future__ import annotations
 
+import gc
 import json
 import math
 import os
@@ -253,6 +254,10 @@ def train_dialogue(corpus: Corpus, validation: list[list[str]], persona: str, ou
 
         write_folder_atomically(out, write)
     if world > 1:
+        # the DDP wrapper's reducer holds the process group: freed at interpreter exit instead, its Gloo
+        # threads can wait for a GIL that is gone and the process never ends (a CI run hung there)
+        del model
+        gc.collect()
         dist.barrier()
         dist.destroy_process_group()
     return metrics
