@@ -148,6 +148,47 @@ def test_a_conversation_reads_only_its_new_message_and_still_matches_the_uncache
     assert known[0] == 0 and len(model.cache.prompts()) == 1  # each turn's prompt extends the one before
 
 
+@torch.inference_mode()
+def uncached_log_probability(folder: Path, context: list[int], reply: list[int]) -> float:
+    """The reference: log P(reply | context) from one uncached pass over the whole sequence."""
+    model = AutoModelForCausalLM.from_pretrained(folder).eval()
+    logits = model(input_ids=torch.tensor([context + reply])).logits[0].log_softmax(-1)
+    return float(sum(logits[len(context) - 1 + i, t] for i, t in enumerate(reply)))
+
+
+def test_candidates_sampled_side_by_side_carry_their_reference_scores(micro_folder):
+    """Several replies come from one reading of the prompt; each one's score is log P(reply, end of turn |
+    conversation) and its generic score log P(reply, end of turn | persona alone), as an uncached pass finds."""
+    folder, _ = micro_folder
+    model = DialogueModel(folder, quantize=False)
+    config = GenerationConfig(temperature=1.0, candidates=4, max_new_tokens=12, seed=3)
+    head, conversation = model.prompt("do you like music?", [], None, config)
+    candidates = model.sample(head, conversation, config)
+    assert len(candidates) == 4 and len({tuple(c.tokens) for c in candidates}) > 1
+    for c, generic in zip(candidates, model.generic_scores(head, candidates)):
+        ended = [] if c.end is None else [c.end]
+        assert c.end in (None, *model.format.stops) and (c.end is None) == (len(c.tokens) == config.max_new_tokens)
+        assert c.score == pytest.approx(uncached_log_probability(folder, head + conversation, c.tokens + ended),
+                                        abs=1e-3)
+        assert generic == pytest.approx(uncached_log_probability(
+            folder, head + list(model.format.robot), c.tokens + (ended or [model.format.stops[0]])), abs=1e-3)
+
+
+def test_reranking_never_repeats_a_recent_reply_and_the_next_turn_reads_on_from_the_chosen_one(micro_folder):
+    folder, _ = micro_folder
+    model = DialogueModel(folder, quantize=False)
+    config = GenerationConfig(temperature=1.0, candidates=4, max_new_tokens=12, seed=5)
+    head, conversation = model.prompt("what do you do for fun?", [], None, config)
+    candidates = model.sample(head, conversation, config)
+    best = model.rerank(head, candidates, [], config)
+    said = model.decode(best.tokens)
+    again = model.rerank(head, candidates, [said.upper()], config)  # said before (case and spacing aside)
+    assert model.decode(again.tokens) != said
+    reply = model.reply("what do you do for fun?", config=config)
+    assert reply.strip()
+    assert any(model.decode(list(key)).endswith(reply) for key in model.cache.prompts())
+
+
 def test_a_conversation_that_outgrows_the_context_keeps_extending_a_cached_prompt(micro_folder):
     """Past the context limit, the oldest turns go until the rest fill about half of it; the next turns keep
     that start (their prompts extend the cached one) while it fits."""

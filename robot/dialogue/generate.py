@@ -59,6 +59,8 @@ class GenerationConfig:
     max_new_tokens: int = 60
     max_context_tokens: int = 384
     seed: int | None = None
+    candidates: int = 1  # replies sampled side by side and reranked (`rerank`); 1: the one sampled streams
+    generic_weight: float = 0.5  # how much a reply likely after any message at all is marked down (`rerank`)
 
 
 def engine_key(folder: Path) -> str:
@@ -164,6 +166,29 @@ class PromptCache:
             self._entries[key] = cache
             while len(self._entries) > self.size:
                 self._entries.popitem(last=False)
+
+
+@dataclass
+class Candidate:
+    """One of the replies sampled side by side: its tokens, log-probability, and the batch's key/value cache
+    (its row `row` holds `prompt`, then this reply)."""
+
+    tokens: list[int]
+    end: int | None  # the end-of-turn token sampled; None when the reply was cut at the length cap
+    score: float
+    row: int
+    cache: object
+    prompt: list[int]
+
+    def kept(self) -> tuple[list[int], object]:
+        """(the tokens, the cache) of the prompt and this reply alone, for the prompt cache."""
+        cache = copy.deepcopy(self.cache)
+        cache.batch_select_indices(torch.tensor([self.row]))
+        length = cache.get_seq_length()
+        read = min(length, len(self.prompt) + len(self.tokens))
+        if read < length:
+            cache.crop(read - length)  # what was fed after this reply's end
+        return (self.prompt + self.tokens)[:read], cache
 
 
 class DialogueModel:
@@ -276,10 +301,79 @@ class DialogueModel:
             raise
         self.cache.put(read, cache)
 
+    @torch.inference_mode()
+    def sample(self, head: list[int], conversation: list[int], config: GenerationConfig) -> list[Candidate]:
+        """`config.candidates` replies sampled side by side from one reading of the prompt, each with its
+        log-probability under the model (before temperature and penalties), the end of turn included."""
+        rng = torch.Generator().manual_seed(config.seed) if config.seed is not None else None
+        prompt, n = head + conversation, config.candidates
+        cache, known = self.cache.take(prompt)
+        out = self.model(input_ids=torch.tensor([prompt[known:]]), cache=cache, use_cache=True, logits_to_keep=1)
+        cache, logits = out.cache, out.logits[:, -1].float().expand(n, -1)
+        cache.batch_repeat_interleave(n)
+        replies: list[list[int]] = [[] for _ in range(n)]
+        scores, ends = [0.0] * n, [None] * n
+        for _ in range(config.max_new_tokens):
+            picked = []
+            for row in range(n):
+                token = ends[row] if ends[row] is not None else self._pick(logits[row].clone(), replies[row],
+                                                                           config, rng)
+                if ends[row] is None:
+                    scores[row] += float(logits[row].log_softmax(-1)[token])
+                    if token in self.format.stops:
+                        ends[row] = token
+                    else:
+                        replies[row].append(token)
+                picked.append(token)
+            if None not in ends:
+                break
+            out = self.model(input_ids=torch.tensor(picked)[:, None], cache=cache, use_cache=True, logits_to_keep=1)
+            cache, logits = out.cache, out.logits[:, -1].float()
+        return [Candidate(reply, end, score, row, cache, prompt) for row, (reply, end, score) in
+                enumerate(zip(replies, ends, scores))]
+
+    @torch.inference_mode()
+    def generic_scores(self, head: list[int], candidates: list[Candidate]) -> list[float]:
+        """log P(reply | the persona alone, no message): high for replies that would do after anything."""
+        context = [*head, *self.format.robot]
+        cache, known = self.cache.take(context)
+        rest, stop = context[known:], self.format.stops[0]
+        rows = [rest + c.tokens + [stop if c.end is None else c.end] for c in candidates]
+        width = max(map(len, rows))
+        if cache is not None:
+            cache.batch_repeat_interleave(len(rows))
+        logits = self.model(input_ids=torch.tensor([r + [stop] * (width - len(r)) for r in rows]), cache=cache,
+                            use_cache=True).logits.float().log_softmax(-1)  # padding after a row: never seen by it
+        return [float(sum(logits[k, len(rest) - 1 + i, t] for i, t in enumerate(row[len(rest):])))
+                for k, row in enumerate(rows)]
+
+    def rerank(self, head: list[int], candidates: list[Candidate], recent: list[str],
+               config: GenerationConfig) -> Candidate:
+        """The candidate that fits this message best: the highest log P(reply | conversation) - lambda log
+        P(reply | persona alone) per token (mutual information, after Li et al. 2016: it marks down the generic
+        "glad to hear that" that follows any message), never an empty reply or one of the conversation's
+        recent replies while another candidate is neither."""
+        generic = self.generic_scores(head, candidates)
+        said = {" ".join(r.lower().split()) for r in recent}
+
+        def score(k: int) -> tuple[bool, bool, float]:
+            c = candidates[k]
+            text = " ".join(self.decode(c.tokens).lower().split())
+            return bool(text), text not in said, (c.score - config.generic_weight * generic[k]) / (len(c.tokens) + 1)
+
+        return candidates[max(range(len(candidates)), key=score)]
+
     def stream(self, message: str, history: list[tuple[str, str]] = (), persona: str | None = None,
                config: GenerationConfig = GenerationConfig()) -> Iterator[str]:
-        """Text pieces of the reply as they are generated."""
+        """Text pieces of the reply as they are generated; with several candidates, the chosen reply whole."""
         head, conversation = self.prompt(message, list(history), persona, config)
+        if config.candidates > 1 and config.temperature > 0:  # greedy decoding would sample the same reply n times
+            best = self.rerank(head, self.sample(head, conversation, config), [r for _, r in history[-8:]], config)
+            self.cache.put(*best.kept())  # the next turn reads on from the reply that was given
+            text = self.decode(best.tokens).rstrip("\ufffd")
+            if text:
+                yield text
+            return
         generated: list[int] = []
         shown = ""
         for token in self.tokens(head, conversation, config):
