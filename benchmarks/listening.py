@@ -4,6 +4,7 @@
                                    [--save replies.json] [--threads 2]
     python benchmarks/listening.py --blind A.json B.json --sheet sheet.tsv    # replies shuffled, models hidden
     python benchmarks/listening.py --verdicts sheet.tsv                        # after judging: the counts
+    python benchmarks/listening.py --kept base.json model.json   # the facts the base knew that the model keeps
 
 The sets in `benchmarks/data/listening/` were written for this benchmark and are never trained on (the
 persona data is checked against them) and never tuned on: decoding settings are chosen with `--dev` (other
@@ -141,6 +142,15 @@ def count_verdicts(sheet: Path) -> None:
         print(f"{model}: {counts['y']}/{sum(counts.values())} judged sensible")
 
 
+def kept_facts(base: Path, model: Path) -> None:
+    """Of the facts the base answered right zero-shot, those the model still answers right."""
+    verdicts = [{q: v for q, _, v in json.loads(name.read_text())["facts"]} for name in (base, model)]
+    known = [q for q, v in verdicts[0].items() if v == "right"]
+    lost = [q for q in known if verdicts[1][q] != "right"]
+    print(f"{model.stem} keeps {len(known) - len(lost)} of the {len(known)} facts {base.stem} answered right; "
+          f"lost: {lost}; gained: {sum(v == 'right' for v in verdicts[1].values()) - len(known) + len(lost)}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, default=SHIPPED_MODELS / "dialogue")
@@ -155,7 +165,11 @@ def main() -> None:
     parser.add_argument("--blind", type=Path, nargs=2, metavar="REPLIES", help="two --save files to judge blind")
     parser.add_argument("--sheet", type=Path, default=Path("blind.tsv"))
     parser.add_argument("--verdicts", type=Path, help="a judged sheet: count the verdicts per model")
+    parser.add_argument("--kept", type=Path, nargs=2, metavar=("BASE", "MODEL"),
+                        help="two --save files: which of the base's right facts the model keeps")
     args = parser.parse_args()
+    if args.kept:
+        return kept_facts(*args.kept)
     if args.blind:
         return blind_sheet(*args.blind, args.sheet)
     if args.verdicts:

@@ -172,7 +172,7 @@ def test_the_chat_page_follows_the_model_language_at_each_load(zh_model, tmp_pat
             robot.swap(Brain.load(zh_model[0], "zh"))
             page.reload()
             expect(page.locator("#send")).to_have_text("发送")
-            assert page.locator("#message textarea").get_attribute("placeholder") == "输入消息，按回车发送"
+            expect(page.locator("#message textarea")).to_have_attribute("placeholder", "输入消息，按回车发送")
             expect(page.get_by_text("一个完全在这台电脑上运行的机器人")).to_be_visible()
             expect(page.get_by_role("button", name="录制", exact=True)).to_be_visible()  # Gradio's own words
             expect(page.locator("#voice-upload")).to_contain_text("将音频拖放到此处")
@@ -186,6 +186,7 @@ def test_the_chat_page_follows_the_model_language_at_each_load(zh_model, tmp_pat
             expect(page.get_by_text("意图模型版本")).to_be_visible()
             assert english_words(page) == []
             page.get_by_role("tab", name="训练").click()
+            expect(page.get_by_role("button", name="校验", exact=True)).to_be_visible()
             assert english_words(page) == []
             page.get_by_role("tab", name="聊天").click()
             assert english_words(page) == []
