@@ -12,6 +12,8 @@
 - replies to the first 50 CLINC150 out-of-scope test requests (tasks and live facts it cannot do or know),
   with the share a keyword check counts as honest; the hand judgement is recorded in RESULTS.md.
 
+Whether the model listens (mood, plain facts, repeats, blind judging) is `benchmarks/listening.py`.
+
 `--replies-only` prints just the replies (the 50 requests, then the 50 held-out prompts) to judge by hand, at
 `--temperature`, for the `--requests` of another split (`oos_val`: to choose sampling settings on requests
 that are not the test's).
