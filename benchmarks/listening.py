@@ -22,6 +22,7 @@ prompts, same kinds). Each prompt is a first message, one reply each, sampled wi
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import random
 import re
@@ -76,7 +77,7 @@ def replies(model: DialogueModel, prompts: list[str], config: GenerationConfig) 
     """(one reply to each prompt as a first message, the seconds to each reply's first text)."""
     texts, waits = [], []
     for k, prompt in enumerate(prompts):
-        seeded = GenerationConfig(**{**config.__dict__, "seed": k})
+        seeded = dataclasses.replace(config, seed=k)
         started, pieces, first = time.perf_counter(), [], None
         for piece in model.stream(prompt, config=seeded):
             first = first or time.perf_counter() - started

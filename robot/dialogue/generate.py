@@ -314,17 +314,14 @@ class DialogueModel:
         replies: list[list[int]] = [[] for _ in range(n)]
         scores, ends = [0.0] * n, [None] * n
         for _ in range(config.max_new_tokens):
-            picked = []
-            for row in range(n):
-                token = ends[row] if ends[row] is not None else self._pick(logits[row].clone(), replies[row],
-                                                                           config, rng)
-                if ends[row] is None:
-                    scores[row] += float(logits[row].log_softmax(-1)[token])
-                    if token in self.format.stops:
-                        ends[row] = token
-                    else:
-                        replies[row].append(token)
-                picked.append(token)
+            picked, log_probs = list(ends), logits.log_softmax(-1)  # a finished row is fed its end again
+            for row in (r for r in range(n) if ends[r] is None):
+                token = picked[row] = self._pick(logits[row].clone(), replies[row], config, rng)
+                scores[row] += float(log_probs[row, token])
+                if token in self.format.stops:
+                    ends[row] = token
+                else:
+                    replies[row].append(token)
             if None not in ends:
                 break
             out = self.model(input_ids=torch.tensor(picked)[:, None], cache=cache, use_cache=True, logits_to_keep=1)
