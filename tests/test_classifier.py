@@ -162,6 +162,24 @@ def test_the_head_trains_in_bfloat16_where_the_cpu_multiplies_it():
         assert (head(torch.from_numpy(features)).argmax(1).numpy() == targets).mean() > 0.9
 
 
+def test_the_heads_batches_follow_the_data_size():
+    """A step takes a quarter of a few hundred examples (at least 128 rows, at most 512), not a fixed 512:
+    a user's intents composed with the built-in skills then train about as long as the intents alone."""
+    from torch.profiler import profile
+
+    from robot.intents.train import TrainConfig, batch_rows, dropout_bank, fit_head
+
+    config = TrainConfig(hidden=16, min_steps=3, epochs=1)
+    assert [batch_rows(n, config) for n in (85, 617, 1556, 15000)] == [128, 155, 389, 512]
+    for examples, rows in [(85, 85), (617, 155), (3000, 512)]:
+        features = np.random.default_rng(0).normal(size=(examples, 8)).astype(np.float32)
+        masks = dropout_bank(rows, 8, config, torch.Generator().manual_seed(0))  # shared by a training's fits
+        with profile(record_shapes=True) as run:
+            fit_head(features, np.arange(examples) % 4, 4, config, dropout=masks)
+        batches = {shapes[1][0] for e in run.events() if e.name == "aten::addmm" and (shapes := e.input_shapes)}
+        assert max(batches) == rows, (examples, batches)
+
+
 def test_onnx_encoder_matches_pytorch_on_padded_batches(encoder):
     """The CPU runs the encoder exported to ONNX Runtime: features and token states are PyTorch's, padded or not."""
     assert encoder.session is not None

@@ -43,7 +43,9 @@ class TrainConfig:
     dropout: float = 0.5
     epochs: int = 20
     min_steps: int = 100  # small data sets get more passes
-    batch_size: int = 512
+    batch_size: int = 512  # the largest batch; smaller data sets take a quarter of their rows, see `batch_rows`
+    min_batch_size: int = 128
+    batches_per_epoch: int = 4
     lr: float = 3e-3
     weight_decay: float = 0.01
     label_smoothing: float = 0.1
@@ -84,6 +86,15 @@ class DropoutBank:
         return tuple(m[(step * (k + 1)) % self.size, :rows] for k, m in enumerate(self.masks))
 
 
+def dropout_bank(rows: int, dim: int, config: TrainConfig, generator: torch.Generator,
+                 device: str = "cpu") -> DropoutBank | None:
+    """Masks for batches of up to `rows` rows of the head's input and hidden layer (None without dropout)."""
+    if not config.dropout:
+        return None
+    return DropoutBank(rows, (dim, config.hidden) if config.hidden else (dim,), config.dropout, generator,
+                       device=device)
+
+
 def init_linears(module: torch.nn.Module, generator: torch.Generator) -> torch.nn.Module:
     """Draw the linear layers' initial weights (as PyTorch does) from `generator`, not torch's global RNG, which
     a chat reply sampled in another thread also draws from: a retrain is reproducible and leaves chat alone."""
@@ -95,21 +106,34 @@ def init_linears(module: torch.nn.Module, generator: torch.Generator) -> torch.n
     return module
 
 
+def batch_rows(examples: int, config: TrainConfig) -> int:
+    """Rows per step: a quarter of a small data set, at least `min_batch_size`, at most `batch_size`.
+
+    With the step count floored at `min_steps`, one fixed large batch made a few hundred examples cost as
+    much per step as thousands: a user's 26 examples composed with the built-in skills (617 rows) trained
+    twice as long as the 26 alone (85 rows with negatives). Batches that follow the data's size keep the
+    cost of a step close to its fixed part; accuracy on CLINC150 subsets and the composed pizza shop stayed
+    within the spread between seeds (benchmarks/RESULTS.md, "Skills").
+    """
+    quarter = math.ceil(examples / config.batches_per_epoch)
+    return min(config.batch_size, max(config.min_batch_size, quarter))
+
+
 def fit_head(features: np.ndarray, targets: np.ndarray, n_classes: int, config: TrainConfig,
-             device: str = "cpu", progress: bool = False) -> IntentHead:
+             device: str = "cpu", progress: bool = False, dropout: DropoutBank | None = None) -> IntentHead:
+    """Train a head; `dropout` masks may be shared by the fits of one training (they are drawn for its
+    largest batch)."""
     generator = torch.Generator().manual_seed(config.seed)
     x = torch.from_numpy(features).to(device)
     y = torch.from_numpy(targets).long().to(device)
     head = init_linears(IntentHead(HeadConfig(features.shape[1], n_classes, config.hidden)), generator).to(device)
     head.mean.copy_(x.mean(0))
     head.std.copy_(x.std(0) + 1e-6 if len(x) > 1 else torch.ones_like(x[0]))
-    steps_per_epoch = math.ceil(len(x) / config.batch_size)
-    steps = max(config.min_steps, config.epochs * steps_per_epoch)
+    rows = batch_rows(len(x), config)
+    steps = max(config.min_steps, config.epochs * math.ceil(len(x) / rows))
     optimizer = torch.optim.AdamW(head.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, config.lr, total_steps=steps)
-    dims = (features.shape[1], config.hidden) if config.hidden else (features.shape[1],)
-    dropout = DropoutBank(min(len(x), config.batch_size), dims, config.dropout, generator, device=device) \
-        if config.dropout else None
+    dropout = dropout or dropout_bank(min(len(x), rows), features.shape[1], config, generator, device)
     # No bar at all unless asked: the web app's tqdm hook reports even disabled bars, whose `n` stays 0.
     bar = tqdm(total=steps, desc="training head", unit="step") if progress else None
     # Products in bfloat16 where the CPU has it (weights and optimiser stay float32): compute-bound, 1.5x faster
@@ -117,8 +141,8 @@ def fit_head(features: np.ndarray, targets: np.ndarray, n_classes: int, config: 
     step = 0
     while step < steps:
         order = torch.randperm(len(x), generator=generator).to(device)
-        for start in range(0, len(x), config.batch_size):
-            batch = order[start:start + config.batch_size]
+        for start in range(0, len(x), rows):
+            batch = order[start:start + rows]
             masks = dropout(step, len(batch)) if dropout else ()
             with low_precision:
                 loss = F.cross_entropy(head(x[batch], masks), y[batch], label_smoothing=config.label_smoothing)
@@ -174,6 +198,10 @@ def train_intents(data: IntentData, encoder: SentenceEncoder, config: TrainConfi
     features = encoder.encode(texts, progress=progress)
     in_scope_rows = np.array([n != OOS for n in names])
 
+    # One bank of dropout masks for every fit of this training (drawing them cost as much as a fit's steps)
+    masks = dropout_bank(min(len(texts), batch_rows(len(texts), config)), features.shape[1], config,
+                         torch.Generator().manual_seed(config.seed), device)
+
     def classifier_of(head: IntentHead, trained_on: np.ndarray | None = None) -> IntentClassifier:
         """The classifier of `head`, with the in-scope examples it was trained on for familiarity."""
         rows = in_scope_rows if trained_on is None else trained_on & in_scope_rows
@@ -185,7 +213,7 @@ def train_intents(data: IntentData, encoder: SentenceEncoder, config: TrainConfi
         if unknown:
             raise InputError(f"calibration intents unknown to the training data: {', '.join(unknown[:5])}",
                              path=calibration.source)
-        classifier = classifier_of(fit_head(features, targets, len(labels), config, device, progress))
+        classifier = classifier_of(fit_head(features, targets, len(labels), config, device, progress, masks))
         cal_features = encoder.encode(cal_texts, progress=progress)
         held_logits = classifier.logits(cal_features)
         held_known = familiarity(cal_features, classifier.examples)
@@ -194,7 +222,7 @@ def train_intents(data: IntentData, encoder: SentenceEncoder, config: TrainConfi
         # Plenty of data: hold out a stratified slice for calibration and keep the model trained on the rest
         # (one fit instead of K+1; the slice costs well under a point of accuracy at this size).
         held = _folds(targets, round(1 / config.holdout_fraction), config.seed) == 0
-        head = fit_head(features[~held], targets[~held], len(labels), config, device, progress)
+        head = fit_head(features[~held], targets[~held], len(labels), config, device, progress, masks)
         classifier = classifier_of(head, ~held)
         held_logits = classifier.logits(features[held])
         held_known = familiarity(features[held], classifier.examples)
@@ -202,14 +230,15 @@ def train_intents(data: IntentData, encoder: SentenceEncoder, config: TrainConfi
         held_texts = [texts[k] for k in np.flatnonzero(held)]
         held_out = f"{held.sum()} held-out examples ({config.holdout_fraction:.0%}, stratified)"
     else:
-        classifier = classifier_of(fit_head(features, targets, len(labels), config, device, progress))
+        classifier = classifier_of(fit_head(features, targets, len(labels), config, device, progress, masks))
         k = min(config.calibration_folds, max(2, int(np.bincount(targets).max())))
         fold = _folds(targets, k, config.seed)
         held_logits = torch.zeros(len(texts), len(labels))
         held_known = np.ones(len(texts), dtype=np.float32)
         for f in tqdm(range(k), desc="calibrating (cross-fitting)") if progress else range(k):
             train_part, held_part = fold != f, fold == f
-            fold_head = fit_head(features[train_part], targets[train_part], len(labels), config, device)
+            fold_head = fit_head(features[train_part], targets[train_part], len(labels), config, device,
+                                 dropout=masks)
             with torch.inference_mode():
                 held_logits[torch.from_numpy(held_part)] = fold_head(
                     torch.from_numpy(features[held_part]).to(device)).float().cpu()
