@@ -381,7 +381,8 @@ def cmd_voice(args: argparse.Namespace) -> int:
     voice_options = _voice_options(args)
     robot = load_robot(language=args.language, dialogue=False, webhooks=_webhooks(args))
     listening = voice_options.whisper.model if voice_options.backend in (None, "whisper") else None
-    Warmup(warmup_jobs(robot, listening, whisper_first=True)).start()  # every turn needs Whisper: it goes first
+    Warmup(warmup_jobs(robot, listening, whisper_first=True,  # every turn needs Whisper: it goes first
+                       voice=voice_options.voice if voice_options.speak else None)).start()
     loop = ConversationLoop(VoiceRobot(robot, voice_options), options, report=lambda line: print(line, flush=True))
     loop.run()
     return 0

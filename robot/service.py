@@ -31,6 +31,7 @@ from robot.paths import ASSETS, DEFAULT_PERSONA, SHIPPED_MODELS
 from robot.skills.webhook import WebhookPolicy
 from robot.speech import whisper
 from robot.speech.language_model import SPEECH_DIR, words_of
+from robot.speech.tts import Voice, synthesize, voice_for
 from robot.warmup import Job, dialogue_job
 from robot.wheels import WheelMissing
 
@@ -191,11 +192,21 @@ def install_dialogue(robot: Robot) -> None:
     robot.fallback = load_dialogue_fallback(robot.persona) or robot.fallback
 
 
-def warmup_jobs(robot: Robot, whisper_model: str | None = None, whisper_first: bool = False) -> list[Job]:
+# Said once in the background, so that the first reply spoken does not wait for the voice's weights (1 s) and
+# for what reads numbers aloud (inflect's import: 2 s)
+VOICE_WARMUP = {ENGLISH: "R2 came 1st at 10:30, 15% ahead.", "zh": "R2在10:30排第1名，领先15%。"}
+
+
+def warmup_jobs(robot: Robot, whisper_model: str | None = None, whisper_first: bool = False,
+                voice: Voice | None = None) -> list[Job]:
     """The background jobs of a robot loaded without its dialogue model (robot/warmup.py): the sentence encoder's
-    ONNX export (a first start, with `export_later`), that model, and the named Whisper model's weights (for a
-    robot that listens; `whisper_first` when every turn needs them)."""
+    ONNX export (a first start, with `export_later`), that model, the named Whisper model's weights (for a
+    robot that listens; `whisper_first` when every turn needs them) and the reply `voice` (for one that speaks)."""
     jobs = [Job("encoder", "the sentence encoder's ONNX export", export_pending)] if exports_pending() else []
+    if voice is not None:
+        language = base_language(robot.brain.language)
+        jobs.append(Job("voice", "the reply voice", lambda: synthesize(
+            VOICE_WARMUP.get(language, VOICE_WARMUP[ENGLISH]), voice_for(language, voice), language)))
     jobs += [dialogue_job(robot, lambda: load_dialogue_fallback(robot.persona))] if dialogue_wanted() else []
     if whisper_model in whisper.WHISPER_MODELS and whisper.installed(whisper_model):
         job = Job("whisper", f"Whisper {whisper_model}'s weights", lambda: whisper.model_folder(whisper_model))

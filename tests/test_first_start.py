@@ -98,3 +98,23 @@ def test_the_page_says_what_is_still_being_prepared(robot):
     finally:
         release.set()
         app.close()
+
+
+def test_a_speaking_robot_prepares_its_voice_in_the_background(tmp_path):
+    """The reply voice is a background job of a robot that speaks (the first reply spoken waited 1 s for the voice's
+    weights and 2 s for inflect, which reads numbers aloud); of one that does not speak, it is not."""
+    code = """if True:
+        import sys
+        from robot.service import load_robot, warmup_jobs
+        from robot.speech.neural_voice import neural_voice
+        from robot.speech.tts import Voice
+        robot = load_robot(dialogue=False)
+        assert "voice" not in [job.kind for job in warmup_jobs(robot)]
+        jobs = {job.kind: job for job in warmup_jobs(robot, voice=Voice())}
+        assert "inflect" not in sys.modules and neural_voice.cache_info().currsize == 0
+        jobs["voice"].run()
+        assert "inflect" in sys.modules and neural_voice.cache_info().currsize == 1
+    """
+    env = {**os.environ, "ROBOT_HOME": str(tmp_path), "ROBOT_DIALOGUE": "off"}
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]

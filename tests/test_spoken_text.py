@@ -52,3 +52,22 @@ def test_chinese(written, said):
 
 def test_other_languages_are_left_to_their_voice():
     assert for_speech("Il est 14:50.", "fr") == "Il est 14:50."
+
+
+@pytest.mark.parametrize("text, final, said", [
+    ("Hello there! How are", False, "Hello there!"),
+    ("It is 3.", False, ""),  # a decimal point or a sentence's end: what follows tells
+    ("It is 3.5 degrees. Nice", False, "It is 3.5 degrees."),
+    ("Wait... what? Yes", False, "Wait... what?"),
+    ('He said "hi." Then', False, 'He said "hi."'),
+    ("好的。今天", False, "好的。"),
+    ("好的。", False, ""),
+    ("Done.", True, "Done."),
+    ("  a last few words ", True, "a last few words"),
+])
+def test_complete_sentences_of_text_still_being_written(text, final, said):
+    from robot.speech.sentences import complete_sentences
+
+    sentences, taken = complete_sentences(text, final)
+    assert sentences == said
+    assert text[:taken].strip() == said and (final or taken == 0 or text[taken - 1].isspace() or text[taken - 1] in "。")

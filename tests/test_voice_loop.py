@@ -212,3 +212,29 @@ def test_a_timer_set_by_voice_rings_by_voice(tmp_path):
     assert result.stdout.index("Time's up") > result.stdout.index("robo>")  # after the reply that set it
     played = np.frombuffer(speaker.read_bytes(), dtype=np.float32)
     assert played.size > 2 * SAMPLE_RATE  # the reply and the ring were both spoken
+
+
+def test_a_voice_reply_is_spoken_as_it_is_written():
+    """`robot voice` says the reply's first sentence before the rest of it is written (issue #27), then the rest;
+    the whole reply is still there to print."""
+    from robot.brain import Reply
+    from robot.speech.recognizers import Transcript
+    from robot.speech.tts import Voice, synthesize_stream
+    from robot.voice.voice_robot import VoiceReply
+
+    written, said = [], []
+
+    def replies():
+        for text in ["Sure", "Sure. It is ten", "Sure. It is ten o'clock"]:
+            written.append(text)
+            yield Reply(text, "time", 1.0, "dialogue")
+
+    def say(text: str):
+        said.append(text)
+        yield from synthesize_stream(text, Voice("en-us"))
+
+    result = VoiceReply(Transcript("what time is it", 0.1, 1.0, "whisper"), replies(), say)
+    first = next(result.speech)
+    assert first.size > 1000 and said == ["Sure."] and written == ["Sure", "Sure. It is ten"]  # the rest unwritten
+    assert sum(1 for _ in result.speech) >= 1 and said == ["Sure.", "It is ten o'clock"]
+    assert result.reply.text == "Sure. It is ten o'clock"

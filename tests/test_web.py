@@ -346,6 +346,55 @@ def test_browser_page_details(tmp_path, encoder):
         app.close()
 
 
+@pytest.mark.browser
+def test_browser_speaks_a_reply_a_sentence_at_a_time(tmp_path, encoder):
+    """A reply is spoken as it is written (issue #27): its complete sentences reach the page's player while the
+    turn runs and the rest when it ends, they play, and the whole reply stays in the Spoken reply player. An
+    undone turn is not spoken again; unticking "Speak replies" silences the next one."""
+    from robot.brain import Brain, Persona, Robot
+    from robot.paths import SHIPPED_MODELS
+    from robot.web.app import launch
+    from tests.conftest import free_port
+
+    playwright = pytest.importorskip("playwright.sync_api")
+    expect = playwright.expect
+    robot = Robot(Brain.load(SHIPPED_MODELS / "intents", "default", encoder=encoder), Persona.load(), seed=0)
+    port = free_port()
+    app = launch(robot, port=port, block=False)
+    speech = "() => window.robotSpeech"
+    try:
+        with playwright.sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM,
+                                        args=[*BROWSER_ARGS, "--autoplay-policy=no-user-gesture-required"])
+            page = browser.new_page()
+            page.goto(f"http://127.0.0.1:{port}/")
+            page.wait_for_function("() => window.robotSpeech !== undefined", timeout=30_000)
+            page.locator("#message textarea").fill("hello")  # every greeting is two or three sentences
+            page.keyboard.press("Enter")
+            expect(page.locator("#spoken-reply audio[src]")).to_have_count(1, timeout=60_000)
+            page.wait_for_function("() => window.robotSpeech.clips.filter(c => c.started).length >= 2",
+                                   timeout=30_000)
+            clips = page.evaluate(speech)["clips"]  # e.g. "Hello! I'm Robo." at once, "How can I help?" after it
+            reply = page.locator("#chat [data-testid='bot']").last.inner_text()
+            assert len(clips) == 2 and " ".join(c["text"] for c in clips) == reply.strip(), (clips, reply)
+            assert clips[0]["started"] <= clips[1]["started"]  # played in order
+
+            page.locator("#chat button[aria-label='Undo']").click()
+            page.wait_for_timeout(1500)
+            assert len(page.evaluate(speech)["clips"]) == 2  # the undone turn is not said again
+
+            page.get_by_text("Voice settings").click()
+            page.locator("#speak-replies input").uncheck()
+            page.locator("#message textarea").fill("tell me a joke")
+            page.keyboard.press("Enter")
+            expect(page.locator("#reply-meta")).to_contain_text("joke", timeout=60_000)
+            page.wait_for_timeout(1500)
+            assert len(page.evaluate(speech)["clips"]) == 2  # nothing more said
+            browser.close()
+    finally:
+        app.close()
+
+
 def test_the_editor_quotes_what_its_highlighter_would_misread():
     """An unquoted apostrophe ("what's up") starts a string for the page's YAML highlighter: such text is written
     double-quoted, and reads back the same."""

@@ -166,8 +166,8 @@ class ConversationLoop:
     def _answer(self, result: VoiceReply) -> None:
         self.turns += 1
         self.report(f"you> {result.transcript.text or '(nothing recognised)'}")
+        self._speak(result.speech)  # as the reply is written: its text is whole once it has been said
         self.report(f"{self.voice.robot.persona.name.lower()}> {result.reply.text}")
-        self._speak(result.speech)
 
     def _speak(self, speech: Iterator[np.ndarray] | None) -> None:
         """Play speech with the microphone closed (the robot must not hear itself)."""

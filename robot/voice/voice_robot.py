@@ -27,6 +27,7 @@ from robot.speech import whisper
 from robot.speech.audio import AudioLimits
 from robot.speech.language_model import SPEECH_DIR
 from robot.speech.recognizers import BACKENDS, PocketsphinxRecognizer, Recognizer, Transcript, transcribe_utterance
+from robot.speech.sentences import complete_sentences
 from robot.speech.tts import Voice, synthesize_stream, voice_for
 from robot.speech.whisper import WhisperOptions, WhisperRecognizer
 
@@ -41,12 +42,39 @@ class VoiceOptions:
     speak: bool = True  # synthesise the reply
 
 
-@dataclass(frozen=True)
 class VoiceReply:
-    transcript: Transcript
-    reply: Reply
-    speech: Iterator[np.ndarray] | None  # the reply spoken, 16 kHz float32, a sentence at a time as it is made
-    # (None when speech is off)
+    """A voice turn's answer as it is made. `speech` is the reply spoken, 16 kHz float32, a sentence at a time as
+    soon as the reply's text has it: the first sentence plays while the rest is written (None when speech is off).
+    `reply` is the whole reply (what speaking has not yet taken from the robot is taken then)."""
+
+    def __init__(self, transcript: Transcript, replies: Iterator[Reply],
+                 say: Callable[[str], Iterator[np.ndarray]] | None) -> None:
+        self.transcript = transcript
+        self._replies = replies
+        self._last: Reply | None = None
+        self.speech = None if say is None else self._spoken(say)
+
+    def _written(self) -> Iterator[Reply]:
+        for reply in self._replies:
+            self._last = reply
+            yield reply
+
+    def _spoken(self, say: Callable[[str], Iterator[np.ndarray]]) -> Iterator[np.ndarray]:
+        said = 0
+        for reply in self._written():
+            text, taken = complete_sentences(reply.text[said:], final=False)
+            said += taken
+            if text:
+                yield from say(text)
+        text, _ = complete_sentences(self._last.text[said:], final=True)
+        if text:
+            yield from say(text)
+
+    @property
+    def reply(self) -> Reply:
+        for _ in self._written():
+            pass
+        return self._last
 
 
 def speech_folder(folder: Path | None, data: IntentData | None = None) -> Path:
@@ -130,8 +158,9 @@ class VoiceRobot:
             return transcribe_utterance(self.recognizer(), audio, self.options.limits)
 
     def answer(self, transcript: Transcript, session: Session) -> VoiceReply:
-        reply = self.robot.respond(transcript.text, session)
-        return VoiceReply(transcript, reply, self.speech(reply.text))
+        """The reply to a transcript, spoken as it is written (see `VoiceReply`)."""
+        return VoiceReply(transcript, self.robot.stream(transcript.text, session),
+                          self.speech if self.options.speak else None)
 
     def speech(self, text: str) -> Iterator[np.ndarray] | None:
         """`text` in the voice for the model's language, a sentence at a time (None when speech is off)."""

@@ -181,6 +181,7 @@ def serve(host: str = HOST, port: int = PORT, voice: VoiceOptions = VoiceOptions
     export_later()  # a first start answers before the encoder's ONNX export is made (in the background)
     robot = load_robot(language=language, dialogue=False, webhooks=webhooks)  # the dialogue model: in the background
     listening = voice.backend in (None, "whisper")
-    warmup = Warmup(warmup_jobs(robot, voice.whisper.model if listening else None))
+    warmup = Warmup(warmup_jobs(robot, voice.whisper.model if listening else None,
+                                voice=voice.voice if voice.speak else None))
     follow([ModelRegistry("intents"), ModelRegistry("dialogue")], robot)  # activations by other processes
     launch(robot, host, port, block=True, voice=VoiceRobot(robot, voice), access=access, warmup=warmup)

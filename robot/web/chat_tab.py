@@ -130,14 +130,28 @@ def build_chat_tab(robot: Robot, feedback: FeedbackStore, voice_controls, guard:
         correct = gr.Button(said["correct"], size="sm", elem_id="correct")
     note = gr.Markdown(elem_id="chat-note")
 
-    def chat(message: str, history: list[dict], state: Conversation | None):
+    def turn(message: str, history: list[dict], state: Conversation | None, speaker):
+        """A typed turn: the box emptied, the reply growing in the chat and its line under it, and what the
+        `speaker` says of it as it is written (for the page's sentence player; the rest after the last step)."""
         if not (message or "").strip():  # nothing to send: everything stays as it is (the box too: what is typed
-            yield gr.skip(), history, state, gr.skip()  # meanwhile is the next message)
+            yield gr.skip(), history, state, gr.skip(), gr.skip()  # meanwhile is the next message)
             return
         state = state or Conversation()
         reply = None
         for grown, reply in converse(robot, message, history, state):
-            yield "", grown, state, meta_line(reply)
+            yield "", grown, state, meta_line(reply), speaker.along(reply.text)
+        if speaker.speaking:
+            yield gr.skip(), gr.skip(), gr.skip(), gr.skip(), speaker.along(reply.text, final=True)
+
+    def chat(message: str, history: list[dict], state: Conversation | None):
+        """The API's turn: text only."""
+        for step in turn(message, history, state, voice.speaker(False, "", 0)):
+            yield step[:-1]
+
+    def spoken_chat(message: str, history: list[dict], state: Conversation | None, speak: bool, name: str,
+                    wpm: float):
+        """The page's turn: said as it is written, when replies are spoken."""
+        yield from turn(message, history, state, voice.speaker(speak, name, wpm))
 
     def respond(message: str, state: Conversation | None) -> tuple[dict, Conversation]:
         state = state or Conversation()
@@ -157,9 +171,9 @@ def build_chat_tab(robot: Robot, feedback: FeedbackStore, voice_controls, guard:
         history, state, _ = rewind(history, state)
         return history, state, meta_line(state.replies[-1] if state.replies else None)
 
-    def retry(history: list[dict], state: Conversation | None):
+    def retry(history: list[dict], state: Conversation | None, speak: bool, name: str, wpm: float):
         history, state, message = rewind(history, state)
-        yield from chat(message, history, state)
+        yield from spoken_chat(message, history, state, speak, name, wpm)
 
     def on_like(secret: str | None, history: list[dict], state: Conversation | None, data: gr.LikeData,
                 request: gr.Request) -> str:
@@ -225,18 +239,21 @@ def build_chat_tab(robot: Robot, feedback: FeedbackStore, voice_controls, guard:
         return listener(lambda: replying, None, [send, stop, note], queue=False, **hidden, **later)
 
     said_turn = [box, chatbot, conversation]
-    typed = [show(box.submit).then(chat, said_turn, turn_outputs, api_name="chat", show_progress="hidden", **later),
-             show(send.click).then(chat, said_turn, turn_outputs, **hidden, **later),
-             begin(chatbot.example_select(example_text, None, box, **hidden)).then(chat, said_turn, turn_outputs,
-                                                                                    **hidden, **later)]
-    events = [*typed, show(chatbot.retry).then(retry, [chatbot, conversation], turn_outputs, **hidden, **later)]
+    spoken_turn, page_outputs = [*said_turn, *voice.settings], [*turn_outputs, voice.player]
+    typed = [show(box.submit).then(spoken_chat, spoken_turn, page_outputs, **hidden, **later),
+             show(send.click).then(spoken_chat, spoken_turn, page_outputs, **hidden, **later),
+             begin(chatbot.example_select(example_text, None, box, **hidden)).then(spoken_chat, spoken_turn,
+                                                                                    page_outputs, **hidden, **later)]
+    events = [*typed, show(chatbot.retry).then(retry, [chatbot, conversation, *voice.settings], page_outputs,
+                                               **hidden, **later)]
+    gr.Button(visible=False).click(chat, said_turn, turn_outputs, api_name="chat", show_progress="hidden")
     for event in events:
         event.then(lambda: idle, None, [send, stop], queue=False, **hidden, **later)
     stop.click(lambda: idle, None, [send, stop], cancels=events, queue=False, **hidden)
     for event in typed:
         voice.speak_last(event)  # typed messages' replies are spoken too, when replies are spoken
     events.append(chatbot.undo(undo, [chatbot, conversation], [chatbot, conversation, meta], **hidden))
-    timers = [timers_line, ticking, voice.spoken]
+    timers = [timers_line, ticking, voice.player]
     for event in [*events, *voice.events]:
         event.then(keep_thumbs, conversation, chatbot, api_visibility="private")
         event.then(show_timers, [conversation, *voice.settings], timers, **hidden)  # a timer set, or cancelled

@@ -117,6 +117,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "warming_dialogue": {ENGLISH: "the chat model", "zh": "聊天模型"},
     "warming_whisper": {ENGLISH: "the speech recogniser", "zh": "语音识别模型"},
     "warming_encoder": {ENGLISH: "a faster sentence encoder", "zh": "更快的句子编码器"},
+    "warming_voice": {ENGLISH: "the reply voice", "zh": "回复语音"},
 }
 HEADERS = {  # table headers and metric names, by language (English where a language has none)
     ENGLISH: {"severity": "severity", "line": "line", "field": "field", "message": "message", "intent": "intent",
