@@ -13,6 +13,7 @@ import html
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import gradio as gr
 
@@ -23,6 +24,9 @@ from robot.intents.schema import OOS_LABELS
 from robot.skills.timers import announcement, due, spoken
 from robot.web.guard import PageGuard
 from robot.web.strings import words
+
+if TYPE_CHECKING:  # voice_controls builds on this module
+    from robot.web.voice_controls import Speaker
 
 OUT_OF_SCOPE_CHOICE = ("out of scope (should not be answered)", OOS_LABELS[0])
 UNDO_DEPTH = 20  # turns that retry and undo can take back
@@ -130,7 +134,7 @@ def build_chat_tab(robot: Robot, feedback: FeedbackStore, voice_controls, guard:
         correct = gr.Button(said["correct"], size="sm", elem_id="correct")
     note = gr.Markdown(elem_id="chat-note")
 
-    def turn(message: str, history: list[dict], state: Conversation | None, speaker):
+    def turn(message: str, history: list[dict], state: Conversation | None, speaker: Speaker):
         """A typed turn: the box emptied, the reply growing in the chat and its line under it, and what the
         `speaker` says of it as it is written (for the page's sentence player; the rest after the last step)."""
         if not (message or "").strip():  # nothing to send: everything stays as it is (the box too: what is typed

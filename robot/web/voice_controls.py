@@ -66,9 +66,7 @@ const decode = (src) => {
   const bytes = Uint8Array.from(atob(src.slice(src.indexOf(',') + 1)), c => c.charCodeAt(0));
   return context.decodeAudioData(bytes.buffer);
 };
-watch('value', async () => {
-  const clip = props.value;
-  if (!clip || !clip.src) return;
+const play = async (clip, record) => {
   context = context || new AudioContext();
   if (context.state === 'suspended') await context.resume();
   if (clip.turn !== turn) {
@@ -77,8 +75,6 @@ watch('value', async () => {
     sources.clear();
     ends = 0;
   }
-  const record = {turn: clip.turn, text: clip.text, received: performance.now(), started: null};
-  window.robotSpeech.clips.push(record);
   const audio = await decode(clip.src);
   if (clip.turn !== turn) return;
   const source = context.createBufferSource();
@@ -91,6 +87,14 @@ watch('value', async () => {
   record.started = performance.now() + (at - context.currentTime + latency) * 1000;
   sources.add(source);
   source.onended = () => sources.delete(source);
+};
+let chain = Promise.resolve();  // one clip at a time, in the order they came (decoding takes its own time)
+watch('value', () => {
+  const clip = props.value;
+  if (!clip || !clip.src) return;
+  const record = {turn: clip.turn, text: clip.text, received: performance.now(), started: null};
+  window.robotSpeech.clips.push(record);
+  chain = chain.then(() => play(clip, record)).catch(() => {});
 });
 """
 
