@@ -70,4 +70,5 @@ def test_complete_sentences_of_text_still_being_written(text, final, said):
 
     sentences, taken = complete_sentences(text, final)
     assert sentences == said
-    assert text[:taken].strip() == said and (final or taken == 0 or text[taken - 1].isspace() or text[taken - 1] in "。")
+    assert text[:taken].strip() == said
+    assert final or taken == 0 or text[taken - 1].isspace() or text[taken - 1] in "。"  # cut after the mark
