@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import itertools
 import sys
 import threading
 from collections.abc import Callable, Iterator
@@ -158,8 +159,10 @@ class VoiceRobot:
             return transcribe_utterance(self.recognizer(), audio, self.options.limits)
 
     def answer(self, transcript: Transcript, session: Session) -> VoiceReply:
-        """The reply to a transcript, spoken as it is written (see `VoiceReply`)."""
-        return VoiceReply(transcript, self.robot.stream(transcript.text, session),
+        """The reply to a transcript, spoken as it is written (see `VoiceReply`). The turn begins here, on the brain
+        the robot has now: its first reply is taken at once (a model swapped in later does not answer it)."""
+        replies = self.robot.stream(transcript.text, session)
+        return VoiceReply(transcript, itertools.chain([next(replies)], replies),
                           self.speech if self.options.speak else None)
 
     def speech(self, text: str) -> Iterator[np.ndarray] | None:
