@@ -25,3 +25,16 @@ def complete_sentences(text: str, final: bool) -> tuple[str, int]:
         if boundary.end() < len(text):  # something follows: the mark really ended a sentence
             end = boundary.end()
     return text[:end].strip(), end
+
+
+class SentenceCutter:
+    """The sentences of one growing text, each handed out once: `take` gives those completed since its last call
+    (with `final`, all that is left), "" when there are none yet."""
+
+    def __init__(self) -> None:
+        self.taken = 0  # characters of the text handed out
+
+    def take(self, text: str, final: bool = False) -> str:
+        sentences, taken = complete_sentences(text[self.taken:], final)
+        self.taken += taken
+        return sentences

@@ -28,7 +28,7 @@ from robot.speech import whisper
 from robot.speech.audio import AudioLimits
 from robot.speech.language_model import SPEECH_DIR
 from robot.speech.recognizers import BACKENDS, PocketsphinxRecognizer, Recognizer, Transcript, transcribe_utterance
-from robot.speech.sentences import complete_sentences
+from robot.speech.sentences import SentenceCutter
 from robot.speech.tts import Voice, synthesize_stream, voice_for
 from robot.speech.whisper import WhisperOptions, WhisperRecognizer
 
@@ -61,14 +61,11 @@ class VoiceReply:
             yield reply
 
     def _spoken(self, say: Callable[[str], Iterator[np.ndarray]]) -> Iterator[np.ndarray]:
-        said = 0
+        cutter = SentenceCutter()
         for reply in self._written():
-            text, taken = complete_sentences(reply.text[said:], final=False)
-            said += taken
-            if text:
+            if text := cutter.take(reply.text):
                 yield from say(text)
-        text, _ = complete_sentences(self._last.text[said:], final=True)
-        if text:
+        if text := cutter.take(self._last.text, final=True):
             yield from say(text)
 
     @property

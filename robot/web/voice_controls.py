@@ -29,7 +29,7 @@ from robot.skills.timers import chime
 from robot.speech.audio import SAMPLE_RATE, load, to_int16, wav_bytes
 from robot.speech.neural_voice import NEURAL_VOICES
 from robot.speech.recognizers import Transcript
-from robot.speech.sentences import complete_sentences
+from robot.speech.sentences import SentenceCutter
 from robot.speech.tts import DEFAULT_VOICE, Voice, synthesize, voice_for
 from robot.voice.recording import StreamedRecording
 from robot.voice.voice_robot import VoiceRobot
@@ -116,7 +116,7 @@ class Speaker:
     turns = itertools.count(1)  # the page's player cuts a turn's clips short when the next turn's come
 
     def __init__(self, say: Callable[[str], np.ndarray | None] | None) -> None:
-        self.say, self.said, self.turn = say, 0, next(self.turns)
+        self.say, self.cutter, self.turn = say, SentenceCutter(), next(self.turns)
 
     @property
     def speaking(self) -> bool:
@@ -125,8 +125,7 @@ class Speaker:
     def along(self, text: str, final: bool = False) -> dict:
         if self.say is None:
             return gr.skip()
-        sentences, taken = complete_sentences(text[self.said:], final)
-        self.said += taken
+        sentences = self.cutter.take(text, final)
         audio = self.say(sentences) if sentences else None
         return gr.skip() if audio is None else clip(audio, self.turn, sentences)
 
