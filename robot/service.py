@@ -203,14 +203,14 @@ def warmup_jobs(robot: Robot, whisper_model: str | None = None, whisper_first: b
     ONNX export (a first start, with `export_later`), that model, the named Whisper model's weights (for a
     robot that listens; `whisper_first` when every turn needs them) and the reply `voice` (for one that speaks)."""
     jobs = [Job("encoder", "the sentence encoder's ONNX export", export_pending)] if exports_pending() else []
-    if voice is not None:
-        language = base_language(robot.brain.language)
-        jobs.append(Job("voice", "the reply voice", lambda: synthesize(
-            VOICE_WARMUP.get(language, VOICE_WARMUP[ENGLISH]), voice_for(language, voice), language)))
     jobs += [dialogue_job(robot, lambda: load_dialogue_fallback(robot.persona))] if dialogue_wanted() else []
     if whisper_model in whisper.WHISPER_MODELS and whisper.installed(whisper_model):
         job = Job("whisper", f"Whisper {whisper_model}'s weights", lambda: whisper.model_folder(whisper_model))
         jobs.insert(0 if whisper_first else len(jobs), job)
+    if voice is not None:  # last: its imports hold the interpreter for 2 s, which a first answer must not wait for
+        language = base_language(robot.brain.language)
+        jobs.append(Job("voice", "the reply voice", lambda: synthesize(
+            VOICE_WARMUP.get(language, VOICE_WARMUP[ENGLISH]), voice_for(language, voice), language)))
     return jobs
 
 
