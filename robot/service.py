@@ -104,7 +104,7 @@ def train_intent_model(paths: list[str | Path], out: Path | None = None, device:
         save_bundle(folder, classifier, data, metrics, command, tagger, given=composition.given)
         faq.save_threshold(folder, faq_threshold)
         speech.save(folder / SPEECH_DIR)
-        write_report(report, folder / "report")
+        write_report(report, folder / "report", focus=set(composition.user) if composition.with_builtins else None)
 
     if out is not None:
         return TrainResult(write_folder_atomically(out, write), None, metrics)

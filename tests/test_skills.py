@@ -18,6 +18,7 @@ import pytest
 
 from robot.brain import Brain, Robot, Session
 from robot.errors import InputError
+from robot.intents.evaluate import confusion_labels
 from robot.intents.formats import load_intents
 from robot.service import compose_files, load_persona, load_personas, train_intent_model
 from robot.skills import webhook
@@ -108,6 +109,22 @@ def test_your_intents_join_the_built_in_skills(shop):
     assert "2 intents of your own and" in card and "replace the built-in joke" in card
     assert "order a pizza" not in {e.lower() for e in brain.data.oos_examples}  # a built-in negative left out
     assert "intents: {}" not in (result.folder / "user_intents.yaml").read_text()
+
+
+def test_the_reports_confusion_chart_is_of_your_intents_when_composed():
+    """Composed with the built-ins, the chart shows the user's intents and what they meet; the built-ins' mistakes
+    among themselves stay out of it (they are in the per-intent table)."""
+    labels = ["order_pizza", "order_status", "time", "timer_left", "greet", "oos"]
+    confusion = [[5, 0, 0, 0, 0, 1],   # order_pizza: one sent to oos
+                 [0, 4, 0, 0, 0, 0],   # order_status: no errors
+                 [0, 0, 6, 2, 0, 0],   # time <-> timer_left: built-ins among themselves
+                 [0, 0, 1, 5, 0, 0],
+                 [0, 0, 0, 0, 7, 0],
+                 [0, 0, 0, 0, 1, 9]]
+    report = {"labels": labels, "confusion": confusion}
+    assert [labels[k] for k in confusion_labels(report)] == ["order_pizza", "time", "timer_left", "greet", "oos"]
+    assert [labels[k] for k in confusion_labels(report, focus={"order_pizza", "order_status"})] == \
+        ["order_pizza", "order_status", "oos"]
 
 
 def test_replace_keeps_only_your_intents(tmp_path, encoder):

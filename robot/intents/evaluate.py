@@ -72,12 +72,19 @@ def cross_validate(data: IntentData, folds: int, encoder: SentenceEncoder, confi
     return metrics
 
 
-def _most_confused(metrics: dict, limit: int = 20) -> list[int]:
-    """Indices of the labels involved in the most errors, for a readable confusion matrix."""
+def confusion_labels(metrics: dict, limit: int = 20, focus: set[str] | None = None) -> list[int]:
+    """Indices of the labels involved in the most errors, for a readable confusion matrix.
+
+    With `focus` (a user's intents composed with the built-in skills), only the errors that involve one of them
+    count, and those intents are drawn even without errors: the built-ins' mistakes among themselves are the
+    same whatever the user trains, and they are in the per-intent table and errors.csv."""
     matrix = np.array(metrics["confusion"])
     off = matrix - np.diag(np.diag(matrix))
+    mine = np.array([label in focus for label in metrics["labels"]]) if focus else np.zeros(len(matrix), bool)
+    if focus:
+        off = off * (mine[:, None] | mine[None, :])
     weight = off.sum(0) + off.sum(1)
-    order = [k for k in np.argsort(-weight, kind="stable") if weight[k] > 0][:limit]
+    order = [k for k in np.argsort(-weight, kind="stable") if weight[k] > 0 or mine[k]][:limit]
     return sorted(order) if order else list(range(min(limit, len(matrix))))
 
 
@@ -116,8 +123,9 @@ def chart_fonts(labels: list[str]) -> list[str]:
     return own + installed
 
 
-def write_report(metrics: dict, folder: Path) -> list[Path]:
-    """metrics.json, per_intent.csv, errors.csv, confusion_matrix.png, confidence_histogram.png."""
+def write_report(metrics: dict, folder: Path, focus: set[str] | None = None) -> list[Path]:
+    """metrics.json, per_intent.csv, errors.csv, confusion_matrix.png, confidence_histogram.png; the confusion
+    matrix is of the `focus` intents and what they are confused with, when given."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -138,18 +146,19 @@ def write_report(metrics: dict, folder: Path) -> list[Path]:
         out.writeheader()
         out.writerows(metrics["errors"])
 
-    keep = _most_confused(metrics)
+    keep = confusion_labels(metrics, focus=focus)
     labels = [metrics["labels"][k] for k in keep]
     matrix = np.array(metrics["confusion"])[np.ix_(keep, keep)]
     size = max(5, 0.4 * len(labels) + 2)
+    title = "your intents and what they are confused with" if focus else "most confused intents"
     with plt.rc_context({"font.family": chart_fonts(labels)}), warnings.catch_warnings():
         warnings.filterwarnings("ignore", "Glyph .* missing from font")  # said once by chart_fonts
-        _draw_confusion(plt, matrix, labels, size, written[3])
+        _draw_confusion(plt, matrix, labels, size, written[3], title)
         _draw_confidences(plt, metrics["confidences"], written[4])
     return written
 
 
-def _draw_confusion(plt, matrix: np.ndarray, labels: list[str], size: float, path: Path) -> None:
+def _draw_confusion(plt, matrix: np.ndarray, labels: list[str], size: float, path: Path, title: str) -> None:
     fig, ax = plt.subplots(figsize=(size, size))
     ax.imshow(matrix, cmap="Blues")
     ax.set_xticks(range(len(labels)), labels, rotation=90, fontsize=8)
@@ -160,7 +169,7 @@ def _draw_confusion(plt, matrix: np.ndarray, labels: list[str], size: float, pat
                     color="white" if value > matrix.max() / 2 else "black")
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
-    ax.set_title("Confusion matrix (most confused intents)")
+    ax.set_title(f"Confusion matrix ({title})")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
