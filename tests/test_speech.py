@@ -21,7 +21,7 @@ from robot.speech.endpoint import Endpointer
 from robot.speech.language_model import DICT_FILE, LM_FILE, LanguageModelConfig, words_of
 from robot.speech.recognizers import PocketsphinxRecognizer, transcribe_utterance
 from robot.speech.tts import SpeechSynthesisError, Voice, synthesize, synthesize_wav
-from robot.speech.wer import edit_distance, normalise
+from robot.speech.wer import edit_distance, normalise, word_error_rate
 from robot.voice.voice_robot import VoiceOptions, VoiceRobot, speech_folder
 
 GARDEN = """
@@ -61,6 +61,16 @@ def default_robot(encoder) -> Robot:
 
 def test_words_of_spells_numbers_and_drops_punctuation():
     assert words_of("What's 12 x 3.5?!") == ["what's", "twelve", "x", "three", "point", "five"]
+
+
+def test_word_error_rate_counts_what_a_listener_hears_differently():
+    """Whisper's English normaliser: spellings of the same spoken words are not errors; other words are."""
+    same = [("Mr. John Dashwood", "mister john dashwood"), ("go forward ten metres", "Go forward 10 meters."),
+            ("I'm fine, OK?", "i am fine ok"), ("uh, what is forty two", "What's 42?"),
+            ("five five", "5, 5")]
+    assert word_error_rate([r for r, _ in same], [h for _, h in same]) == 0
+    assert word_error_rate(["ten of clubs", "four queen of clubs"], ["ten of cloves", "queen of clubs"]) == 2 / 7
+    assert word_error_rate(["five five"], ["55"]) == 1 / 2  # two cards, not fifty-five
 
 
 def test_training_sentences_vary_numbers_and_entity_values():
