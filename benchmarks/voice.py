@@ -34,13 +34,13 @@ from robot.brain import Session  # noqa: E402
 from robot.intents.annotations import plain_text  # noqa: E402
 from robot.service import load_robot  # noqa: E402
 from robot.speech.audio import SAMPLE_RATE, load, resample, to_int16  # noqa: E402
-from robot.speech.recognizers import BACKENDS, transcribe_utterance  # noqa: E402
+from robot.speech.recognizers import BACKENDS  # noqa: E402
 from robot.speech.tts import Voice, synthesize, synthesize_stream  # noqa: E402
 from robot.speech.wer import word_error_rate  # noqa: E402
 from robot.speech.whisper import WhisperOptions  # noqa: E402
 from robot.voice.listen import Listener  # noqa: E402
 from robot.voice.recording import StreamedRecording  # noqa: E402
-from robot.voice.voice_robot import VoiceOptions, VoiceRobot, make_recognizer  # noqa: E402
+from robot.voice.voice_robot import VoiceOptions, VoiceRobot  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 HUMAN = HERE / "data" / "human"
@@ -167,16 +167,15 @@ def backend_rows(name: str, robot, requests: list[tuple[str, str]], voices: list
 
 
 def human_rows(robot, backends: list[str], whisper: WhisperOptions) -> list[tuple]:
-    """WER on each source of real recordings, every backend adapted to the default intents (these are not
-    requests to the robot: the adaptation is measured where it does not help)."""
+    """WER on each source of real recordings, every backend adapted to the default intents as `robot voice` hears
+    (these are not requests to the robot: the adaptation is measured where it does not help)."""
     recordings = read_tsv(HUMAN / "transcripts.tsv")
     rows = []
     for name in backends:
-        recognizer = make_recognizer(VoiceOptions(backend=name, whisper=whisper), robot.brain.folder,
-                                     robot.brain.data)
+        voice = VoiceRobot(robot, VoiceOptions(backend=name, whisper=whisper, speak=False))
         for source in dict.fromkeys(s for s, _, _ in recordings):
             picked = [(file, text) for s, file, text in recordings if s == source]
-            heard = [transcribe_utterance(recognizer, load(HUMAN / file)).text for file, _ in picked]
+            heard = [voice.transcribe(load(HUMAN / file)).text for file, _ in picked]
             rows.append((f"{name}: WER, real recordings, {source} ({len(picked)})",
                          f"{word_error_rate([t for _, t in picked], heard):.1%}", "reported"))
     return rows

@@ -26,7 +26,7 @@ from robot.speech.wer import normalise
 from robot.speech.whisper import WhisperOptions, WhisperRecognizer
 from robot.voice.listen import Listener
 from robot.voice.recording import StreamedRecording
-from robot.voice.voice_robot import VoiceOptions, VoiceRobot, make_recognizer
+from robot.voice.voice_robot import VoiceOptions, VoiceRobot, make_recognizer, unlikely_request
 from robot.wheels import WheelMissing
 from tests.conftest import FIXTURES
 from tests.test_speech import heard
@@ -63,6 +63,19 @@ def test_moonshine_hears_a_person_and_whisper_decides_what_it_is_unsure_of(robot
     decided = doubtful.transcribe(person)  # never sure enough: Whisper, primed with the intents, decides
     assert decided.backend == "moonshine+whisper" and normalise(decided.text) == normalise(GO_FORWARD_SAID)
     assert recognizer.fallback().prompt == make_recognizer(VoiceOptions(), robot.brain.folder).prompt
+
+
+def test_moonshine_transcripts_unlike_any_request_are_heard_again_by_whisper(robot):
+    """What Moonshine mishears reads like nothing the robot is asked; the voice layer asks the intent model, and
+    Whisper, primed with the intents, hears those again. Requests the robot knows are not decoded twice."""
+    doubt = unlikely_request(robot.brain, VoiceOptions().doubt_below)
+    assert not doubt("what time is it") and not doubt("tell me a joke")
+    assert doubt("Harold is the robot") and doubt("do you know a good dog")
+    request = synthesize("what time is it right now", Voice())
+    assert VoiceRobot(robot, VoiceOptions(backend="moonshine")).transcribe(request).backend == "moonshine"
+    person = load(GO_FORWARD)  # not a request to this robot
+    assert VoiceRobot(robot, VoiceOptions(backend="moonshine")).transcribe(person).backend == "moonshine+whisper"
+    assert VoiceRobot(robot, VoiceOptions(backend="moonshine", general=True)).transcribe(person).backend == "moonshine"
 
 
 def test_moonshine_not_installed_is_one_clear_message(monkeypatch, robot):

@@ -102,14 +102,16 @@ def model(threads: int) -> MoonshineModel:
 
 class MoonshineRecognizer:
     """Whole-utterance decoding (like Whisper, `feed` only collects audio), with Whisper deciding what Moonshine
-    gives nothing for or is unsure of, when a `fallback` is given."""
+    gives nothing for or is unsure of, when a `fallback` is given. `doubt` is a judge from outside speech (the
+    voice layer asks the intent model) of whether a transcript makes sense to whoever listens: doubted
+    transcripts go to the fallback too."""
 
     name = "moonshine"
     streaming = False
 
     def __init__(self, options: MoonshineOptions = MoonshineOptions(),
-                 fallback: Callable[[], Recognizer] | None = None) -> None:
-        self.options, self.fallback = options, fallback
+                 fallback: Callable[[], Recognizer] | None = None, doubt: Callable[[str], bool] | None = None) -> None:
+        self.options, self.fallback, self.doubt = options, fallback, doubt
         self.model = model(options.threads or cpu_threads())
         self._pieces: list[np.ndarray] = []
 
@@ -127,6 +129,7 @@ class MoonshineRecognizer:
         silence = np.zeros(int(self.options.padding * SAMPLE_RATE), np.float32)
         text, confidence = self.model.decode(np.concatenate([silence, audio.astype(np.float32), silence]))
         name = self.name
-        if self.fallback is not None and (not text or confidence < self.options.min_confidence):
+        if self.fallback is not None and (not text or confidence < self.options.min_confidence
+                                          or (self.doubt is not None and self.doubt(text))):
             text, name = self.fallback().transcribe(audio).text, f"{self.name}+whisper"
         return Transcript(text, time.perf_counter() - began, audio.size / SAMPLE_RATE, name)
