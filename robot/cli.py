@@ -325,14 +325,20 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
     from robot.service import ensure_default_model
     from robot.speech import audio
     from robot.speech.recognizers import transcribe_utterance
-    from robot.voice.voice_robot import VoiceOptions, make_recognizer
+    from robot.voice.voice_robot import VoiceOptions, brain_recognizer, make_recognizer
 
     limits = audio.AudioLimits(**({"max_seconds": args.max_seconds} if args.max_seconds else {}))
     samples = audio.load(args.file, limits)
     if args.model is None:  # the active intent model's adaptation
         ensure_default_model(progress=False)
     folder = args.model or ModelRegistry("intents").active_path()
-    recognizer = make_recognizer(VoiceOptions(general=args.general, **_recognizer_options(args)), folder)
+    options = VoiceOptions(general=args.general, **_recognizer_options(args))
+    if options.backend == "moonshine":  # heard as `robot voice` hears: its doubtful transcripts checked
+        from robot.brain import Brain  # against the intents, which are loaded for that
+
+        recognizer = brain_recognizer(options, Brain.load(folder, folder.name))
+    else:
+        recognizer = make_recognizer(options, folder)
     transcript = transcribe_utterance(recognizer, samples, limits)
     if args.json:
         _print_json({**transcript.to_dict(), "file": str(args.file)})

@@ -5,6 +5,7 @@ the voice's sentences, rate and loudness."""
 from __future__ import annotations
 
 import dataclasses
+import json
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -29,6 +30,7 @@ from robot.voice.recording import StreamedRecording
 from robot.voice.voice_robot import VoiceOptions, VoiceRobot, make_recognizer, unlikely_request
 from robot.wheels import WheelMissing
 from tests.conftest import FIXTURES
+from tests.test_cli import robot_cli
 from tests.test_speech import heard
 
 GO_FORWARD = FIXTURES / "speech" / "goforward.wav"  # a person, from pocketsphinx's test data (BSD)
@@ -76,6 +78,9 @@ def test_moonshine_transcripts_unlike_any_request_are_heard_again_by_whisper(rob
     person = load(GO_FORWARD)  # not a request to this robot
     assert VoiceRobot(robot, VoiceOptions(backend="moonshine")).transcribe(person).backend == "moonshine+whisper"
     assert VoiceRobot(robot, VoiceOptions(backend="moonshine", general=True)).transcribe(person).backend == "moonshine"
+    heard_by_cli = robot_cli("transcribe", str(GO_FORWARD), "--json", "--backend", "moonshine")  # as robot voice
+    assert heard_by_cli.returncode == 0, heard_by_cli.stderr
+    assert json.loads(heard_by_cli.stdout)["backend"] == "moonshine+whisper"
 
 
 def test_moonshine_not_installed_is_one_clear_message(monkeypatch, robot):

@@ -132,6 +132,13 @@ def _moonshine(language: str, whisper_recognizer: Callable[[], Recognizer] | Non
                                          doubt=doubt)
 
 
+def brain_recognizer(options: VoiceOptions, brain: Brain) -> Recognizer:
+    """The recogniser for `brain`'s intents, with Moonshine's transcripts checked against them (unless
+    `general`)."""
+    doubt = None if options.general else unlikely_request(brain, options.doubt_below)
+    return make_recognizer(options, brain.folder, brain.data, doubt)
+
+
 def unlikely_request(brain: Brain, below: float) -> Callable[[str], bool]:
     """Whether a transcript is unlike what the robot is asked: its intent score under `below` times the model's
     out-of-scope threshold. Moonshine cannot be primed with the intents, and what it mishears ("Harold is the
@@ -161,8 +168,7 @@ class VoiceRobot:
         """The recogniser for the robot's current brain (rebuilt after a model swap)."""
         brain = self.robot.brain
         if self._recognizer is None or self._brain is not brain:
-            doubt = None if self.options.general else unlikely_request(brain, self.options.doubt_below)
-            self._recognizer = make_recognizer(self.options, brain.folder, brain.data, doubt)
+            self._recognizer = brain_recognizer(self.options, brain)
             self._brain = brain
         return self._recognizer
 
