@@ -11,6 +11,11 @@ second at 48 kHz, Stop clicked half a second after the speech ends): the time fr
 
     python benchmarks/voice.py [--requests benchmarks/data/voice_requests.tsv] [--threads 2]
                                [--backends whisper pocketsphinx] [--whisper-model base] [--errors]
+    python benchmarks/voice.py --requests benchmarks/data/voice_dev.tsv --windows 30 25 20 15 12
+
+`--windows`: only Whisper's WER and decoding time for each encoder window (seconds), the utterances cut from
+their silence as `robot voice` passes them; for choosing `WhisperOptions.window_seconds` on the development
+requests.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import os
 import platform
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 
 from report import percentile, print_table, scratch
@@ -32,15 +38,17 @@ import torch  # noqa: E402
 
 from robot.brain import Session  # noqa: E402
 from robot.intents.annotations import plain_text  # noqa: E402
+from robot.intents.spoken import recognizer_settings  # noqa: E402
 from robot.service import load_robot  # noqa: E402
 from robot.speech.audio import SAMPLE_RATE, load, resample, to_int16  # noqa: E402
+from robot.speech.endpoint import trim_silence  # noqa: E402
 from robot.speech.recognizers import BACKENDS  # noqa: E402
 from robot.speech.tts import Voice, synthesize, synthesize_stream  # noqa: E402
 from robot.speech.wer import word_error_rate  # noqa: E402
-from robot.speech.whisper import WhisperOptions  # noqa: E402
+from robot.speech.whisper import WhisperOptions, WhisperRecognizer  # noqa: E402
 from robot.voice.listen import Listener  # noqa: E402
 from robot.voice.recording import StreamedRecording  # noqa: E402
-from robot.voice.voice_robot import VoiceOptions, VoiceRobot  # noqa: E402
+from robot.voice.voice_robot import VoiceOptions, VoiceRobot, speech_folder  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 HUMAN = HERE / "data" / "human"
@@ -166,6 +174,22 @@ def backend_rows(name: str, robot, requests: list[tuple[str, str]], voices: list
     return rows
 
 
+def window_rows(robot, requests: list[tuple[str, str]], streams: list[tuple[np.ndarray, int]],
+                whisper: WhisperOptions, windows: list[float]) -> list[tuple]:
+    """WER and decoding time p50 of Whisper, primed with the intents, for each encoder window."""
+    references, utterances = [s for _, s in requests], [trim_silence(signal) for signal, _ in streams]
+    prompt = recognizer_settings(speech_folder(robot.brain.folder, robot.brain.data))["prompt"]
+    rows = []
+    for seconds in windows:
+        recognizer = WhisperRecognizer(replace(whisper, window_seconds=seconds), prompt)
+        recognizer.transcribe(utterances[0])  # warm
+        heard = [recognizer.transcribe(u) for u in utterances]
+        rows += [(f"window {seconds:g} s: WER", f"{word_error_rate(references, [t.text for t in heard]):.1%}", ""),
+                 (f"window {seconds:g} s: decoding, p50", f"{1000 * percentile([t.seconds for t in heard], 50):.0f} ms",
+                  "")]
+    return rows
+
+
 def human_rows(robot, backends: list[str], whisper: WhisperOptions) -> list[tuple]:
     """WER on each source of real recordings, every backend adapted to the default intents as `robot voice` hears
     (these are not requests to the robot: the adaptation is measured where it does not help)."""
@@ -207,6 +231,8 @@ def main() -> None:
     parser.add_argument("--backends", nargs="+", choices=BACKENDS, default=list(BACKENDS))
     parser.add_argument("--whisper-model", default=WhisperOptions.model)
     parser.add_argument("--errors", action="store_true", help="print every misrecognised request")
+    parser.add_argument("--windows", type=float, nargs="+", help="only Whisper's WER and decoding time for each "
+                        "encoder window, in seconds")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     whisper = WhisperOptions(model=args.whisper_model, threads=args.threads)
@@ -223,6 +249,9 @@ def main() -> None:
           f"{min(v.words_per_minute for v in voices)}-{max(v.words_per_minute for v in voices)} wpm, "
           f"synthesised in {time.perf_counter() - began:.1f} s")
 
+    if args.windows:
+        print_table(window_rows(robot, requests, streams, whisper, args.windows))
+        return
     text_accuracy = np.mean([robot.respond(s, Session()).intent == i for i, s in requests])
     rows = [("intent accuracy from text", f"{text_accuracy:.1%}", "")]
     for name in args.backends:

@@ -131,33 +131,44 @@ def test_the_prompt_primes_whisper_with_the_intents(robot):
     assert unprimed.prompt is None
 
 
-def test_an_unsure_request_is_decoded_once(robot):
-    """faster-whisper's default decodes an unsure pass again at rising temperatures (here: 6 passes, 15 s for
-    a 1 s request); the robot keeps its first pass."""
+def test_a_request_is_decoded_once_in_a_window_shorter_than_whisper_s(robot):
+    """One beam-search pass (faster-whisper's default decodes an unsure pass again at rising temperatures: 6
+    passes, 15 s for this 1 s request), over a 20 s window instead of Whisper's 30 s; a longer utterance is read
+    whole, and more than Whisper's 30 s is refused rather than cut."""
     prompt = make_recognizer(VoiceOptions(), robot.brain.folder, robot.brain.data).prompt
     unsure = synthesize("who exactly are you", Voice("en-us+f2", 165))  # a development request it mishears
 
-    def passes(options: WhisperOptions) -> int:
+    def calls(options: WhisperOptions, audio: np.ndarray) -> tuple[list[int], int]:
+        """The frames of each window encoded, and the number of decoding passes."""
         recognizer = WhisperRecognizer(options, prompt)
-        model, calls = recognizer.model.model, []
+        model, windows, passes = recognizer.model.model, [], []
 
         class Counted:  # CTranslate2's Whisper cannot be patched attribute by attribute
             def __getattr__(self, name):
                 return getattr(model, name)
 
+            def encode(self, features, *args, **kwargs):
+                windows.append(features.shape[-1])
+                return model.encode(features, *args, **kwargs)
+
             def generate(self, *args, **kwargs):
-                calls.append(kwargs)
+                passes.append(kwargs)
                 return model.generate(*args, **kwargs)
 
         recognizer.model.model = Counted()
         try:
-            recognizer.transcribe(unsure)
+            recognizer.transcribe(audio)
         finally:
             recognizer.model.model = model
-        return len(calls)
+        return windows, len(passes)
 
-    assert passes(WhisperOptions(temperatures=(0.0, 0.2))) == 2  # this request does make Whisper unsure
-    assert passes(WhisperOptions()) == 1
+    assert calls(WhisperOptions(), unsure) == ([2000], 1)
+    assert calls(WhisperOptions(window_seconds=30), unsure) == ([3000], 1)
+    long = np.concatenate([unsure, np.zeros(SAMPLE_RATE * 24, np.float32)])  # 25 s: read whole, no padding
+    frames = WhisperRecognizer().model.feature_extractor(long).shape[-1] - 1  # last frame dropped
+    assert calls(WhisperOptions(), long) == ([frames + frames % 2], 1)  # even: the encoder halves the frames
+    with pytest.raises(InputError, match="at most 30 s"):
+        WhisperRecognizer(WhisperOptions(), prompt).transcribe(np.zeros(SAMPLE_RATE * 31, np.float32))
 
 
 def test_the_listener_starts_whisper_at_the_pause_and_keeps_that_guess(robot):

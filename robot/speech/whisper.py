@@ -4,6 +4,9 @@ Two models are known by name: `base` (multilingual, split over two wheels: its `
 into the cache and checked) and `tiny.en` (English only, one wheel). Any other faster-whisper folder is
 accepted as a path. The recogniser can be primed with the words users say to this robot (`prompt`, built from
 the intents by `robot.intents.spoken`), which Whisper reads as text that came before the utterance.
+
+An utterance is decoded in one beam-search pass over a window shorter than Whisper's 30 s (`window_seconds`):
+a request of two seconds was otherwise read with 28 s of padding, and the encoder's cost follows the window.
 """
 
 from __future__ import annotations
@@ -133,10 +136,14 @@ class WhisperOptions:
     beam_size: int = 5
     use_prompt: bool = True  # prime the decoder with the words users say to this robot
     compute_type: str = "int8"
-    temperatures: tuple[float, ...] = (0.0,)  # faster-whisper decodes again at the next temperature when a pass
-    # looks unsure; its default fallback (0.0-1.0) did so for 1 dev request in 10, changed no word of the dev WER
-    # and cost about 270 ms a request on average (benchmarks/RESULTS.md)
     threads: int = 0  # CTranslate2's threads; 0: as many as torch uses (`robot.threads`)
+    window_seconds: float = 20.0  # the encoder reads this much (or the whole utterance, when longer) instead of
+    # Whisper's 30 s: chosen on the development requests (benchmarks/RESULTS.md); at 10 s and less it starts
+    # repeating itself ("what is today. what is today.")
+
+
+WINDOW_FRAMES = 3000  # Whisper's own window: 30 s of 10 ms frames, the most it reads at once
+NO_SPEECH = 0.6, -1.0  # faster-whisper's test for a silent window: no-speech probability above, mean log-prob below
 
 
 class WhisperRecognizer:
@@ -152,6 +159,7 @@ class WhisperRecognizer:
             raise InputError(f"Whisper {options.model} is English only; language {options.language!r} needs the "
                              "multilingual base model")
         self._pieces: list[np.ndarray] = []
+        self._decodings: dict[str, tuple] = {}
 
     def start(self) -> None:
         self._pieces = []
@@ -162,12 +170,41 @@ class WhisperRecognizer:
     def finish(self) -> Transcript:
         return self.transcribe(np.concatenate(self._pieces) if self._pieces else np.zeros(1600, np.float32))
 
-    def transcribe(self, audio: np.ndarray) -> Transcript:
-        began = time.perf_counter()
-        segments, _ = self.model.transcribe(audio.astype(np.float32, copy=False), language=self.options.language,
-                                            beam_size=self.options.beam_size, initial_prompt=self.prompt,
-                                            condition_on_previous_text=False, without_timestamps=True,
-                                            vad_filter=False, temperature=list(self.options.temperatures))
-        text = " ".join(s.text.strip() for s in segments).strip()
-        return Transcript(text, time.perf_counter() - began, audio.size / SAMPLE_RATE, self.name)
+    def _decoding(self, language: str) -> tuple:
+        """The tokenizer, the prompt's tokens (the intents' examples, then the start of a transcript without
+        timestamps) and the suppressed tokens, as faster-whisper builds them, once per language."""
+        if language not in self._decodings:
+            from faster_whisper.tokenizer import Tokenizer
+            from faster_whisper.transcribe import get_suppressed_tokens
 
+            tokenizer = Tokenizer(self.model.hf_tokenizer, self.model.model.is_multilingual, task="transcribe",
+                                  language=language)
+            primed = tokenizer.encode(" " + self.prompt.strip()) if self.prompt else []
+            self._decodings[language] = (tokenizer, self.model.get_prompt(tokenizer, primed, without_timestamps=True),
+                                         get_suppressed_tokens(tokenizer, [-1]))
+        return self._decodings[language]
+
+    def transcribe(self, audio: np.ndarray) -> Transcript:
+        """One beam-search pass at temperature 0 (faster-whisper's fallback to higher temperatures took one
+        development request from 0.7 to 15 s and changed no word of their WER) over the utterance padded to the
+        window, or an empty text where Whisper finds no speech."""
+        from faster_whisper.audio import pad_or_trim
+
+        began = time.perf_counter()
+        features = self.model.feature_extractor(audio.astype(np.float32, copy=False))[:, :-1]  # as faster-whisper
+        if features.shape[-1] > WINDOW_FRAMES:
+            raise InputError(f"Whisper reads at most {WINDOW_FRAMES // 100} s at once; this audio is "
+                             f"{audio.size / SAMPLE_RATE:.1f} s")
+        frames = min(WINDOW_FRAMES, max(round(self.options.window_seconds * 100), features.shape[-1]))
+        encoded = self.model.encode(pad_or_trim(features, frames + frames % 2))  # the encoder halves the frames
+        language = self.options.language or self.model.detect_language(features=features)[0]
+        tokenizer, prompt, suppressed = self._decoding(language)
+        result = self.model.model.generate(encoded, [prompt], beam_size=self.options.beam_size,
+                                           max_length=self.model.max_length, return_scores=True,
+                                           return_no_speech_prob=True, suppress_blank=True,
+                                           suppress_tokens=suppressed)[0]
+        tokens = result.sequences_ids[0]
+        mean_log_prob = result.scores[0] * len(tokens) / (len(tokens) + 1)  # faster-whisper's average
+        silent = result.no_speech_prob > NO_SPEECH[0] and mean_log_prob < NO_SPEECH[1]
+        text = "" if silent else tokenizer.decode(tokens).strip()
+        return Transcript(text, time.perf_counter() - began, audio.size / SAMPLE_RATE, self.name)
