@@ -13,9 +13,9 @@ second at 48 kHz, Stop clicked half a second after the speech ends): the time fr
                                [--backends whisper pocketsphinx] [--whisper-model base] [--errors]
     python benchmarks/voice.py --requests benchmarks/data/voice_dev.tsv --windows 30 25 20 15 12
 
-`--windows`: only Whisper's WER and decoding time for each encoder window (seconds), the utterances cut from
-their silence as `robot voice` passes them; for choosing `WhisperOptions.window_seconds` on the development
-requests.
+`--windows`: only Whisper's WER and decoding time for each encoder window (seconds) on the requests (in the
+benchmark's voices and in the default reply voice) and the real recordings, cut from their silence as `robot
+voice` passes them; for choosing `WhisperOptions.window_seconds` on the development requests.
 """
 
 from __future__ import annotations
@@ -176,17 +176,25 @@ def backend_rows(name: str, robot, requests: list[tuple[str, str]], voices: list
 
 def window_rows(robot, requests: list[tuple[str, str]], streams: list[tuple[np.ndarray, int]],
                 whisper: WhisperOptions, windows: list[float]) -> list[tuple]:
-    """WER and decoding time p50 of Whisper, primed with the intents, for each encoder window."""
-    references, utterances = [s for _, s in requests], [trim_silence(signal) for signal, _ in streams]
+    """WER and decoding time p50 of Whisper, primed with the intents, for each encoder window: on the requests in
+    the benchmark's voices, in the default reply voice (a clean neural voice), and on the real recordings."""
+    references = [s for _, s in requests]
+    recordings = read_tsv(HUMAN / "transcripts.tsv")
+    sets = {"requests": ([trim_silence(signal) for signal, _ in streams], references),
+            "requests, default voice": ([trim_silence(stream_of(synthesize(s, Voice()), k)[0])
+                                         for k, s in enumerate(references)], references),
+            f"real recordings ({len(recordings)})": ([trim_silence(load(HUMAN / f)) for _, f, _ in recordings],
+                                                     [t for _, _, t in recordings])}
     prompt = recognizer_settings(speech_folder(robot.brain.folder, robot.brain.data))["prompt"]
     rows = []
     for seconds in windows:
         recognizer = WhisperRecognizer(replace(whisper, window_seconds=seconds), prompt)
-        recognizer.transcribe(utterances[0])  # warm
-        heard = [recognizer.transcribe(u) for u in utterances]
-        rows += [(f"window {seconds:g} s: WER", f"{word_error_rate(references, [t.text for t in heard]):.1%}", ""),
-                 (f"window {seconds:g} s: decoding, p50", f"{1000 * percentile([t.seconds for t in heard], 50):.0f} ms",
-                  "")]
+        recognizer.transcribe(sets["requests"][0][0])  # warm
+        for name, (utterances, said) in sets.items():
+            heard = [recognizer.transcribe(u) for u in utterances]
+            rows.append((f"window {seconds:g} s, {name}: WER / decoding p50",
+                         f"{word_error_rate(said, [t.text for t in heard]):.1%} / "
+                         f"{1000 * percentile([t.seconds for t in heard], 50):.0f} ms", ""))
     return rows
 
 
