@@ -138,8 +138,8 @@ class WhisperOptions:
     compute_type: str = "int8"
     threads: int = 0  # CTranslate2's threads; 0: as many as torch uses (`robot.threads`)
     window_seconds: float = 20.0  # the encoder reads this much (or the whole utterance, when longer) instead of
-    # Whisper's 30 s: chosen on the development requests (benchmarks/RESULTS.md); at 10 s and less it starts
-    # repeating itself ("what is today. what is today.")
+    # Whisper's 30 s: decoding 40% faster, and within a word of 30 s on the development requests and the real
+    # recordings (15 s lost one there; benchmarks/RESULTS.md, "Whisper's window")
 
 
 WINDOW_FRAMES, HOP = 3000, 160  # Whisper's own window: 30 s of frames 10 ms (160 samples) apart, the most it reads
