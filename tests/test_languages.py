@@ -184,6 +184,7 @@ def test_the_chat_page_follows_the_model_language_at_each_load(zh_model, tmp_pat
             page.get_by_role("tab", name="模型").click()
             expect(page.get_by_role("button", name="回滚", exact=True).first).to_be_visible()
             expect(page.get_by_text("意图模型版本")).to_be_visible()
+            expect(page.locator("#versions")).to_contain_text("启用")  # the headers come with the page's load event
             assert english_words(page) == []
             page.get_by_role("tab", name="训练").click()
             expect(page.get_by_role("button", name="校验", exact=True)).to_be_visible()

@@ -42,7 +42,9 @@ def build_models_tab(robot: Robot, registry: ModelRegistry, guard: PageGuard, pa
     said = words(robot.brain.language)
     suffix = "" if kind == "intents" else f"-{kind}"  # element ids: the intents' keep their plain names
     columns = headers(robot.brain.language, "active", "version", *(key for _, key in SUMMARY[kind]))
-    table = gr.Dataframe(value=lambda: version_rows(registry), label=said[f"{kind}_versions"], interactive=False,
+    # A plain value: the page's load event refills it with headers in the model's language (`versions_view`); a
+    # callable value would be refilled by a load event of its own, with these headers, whichever came last
+    table = gr.Dataframe(value=version_rows(registry), label=said[f"{kind}_versions"], interactive=False,
                          headers=columns, elem_id=f"versions{suffix}")
     with gr.Row():
         choice = gr.Dropdown(choices=[v.name for v in registry.list()], value=None, label=said["version"],
