@@ -49,9 +49,10 @@ def quiet_room(speech: np.ndarray, before: float = 0.6, after: float = 1.0) -> n
     return signal + 0.001 * np.random.default_rng(0).standard_normal(signal.size).astype(np.float32)
 
 
-@pytest.mark.parametrize("model", ["base", "tiny.en"])
-def test_whisper_hears_a_person(model):
-    recognizer = WhisperRecognizer(WhisperOptions(model=model))
+@pytest.mark.parametrize("model, language", [("base", "en"), ("tiny.en", "en"), ("base", None)])
+def test_whisper_hears_a_person(model, language):
+    """In English, or in the language the multilingual model detects."""
+    recognizer = WhisperRecognizer(WhisperOptions(model=model, language=language))
     transcript = transcribe_utterance(recognizer, load(GO_FORWARD))
     assert normalise(transcript.text) == normalise(GO_FORWARD_SAID) and transcript.backend == "whisper"
 
