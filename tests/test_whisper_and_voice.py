@@ -134,8 +134,8 @@ def test_the_prompt_primes_whisper_with_the_intents(robot):
 
 def test_a_request_is_decoded_once_in_a_window_shorter_than_whisper_s(robot):
     """One beam-search pass (faster-whisper's default decodes an unsure pass again at rising temperatures: 6
-    passes, 15 s for this 1 s request), over a 20 s window instead of Whisper's 30 s; a longer utterance is read
-    whole, and more than Whisper's 30 s is refused rather than cut."""
+    passes, 15 s for this 1 s request), in English over a 20 s window instead of Whisper's 30 s; a longer utterance
+    is read whole, and more than Whisper's 30 s is refused rather than cut."""
     prompt = make_recognizer(VoiceOptions(), robot.brain.folder, robot.brain.data).prompt
     unsure = synthesize("who exactly are you", Voice("en-us+f2", 165))  # a development request it mishears
 
@@ -165,6 +165,7 @@ def test_a_request_is_decoded_once_in_a_window_shorter_than_whisper_s(robot):
 
     assert calls(WhisperOptions(), unsure) == ([2000], 1)
     assert calls(WhisperOptions(window_seconds=30), unsure) == ([3000], 1)
+    assert calls(WhisperOptions(language="zh"), unsure) == ([3000], 1)  # chosen on English: other languages keep 30 s
     long = np.concatenate([unsure, np.zeros(SAMPLE_RATE * 24, np.float32)])  # 25 s: read whole, no padding
     frames = -(-long.size // 160)  # 10 ms frames
     assert calls(WhisperOptions(), long) == ([frames + frames % 2], 1)  # even: the encoder halves the frames

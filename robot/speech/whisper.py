@@ -5,8 +5,9 @@ into the cache and checked) and `tiny.en` (English only, one wheel). Any other f
 accepted as a path. The recogniser can be primed with the words users say to this robot (`prompt`, built from
 the intents by `robot.intents.spoken`), which Whisper reads as text that came before the utterance.
 
-An utterance is decoded in one beam-search pass over a window shorter than Whisper's 30 s (`window_seconds`):
-a request of two seconds was otherwise read with 28 s of padding, and the encoder's cost follows the window.
+An utterance is decoded in one beam-search pass; in English over a window shorter than Whisper's 30 s
+(`window_seconds`): a request of two seconds was otherwise read with 28 s of padding, and the encoder's cost
+follows the window.
 """
 
 from __future__ import annotations
@@ -137,9 +138,10 @@ class WhisperOptions:
     use_prompt: bool = True  # prime the decoder with the words users say to this robot
     compute_type: str = "int8"
     threads: int = 0  # CTranslate2's threads; 0: as many as torch uses (`robot.threads`)
-    window_seconds: float = 20.0  # the encoder reads this much (or the whole utterance, when longer) instead of
-    # Whisper's 30 s: decoding 40% faster, and within a word of 30 s on the development requests and the real
-    # recordings (15 s lost one there; benchmarks/RESULTS.md, "Whisper's window")
+    window_seconds: float = 20.0  # in English, the encoder reads this much (or the whole utterance, when longer)
+    # instead of Whisper's 30 s: decoding 40% faster, and within a word of 30 s on the development requests and the
+    # real recordings (15 s lost one there). Other languages keep 30 s: at 20 s, Whisper repeated itself on
+    # Mandarin requests (benchmarks/RESULTS.md, "Whisper's window")
 
 
 WINDOW_FRAMES, HOP = 3000, 160  # Whisper's own window: 30 s of frames 10 ms (160 samples) apart, the most it reads
@@ -193,13 +195,14 @@ class WhisperRecognizer:
         if frames > WINDOW_FRAMES:
             raise InputError(f"Whisper reads at most {WINDOW_FRAMES // 100} s at once; this audio is "
                              f"{audio.size / SAMPLE_RATE:.1f} s")
-        frames = min(WINDOW_FRAMES, max(round(self.options.window_seconds * 100), frames + frames % 2))  # even: the
-        # encoder halves the frames. Padded with silence before the spectrogram, as Whisper was trained (faster-whisper
-        # pads the spectrogram with zeros, a level of noise): then the window's length barely changes a word
-        padded = np.pad(audio.astype(np.float32, copy=False), (0, frames * HOP - audio.size))
-        features = self.model.feature_extractor(padded)[:, :frames]
+        audio = audio.astype(np.float32, copy=False)
+        language = self.options.language or self.model.detect_language(audio=audio)[0]
+        window = round(self.options.window_seconds * 100) if language == "en" else WINDOW_FRAMES
+        frames = min(WINDOW_FRAMES, max(window, frames + frames % 2))  # even: the encoder halves the frames
+        # Padded with silence before the spectrogram, as Whisper was trained (faster-whisper pads the spectrogram with
+        # zeros, a level of noise): then the window's length barely changes a word
+        features = self.model.feature_extractor(np.pad(audio, (0, frames * HOP - audio.size)))[:, :frames]
         encoded = self.model.encode(features)
-        language = self.options.language or self.model.detect_language(features=features)[0]
         tokenizer, prompt, suppressed = self._decoding(language)
         result = self.model.model.generate(encoded, [prompt], beam_size=self.options.beam_size,
                                            max_length=self.model.max_length, return_scores=True,
