@@ -38,17 +38,16 @@ import torch  # noqa: E402
 
 from robot.brain import Session  # noqa: E402
 from robot.intents.annotations import plain_text  # noqa: E402
-from robot.intents.spoken import recognizer_settings  # noqa: E402
 from robot.service import load_robot  # noqa: E402
 from robot.speech.audio import SAMPLE_RATE, load, resample, to_int16  # noqa: E402
 from robot.speech.endpoint import trim_silence  # noqa: E402
 from robot.speech.recognizers import BACKENDS  # noqa: E402
 from robot.speech.tts import Voice, synthesize, synthesize_stream  # noqa: E402
 from robot.speech.wer import word_error_rate  # noqa: E402
-from robot.speech.whisper import WhisperOptions, WhisperRecognizer  # noqa: E402
+from robot.speech.whisper import WhisperOptions  # noqa: E402
 from robot.voice.listen import Listener  # noqa: E402
 from robot.voice.recording import StreamedRecording  # noqa: E402
-from robot.voice.voice_robot import VoiceOptions, VoiceRobot, speech_folder  # noqa: E402
+from robot.voice.voice_robot import VoiceOptions, VoiceRobot, make_recognizer  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 HUMAN = HERE / "data" / "human"
@@ -185,10 +184,10 @@ def window_rows(robot, requests: list[tuple[str, str]], streams: list[tuple[np.n
                                          for k, s in enumerate(references)], references),
             f"real recordings ({len(recordings)})": ([trim_silence(load(HUMAN / f)) for _, f, _ in recordings],
                                                      [t for _, _, t in recordings])}
-    prompt = recognizer_settings(speech_folder(robot.brain.folder, robot.brain.data))["prompt"]
     rows = []
     for seconds in windows:
-        recognizer = WhisperRecognizer(replace(whisper, window_seconds=seconds), prompt)
+        recognizer = make_recognizer(VoiceOptions(backend="whisper", whisper=replace(whisper, window_seconds=seconds)),
+                                     robot.brain.folder, robot.brain.data)
         recognizer.transcribe(sets["requests"][0][0])  # warm
         for name, (utterances, said) in sets.items():
             heard = [recognizer.transcribe(u) for u in utterances]

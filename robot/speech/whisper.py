@@ -191,14 +191,14 @@ class WhisperRecognizer:
         development request from 0.7 to 15 s and changed no word of their WER) over the utterance and silence
         to the end of the window, or an empty text where Whisper finds no speech."""
         began = time.perf_counter()
-        frames = -(-audio.size // HOP)
-        if frames > WINDOW_FRAMES:
+        spoken = -(-audio.size // HOP)  # the utterance's frames
+        if spoken > WINDOW_FRAMES:
             raise InputError(f"Whisper reads at most {WINDOW_FRAMES // 100} s at once; this audio is "
                              f"{audio.size / SAMPLE_RATE:.1f} s")
         audio = audio.astype(np.float32, copy=False)
         language = self.options.language or self.model.detect_language(audio=audio)[0]
         window = round(self.options.window_seconds * 100) if language == "en" else WINDOW_FRAMES
-        frames = min(WINDOW_FRAMES, max(window, frames + frames % 2))  # even: the encoder halves the frames
+        frames = min(WINDOW_FRAMES, max(window, spoken + spoken % 2))  # even: the encoder halves the frames
         # Padded with silence before the spectrogram, as Whisper was trained (faster-whisper pads the spectrogram with
         # zeros, a level of noise): then the window's length barely changes a word
         features = self.model.feature_extractor(np.pad(audio, (0, frames * HOP - audio.size)))[:, :frames]
