@@ -395,6 +395,31 @@ def test_browser_speaks_a_reply_a_sentence_at_a_time(tmp_path, encoder):
         app.close()
 
 
+def test_the_spoken_reply_is_what_was_said_along_not_a_second_synthesis():
+    """The Spoken reply player gets the clips said as the reply was written, joined: the default voice speaks
+    each sentence once."""
+    from robot.speech.audio import SAMPLE_RATE
+    from robot.speech.tts import synthesize
+    from robot.web.voice_controls import Speaker
+
+    said = []
+
+    def say(text: str):
+        said.append(text)
+        return synthesize(text)
+
+    speaker = Speaker(say)
+    first = speaker.along("Hello there. How")
+    rest = speaker.along("Hello there. How are you today?", final=True)
+    assert (first["text"], rest["text"]) == ("Hello there.", "How are you today?") and said == [first["text"],
+                                                                                                 rest["text"]]
+    rate, audio = speaker.whole()
+    assert rate == SAMPLE_RATE and audio.dtype.name == "int16"
+    assert len(audio) == sum(len(synthesize(text)) for text in said) > SAMPLE_RATE  # both sentences, in order
+    assert len(said) == 2  # nothing synthesised again
+    assert Speaker(None).whole() is None and Speaker(say).whole() is None  # not speaking / nothing said
+
+
 def test_the_editor_quotes_what_its_highlighter_would_misread():
     """An unquoted apostrophe ("what's up") starts a string for the page's YAML highlighter: such text is written
     double-quoted, and reads back the same."""

@@ -136,21 +136,23 @@ def build_chat_tab(robot: Robot, feedback: FeedbackStore, voice_controls, guard:
 
     def turn(message: str, history: list[dict], state: Conversation | None, speaker: Speaker):
         """A typed turn: the box emptied, the reply growing in the chat and its line under it, and what the
-        `speaker` says of it as it is written (for the page's sentence player; the rest after the last step)."""
+        `speaker` says of it as it is written (for the page's sentence player; the rest after the last step,
+        with the whole of it for the Spoken reply player)."""
         if not (message or "").strip():  # nothing to send: everything stays as it is (the box too: what is typed
-            yield gr.skip(), history, state, gr.skip(), gr.skip()  # meanwhile is the next message)
+            yield gr.skip(), history, state, gr.skip(), gr.skip(), gr.skip()  # meanwhile is the next message)
             return
         state = state or Conversation()
         reply = None
         for grown, reply in converse(robot, message, history, state):
-            yield "", grown, state, meta_line(reply), speaker.along(reply.text)
+            yield "", grown, state, meta_line(reply), speaker.along(reply.text), None
         if speaker.speaking:
-            yield gr.skip(), gr.skip(), gr.skip(), gr.skip(), speaker.along(reply.text, final=True)
+            rest = speaker.along(reply.text, final=True)
+            yield gr.skip(), gr.skip(), gr.skip(), gr.skip(), rest, speaker.whole()
 
     def chat(message: str, history: list[dict], state: Conversation | None):
         """The API's turn: text only."""
         for step in turn(message, history, state, voice.speaker(False, "", 0)):
-            yield step[:-1]
+            yield step[:-2]
 
     def spoken_chat(message: str, history: list[dict], state: Conversation | None, speak: bool, name: str,
                     wpm: float):
@@ -243,7 +245,7 @@ def build_chat_tab(robot: Robot, feedback: FeedbackStore, voice_controls, guard:
         return listener(lambda: replying, None, [send, stop, note], queue=False, **hidden, **later)
 
     said_turn = [box, chatbot, conversation]
-    spoken_turn, page_outputs = [*said_turn, *voice.settings], [*turn_outputs, voice.player]
+    spoken_turn, page_outputs = [*said_turn, *voice.settings], [*turn_outputs, voice.player, voice.spoken]
     typed = [show(box.submit).then(spoken_chat, spoken_turn, page_outputs, **hidden, **later),
              show(send.click).then(spoken_chat, spoken_turn, page_outputs, **hidden, **later),
              begin(chatbot.example_select(example_text, None, box, **hidden)).then(spoken_chat, spoken_turn,
@@ -254,8 +256,6 @@ def build_chat_tab(robot: Robot, feedback: FeedbackStore, voice_controls, guard:
     for event in events:
         event.then(lambda: idle, None, [send, stop], queue=False, **hidden, **later)
     stop.click(lambda: idle, None, [send, stop], cancels=events, queue=False, **hidden)
-    for event in typed:
-        voice.speak_last(event)  # typed messages' replies are spoken too, when replies are spoken
     events.append(chatbot.undo(undo, [chatbot, conversation], [chatbot, conversation, meta], **hidden))
     timers = [timers_line, ticking, voice.player]
     for event in [*events, *voice.events]:

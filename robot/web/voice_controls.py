@@ -111,12 +111,14 @@ def clip(audio: np.ndarray, turn: int | str, text: str) -> dict:
 
 class Speaker:
     """One reply spoken as it is written: `along` gives the clip of the sentences completed since its last call
-    (with `final`, all that is left), or gr.skip() when there is nothing to say or replies are not spoken."""
+    (with `final`, all that is left), or gr.skip() when there is nothing to say or replies are not spoken;
+    `whole` is all it said, for the Spoken reply player (the reply is not synthesised a second time)."""
 
     turns = itertools.count(1)  # the page's player cuts a turn's clips short when the next turn's come
 
     def __init__(self, say: Callable[[str], np.ndarray | None] | None) -> None:
         self.say, self.cutter, self.turn = say, SentenceCutter(), next(self.turns)
+        self.said: list[np.ndarray] = []
 
     @property
     def speaking(self) -> bool:
@@ -127,14 +129,20 @@ class Speaker:
             return gr.skip()
         sentences = self.cutter.take(text, final)
         audio = self.say(sentences) if sentences else None
-        return gr.skip() if audio is None else clip(audio, self.turn, sentences)
+        if audio is None:
+            return gr.skip()
+        self.said.append(audio)
+        return clip(audio, self.turn, sentences)
+
+    def whole(self) -> tuple[int, np.ndarray] | None:
+        return (SAMPLE_RATE, to_int16(np.concatenate(self.said))) if self.said else None
 
 
 @dataclass(frozen=True)
 class VoiceControls:
     events: list[gr.events.Dependency]  # the events that add a turn (a recording, an upload)
     labelled: Labelled  # the components whose words follow the model's language
-    speak_last: Callable[[gr.events.Dependency], None]  # after a typed turn: its whole reply, to hear again
+    spoken: gr.Audio  # the Spoken reply player: the last reply, whole, to hear again
     player: gr.HTML  # the page's sentence player (replies as they are written, and timers' rings)
     settings: list[gr.components.Component]  # speak replies?, the voice, its speed
     speaker: Callable[[bool, str, float], Speaker]  # a turn's Speaker for the settings
@@ -169,9 +177,11 @@ def build_voice_controls(voice: VoiceRobot, chatbot: gr.Chatbot, conversation: g
             return
         for grown, reply in converse(voice.robot, transcript.text, history, state):  # noqa: B007 - the last is kept
             yield None, grown, state, meta_line(reply) + heard, None, speaker.along(reply.text)
-        if speaker.speaking:  # the rest said first: the whole reply's synthesis must not hold it up
-            yield None, grown, state, meta_line(reply) + heard, None, speaker.along(reply.text, final=True)
-        yield None, grown, state, meta_line(reply) + heard, spoken_reply(reply.text, speak, name, wpm), gr.skip()
+        if speaker.speaking:  # what it said, whole, for the Spoken reply player
+            rest = speaker.along(reply.text, final=True)
+            yield None, grown, state, meta_line(reply) + heard, speaker.whole(), rest
+        else:
+            yield None, grown, state, meta_line(reply) + heard, spoken_reply(reply.text, speak, name, wpm), gr.skip()
 
     def speech(text: str, speak: bool, name: str, wpm: float) -> np.ndarray | None:
         """A reply as 16 kHz float audio, when replies are spoken."""
@@ -191,10 +201,6 @@ def build_voice_controls(voice: VoiceRobot, chatbot: gr.Chatbot, conversation: g
 
     def speaker(speak: bool, name: str, wpm: float) -> Speaker:
         return Speaker((lambda text: speech(text, speak, name, wpm)) if speak else None)
-
-    def say_last(state: Conversation | None, speak: bool, name: str, wpm: float):
-        """The last reply of a typed turn, whole, to be heard again (nothing when the turn was not answered)."""
-        return spoken_reply(state.replies[-1].text if state and state.replies else "", speak, name, wpm)
 
     def hear(path: str | None, history: list[dict], state: Conversation | None, speak: bool, name: str,
              wpm: float, along: bool = True):
@@ -264,9 +270,6 @@ def build_voice_controls(voice: VoiceRobot, chatbot: gr.Chatbot, conversation: g
                 (speak, {"label": "speak"}), (voice_name, {"label": "voice"}), (rate, {"label": "rate"}),
                 (settings_box, {"label": "voice_settings"})]
 
-    def speak_last(event: gr.events.Dependency) -> None:
-        event.then(say_last, [conversation, *settings], spoken, show_progress="hidden", api_visibility="private")
-
     def ring(text: str, speak: bool, name: str, wpm: float) -> dict:
         """A timer's chime, and its words when replies are spoken, for the sentence player."""
         words_spoken = speech(text, speak, name, wpm)
@@ -274,4 +277,4 @@ def build_voice_controls(voice: VoiceRobot, chatbot: gr.Chatbot, conversation: g
         return clip(sound if words_spoken is None else np.concatenate([sound, words_spoken]), f"ring {time.time()}",
                     text)
 
-    return VoiceControls(events, labelled, speak_last, player, settings, speaker, ring)
+    return VoiceControls(events, labelled, spoken, player, settings, speaker, ring)
