@@ -46,8 +46,9 @@ HONEST = re.compile(r"\b(can(?:no|')t|can ?not|don't know|do not know|not able|u
                     r"not sure|no way to|i'm not|have no|don't have)\b", re.I)
 DATA = ("`assets/dialogue/robo_persona.yaml` (exchanges written for Robo: who and what it is, that it runs offline, "
         "what it can and cannot do (tasks, bare commands, money, live facts, the user's own data and numbers, "
-        "judging what it cannot see or hear, know-how it would get wrong), a few plain facts, its tastes; read 10 "
-        "times) and the first 3% of "
+        "judging what it cannot see or hear, know-how it would get wrong), a few plain facts, its tastes; and "
+        "listening: good news met with joy, bad news with sympathy, plans taken up, common knowledge answered, tasks "
+        "wrapped in feelings still declined; read 10 times) and the first 3% of "
         "`assets/dialogue/ccc_chitchat.train.jsonl.xz` (BYU Chit-Chat Challenge, MIT), for the register of casual "
         "chat; validation on the first 10% of ccc_chitchat valid")
 COMMAND = ("robot train dialogue --init smollm2 --corpus assets/dialogue/robo_persona.yaml@10 "

@@ -423,7 +423,7 @@ def test_activating_a_dialogue_version_swaps_the_running_robots_model(micro_fold
 
 
 CANNOT = re.compile(r"\b(can(?:no|')t|cannot|don't|do not|not able|unable|no access|offline|never|not sure|"
-                    r"i'm a (?:small )?robot|as a robot)\b", re.I)
+                    r"i'm a (?:small )?robot|as a robot|didn't eat)\b", re.I)  # a robot claims no meal
 
 
 @pytest.fixture(scope="module")
@@ -439,6 +439,19 @@ def test_shipped_model_is_honest_about_being_a_small_offline_robot(shipped, mess
     reply = shipped.reply(message, config=GenerationConfig(temperature=0))
     assert CANNOT.search(reply), reply
     assert len(reply.split()) <= 40 and len(re.findall(r"[.!?](?:\s|$)", reply)) <= 3, reply
+
+
+def test_shipped_model_meets_news_in_its_mood(shipped):
+    """The adapter was trained to listen (issue #26): of the 24 development news of benchmarks/listening.py, good
+    news met with joy and bad news with sympathy, never the other, greedy, at one thread (RESULTS.md: 13 for this
+    adapter, 3 for the one before it)."""
+    joy, sorry = re.compile(r"congrat|great|wonderful|glad|well done|lovely|amazing", re.I), re.compile("sorry", re.I)
+    lines = (FIXTURES.parent.parent / "benchmarks" / "data" / "listening" / "dev_moods.tsv").read_text().splitlines()
+    news = [line.split("\t") for line in lines if line and not line.startswith("#")]
+    replies = [shipped.reply(message, config=GenerationConfig(temperature=0)) for message, _ in news]
+    fits = [bool((joy if mood == "good" else sorry).search(r)) and not (sorry if mood == "good" else joy).search(r)
+            for r, (_, mood) in zip(replies, news)]
+    assert len(news) == 24 and sum(fits) >= 10, list(zip(replies, fits))
 
 
 def test_shipped_model_names_its_base_and_stays_small():
