@@ -96,7 +96,9 @@ def test_a_chinese_model_hears_mandarin_and_answers_in_a_mandarin_voice(zh_model
         make_recognizer(VoiceOptions(backend="moonshine"), zh_model[0])
     assert voice_for("zh").name == "cmn-latn-pinyin" and voice_for("en") == Voice()
     assert voice_for("zh", Voice("en-us")).name == "en-us"  # a voice chosen by name is kept
-    for text, intent in [("现在几点了", "time"), ("明天会下雨吗", "weather")]:
+    # espeak-ng's Mandarin is hard to hear: "现在几点了" came out as "天气点了" on an AVX-512 CPU, whose int8 kernels
+    # differ (without the intents' prompt it hears no time phrase at all), so one it hears whole, primed
+    for text, intent in [("告诉我时间", "time"), ("明天会下雨吗", "weather")]:
         speech = synthesize(text, voice_for("zh", Voice(words_per_minute=130)))
         padded = np.concatenate([np.zeros(8000, np.float32), speech, np.zeros(16000, np.float32)])
         result = voice.turn(padded, Session())
