@@ -144,7 +144,7 @@ def build_chat_tab(robot: Robot, feedback: FeedbackStore, voice_controls, guard:
         state = state or Conversation()
         reply = None
         for grown, reply in converse(robot, message, history, state):
-            yield "", grown, state, meta_line(reply), speaker.along(reply.text), None
+            yield "", grown, state, meta_line(reply), speaker.along(reply.text), gr.skip()
         if speaker.speaking:
             rest = speaker.along(reply.text, final=True)
             yield gr.skip(), gr.skip(), gr.skip(), gr.skip(), rest, speaker.whole()

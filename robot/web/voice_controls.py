@@ -142,7 +142,8 @@ class Speaker:
 class VoiceControls:
     events: list[gr.events.Dependency]  # the events that add a turn (a recording, an upload)
     labelled: Labelled  # the components whose words follow the model's language
-    spoken: gr.Audio  # the Spoken reply player: the last reply, whole, to hear again
+    spoken: gr.Audio  # the Spoken reply player: the last reply spoken, whole, to hear again; it stays until the
+    # next one replaces it (never emptied: Gradio's player, removed while it loads a clip, warns of stale state)
     player: gr.HTML  # the page's sentence player (replies as they are written, and timers' rings)
     settings: list[gr.components.Component]  # speak replies?, the voice, its speed
     speaker: Callable[[bool, str, float], Speaker]  # a turn's Speaker for the settings
@@ -173,10 +174,10 @@ def build_voice_controls(voice: VoiceRobot, chatbot: gr.Chatbot, conversation: g
         the whole reply for the Spoken reply player; `heard` says how it was heard."""
         if not transcript.text:
             gr.Warning("I heard speech but could not make out any words; try again a little closer.")
-            yield None, history, state, gr.skip(), None, gr.skip()
+            yield None, history, state, gr.skip(), gr.skip(), gr.skip()
             return
         for grown, reply in converse(voice.robot, transcript.text, history, state):  # noqa: B007 - the last is kept
-            yield None, grown, state, meta_line(reply) + heard, None, speaker.along(reply.text)
+            yield None, grown, state, meta_line(reply) + heard, gr.skip(), speaker.along(reply.text)
         if speaker.speaking:  # what it said, whole, for the Spoken reply player
             rest = speaker.along(reply.text, final=True)
             yield None, grown, state, meta_line(reply) + heard, speaker.whole(), rest
@@ -212,15 +213,15 @@ def build_voice_controls(voice: VoiceRobot, chatbot: gr.Chatbot, conversation: g
             gr.Warning(str(error))
             transcript = None
         if transcript is None:
-            yield None, history, state, gr.skip(), None, gr.skip()
+            yield None, history, state, gr.skip(), gr.skip(), gr.skip()
             return
         yield from answer(transcript, history, state, speaker(speak and along, name, wpm), speak, name, wpm)
 
     def hear_api(path: str | None, history: list[dict], state: Conversation | None, speak: bool, name: str,
                  wpm: float):
         """`hear` for API clients: the reply's text and its whole audio, no sentence player."""
-        for step in hear(path, history, state, speak, name, wpm, along=False):
-            yield step[:-1]
+        for *step, spoken, _ in hear(path, history, state, speak, name, wpm, along=False):
+            yield *step, None if spoken == gr.skip() else spoken  # the caller gets no audio, not an update
 
     def listen(piece: tuple[int, np.ndarray] | None, streamed: StreamedRecording | None) -> StreamedRecording:
         """A quarter of a second of the microphone, on its way to the endpointer and the recogniser."""
@@ -239,14 +240,14 @@ def build_voice_controls(voice: VoiceRobot, chatbot: gr.Chatbot, conversation: g
         """Stop clicked: the transcript, made while the user spoke where possible, answered."""
         state = state or Conversation()
         if streamed is None:
-            yield None, None, history, state, gr.skip(), None, gr.skip()
+            yield None, None, history, state, gr.skip(), gr.skip(), gr.skip()
             return
         began = time.perf_counter()
         try:
             transcript, early = streamed.finish()
         except InputError as error:
             gr.Warning(str(error))
-            yield None, None, history, state, gr.skip(), None, gr.skip()
+            yield None, None, history, state, gr.skip(), gr.skip(), gr.skip()
             return
         waited = time.perf_counter() - began
         heard = words(voice.robot.brain.language)["heard_early" if early else "heard_late"].format(seconds=waited)
