@@ -127,9 +127,10 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u
 
 
 def clean_message(text: str) -> str:
-    """NFC, no control or invisible formatting characters, whitespace collapsed."""
-    text = unicodedata.normalize("NFC", str(text or ""))
-    return " ".join(_CONTROL.sub(" ", text).split())
+    """The message the robot reads: NFC, no control or invisible formatting characters, whitespace collapsed,
+    cut at `MAX_MESSAGE_CHARS`."""
+    text = unicodedata.normalize("NFC", str(text or "")[:MAX_INPUT_CHARS])
+    return " ".join(_CONTROL.sub(" ", text).split())[:MAX_MESSAGE_CHARS]
 
 
 @dataclass(frozen=True)
@@ -216,7 +217,7 @@ class Robot:
         """Replies of growing text for one turn; the last one is complete."""
         brain = self.brain
         persona, fallback = self.speaking(brain)
-        message = clean_message(text[:MAX_INPUT_CHARS])[:MAX_MESSAGE_CHARS]
+        message = clean_message(text)
         if not message:
             yield Reply(persona.empty, None, 0.0, "fallback")
             return

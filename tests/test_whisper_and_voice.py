@@ -73,6 +73,10 @@ def test_moonshine_transcripts_unlike_any_request_are_heard_again_by_whisper(rob
     Whisper, primed with the intents, hears those again. Requests the robot knows are not decoded twice."""
     doubt = unlikely_request(robot.brain, VoiceOptions().doubt_below)
     assert not doubt("what time is it") and not doubt("tell me a joke")
+    encoder = robot.brain.classifier.encoder
+    read = encoder.recent.cache_info().misses
+    assert robot.respond("tell me a joke", Session()).intent == "joke"  # the doubt check's reading is the turn's
+    assert encoder.recent.cache_info().misses == read
     assert doubt("Harold is the robot") and doubt("do you know a good dog")
     request = synthesize("what time is it right now", Voice())
     assert VoiceRobot(robot, VoiceOptions(backend="moonshine")).transcribe(request).backend == "moonshine"

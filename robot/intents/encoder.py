@@ -221,6 +221,9 @@ def shared_encoder(config: EncoderConfig = EncoderConfig(), device: str = "cpu")
     return SentenceEncoder(config, device=device, cache_path=cache_home() / "embeddings.sqlite")
 
 
+RECENT_MESSAGES = 16  # messages whose encoding is kept (`encode_message`)
+
+
 class SentenceEncoder:
     def __init__(self, config: EncoderConfig = EncoderConfig(), device: str = "cpu",
                  cache_path: Path | None = None) -> None:
@@ -256,6 +259,7 @@ class SentenceEncoder:
         self.cache = EmbeddingCache(cache_path, key) if cache_path else None
         self.messages = Batcher(self._run_each, "encoder-batches")  # a batch costs about half as much per
         # sentence as one call each (`benchmarks/encoder_engines.py`)
+        self.recent = functools.lru_cache(maxsize=RECENT_MESSAGES)(self._encode_message)
 
     def _export(self, folder: Path) -> None:
         _export(self.pooled, self.tokenizer, folder)
@@ -321,10 +325,16 @@ class SentenceEncoder:
         return out
 
     def encode_message(self, text: str) -> tuple[np.ndarray, TokenStates]:
-        """Sentence features (1, dim) and token states of one message, from one forward pass (shared with the
-        messages of other conversations that arrive meanwhile)."""
+        """Sentence features (1, dim, read-only) and token states of one message, from one forward pass (shared
+        with the messages of other conversations that arrive meanwhile). The last few messages are kept: a voice
+        turn's transcript is read by the recogniser's doubt check, then by the turn."""
+        return self.recent(text)
+
+    def _encode_message(self, text: str) -> tuple[np.ndarray, TokenStates]:
         features, tokens = self.messages(text)
-        return (self.multilingual.encode([text]) if self.multilingual else features), tokens
+        features = self.multilingual.encode([text]) if self.multilingual else features
+        features.setflags(write=False)  # shared by every reader of the message
+        return features, tokens
 
     def similarity(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """Cosine similarities of unit vectors (rows of `a` against rows of `b`) on MiniLM's scale, where

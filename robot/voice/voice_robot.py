@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from robot.brain import Brain, Reply, Robot, Session
+from robot.brain import Brain, Reply, Robot, Session, clean_message
 from robot.errors import InputError
 from robot.intents.formats import parse_native_yaml, read_text, to_native_yaml
 from robot.intents.schema import IntentData
@@ -144,7 +144,12 @@ def unlikely_request(brain: Brain, below: float) -> Callable[[str], bool]:
     out-of-scope threshold. Moonshine cannot be primed with the intents, and what it mishears ("Harold is the
     robot", "do you know a good dog") reads like nothing the robot knows; Whisper, primed, hears it again."""
     classifier = brain.classifier
-    return lambda text: classifier.predict([text])[0].score < below * classifier.threshold
+
+    def doubt(text: str) -> bool:  # read as the turn will read it: the turn then finds it encoded
+        features, _ = classifier.encoder.encode_message(clean_message(text))
+        return classifier.classify_message(features).score < below * classifier.threshold
+
+    return doubt
 
 
 @functools.cache
