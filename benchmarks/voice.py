@@ -12,10 +12,13 @@ second at 48 kHz, Stop clicked half a second after the speech ends): the time fr
     python benchmarks/voice.py [--requests benchmarks/data/voice_requests.tsv] [--threads 2]
                                [--backends whisper pocketsphinx] [--whisper-model base] [--errors]
     python benchmarks/voice.py --requests benchmarks/data/voice_dev.tsv --windows 30 25 20 15 12
+    python benchmarks/voice.py --requests benchmarks/data/voice_dev.tsv --doubts 0 2 4 6 100
 
 `--windows`: only Whisper's WER and decoding time for each encoder window (seconds) on the requests (in the
 benchmark's voices and in the default reply voice) and the real recordings, cut from their silence as `robot
-voice` passes them; for choosing `WhisperOptions.window_seconds` on the development requests.
+voice` passes them; for choosing `WhisperOptions.window_seconds` on the development requests. `--doubts`: the
+same sets heard by Moonshine with Whisper for what the intent model doubts, for choosing
+`VoiceOptions.doubt_below`.
 """
 
 from __future__ import annotations
@@ -173,17 +176,23 @@ def backend_rows(name: str, robot, requests: list[tuple[str, str]], voices: list
     return rows
 
 
-def window_rows(robot, requests: list[tuple[str, str]], streams: list[tuple[np.ndarray, int]],
-                whisper: WhisperOptions, windows: list[float]) -> list[tuple]:
-    """WER and decoding time p50 of Whisper, primed with the intents, for each encoder window: on the requests in
-    the benchmark's voices, in the default reply voice (a clean neural voice), and on the real recordings."""
+def choice_sets(requests: list[tuple[str, str]], streams: list[tuple[np.ndarray, int]]) \
+        -> dict[str, tuple[list[np.ndarray], list[str]]]:
+    """What a recogniser's setting is chosen on, cut from their silence as `robot voice` passes them: the requests
+    in the benchmark's voices, in the default reply voice (a clean neural voice), and the real recordings."""
     references = [s for _, s in requests]
     recordings = read_tsv(HUMAN / "transcripts.tsv")
-    sets = {"requests": ([trim_silence(signal) for signal, _ in streams], references),
+    return {"requests": ([trim_silence(signal) for signal, _ in streams], references),
             "requests, default voice": ([trim_silence(stream_of(synthesize(s, Voice()), k)[0])
                                          for k, s in enumerate(references)], references),
             f"real recordings ({len(recordings)})": ([trim_silence(load(HUMAN / f)) for _, f, _ in recordings],
                                                      [t for _, _, t in recordings])}
+
+
+def window_rows(robot, requests: list[tuple[str, str]], streams: list[tuple[np.ndarray, int]],
+                whisper: WhisperOptions, windows: list[float]) -> list[tuple]:
+    """WER and decoding time p50 of Whisper, primed with the intents, for each encoder window (`choice_sets`)."""
+    sets = choice_sets(requests, streams)
     rows = []
     for seconds in windows:
         recognizer = make_recognizer(VoiceOptions(backend="whisper", whisper=replace(whisper, window_seconds=seconds)),
@@ -193,6 +202,24 @@ def window_rows(robot, requests: list[tuple[str, str]], streams: list[tuple[np.n
             heard = [recognizer.transcribe(u) for u in utterances]
             rows.append((f"window {seconds:g} s, {name}: WER / decoding p50",
                          f"{word_error_rate(said, [t.text for t in heard]):.1%} / "
+                         f"{1000 * percentile([t.seconds for t in heard], 50):.0f} ms", ""))
+    return rows
+
+
+def doubt_rows(robot, requests: list[tuple[str, str]], streams: list[tuple[np.ndarray, int]],
+               whisper: WhisperOptions, factors: list[float]) -> list[tuple]:
+    """Moonshine as `robot voice` hears with it, for each `VoiceOptions.doubt_below` (0: only what Moonshine is
+    unsure of goes to Whisper): WER, the share heard again by Whisper and decoding p50 (`choice_sets`)."""
+    sets = choice_sets(requests, streams)
+    rows = []
+    for factor in factors:
+        voice = VoiceRobot(robot, VoiceOptions(backend="moonshine", whisper=whisper, doubt_below=factor, speak=False))
+        voice.transcribe(sets["requests"][0][0])  # warm, Whisper built
+        for name, (utterances, said) in sets.items():
+            heard = [voice.transcribe(u) for u in utterances]
+            again = np.mean([t.backend.endswith("+whisper") for t in heard])
+            rows.append((f"doubted under {factor:g} x threshold, {name}: WER / Whisper's pass / decoding p50",
+                         f"{word_error_rate(said, [t.text for t in heard]):.1%} / {again:.0%} / "
                          f"{1000 * percentile([t.seconds for t in heard], 50):.0f} ms", ""))
     return rows
 
@@ -240,6 +267,8 @@ def main() -> None:
     parser.add_argument("--errors", action="store_true", help="print every misrecognised request")
     parser.add_argument("--windows", type=float, nargs="+", help="only Whisper's WER and decoding time for each "
                         "encoder window, in seconds")
+    parser.add_argument("--doubts", type=float, nargs="+", help="only Moonshine's WER, Whisper's share and decoding "
+                        "time for each doubt factor (VoiceOptions.doubt_below)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     whisper = WhisperOptions(model=args.whisper_model, threads=args.threads)
@@ -258,6 +287,9 @@ def main() -> None:
 
     if args.windows:
         print_table(window_rows(robot, requests, streams, whisper, args.windows))
+        return
+    if args.doubts:
+        print_table(doubt_rows(robot, requests, streams, whisper, args.doubts))
         return
     text_accuracy = np.mean([robot.respond(s, Session()).intent == i for i, s in requests])
     rows = [("intent accuracy from text", f"{text_accuracy:.1%}", "")]
