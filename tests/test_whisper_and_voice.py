@@ -170,6 +170,7 @@ def test_a_request_is_decoded_once_in_a_window_shorter_than_whisper_s(robot):
     assert calls(WhisperOptions(), unsure) == ([2000], 1)
     assert calls(WhisperOptions(window_seconds=30), unsure) == ([3000], 1)
     assert calls(WhisperOptions(language="zh"), unsure) == ([3000], 1)  # chosen on English: other languages keep 30 s
+    assert calls(WhisperOptions(language=None), unsure) == ([3000], 1)  # the language told from the reading decoded
     long = np.concatenate([unsure, np.zeros(SAMPLE_RATE * 24, np.float32)])  # 25 s: read whole, no padding
     frames = -(-long.size // 160)  # 10 ms frames
     assert calls(WhisperOptions(), long) == ([frames + frames % 2], 1)  # even: the encoder halves the frames

@@ -133,7 +133,7 @@ def _load(model: str, compute_type: str, threads: int):
 @dataclass(frozen=True)
 class WhisperOptions:
     model: str = DEFAULT_MODEL  # a name in WHISPER_MODELS or a faster-whisper folder
-    language: str | None = "en"  # None: detected from the audio (multilingual models only)
+    language: str | None = "en"  # None: told from the audio, at the full 30 s window (multilingual models only)
     beam_size: int = 5
     use_prompt: bool = True  # prime the decoder with the words users say to this robot
     compute_type: str = "int8"
@@ -186,6 +186,13 @@ class WhisperRecognizer:
                                          get_suppressed_tokens(tokenizer, [-1]))
         return self._decodings[language]
 
+    def _encode(self, audio: np.ndarray, frames: int):
+        """The encoder's reading of `frames` 10 ms frames: the audio padded with silence before the spectrogram, as
+        Whisper was trained (faster-whisper pads the spectrogram with zeros, a level of noise); then the window's
+        length barely changes a word."""
+        padded = np.pad(audio, (0, frames * HOP - audio.size))
+        return self.model.encode(self.model.feature_extractor(padded)[:, :frames])
+
     def transcribe(self, audio: np.ndarray) -> Transcript:
         """One beam-search pass at temperature 0 (faster-whisper's fallback to higher temperatures took one
         development request from 0.7 to 15 s and changed no word of their WER) over the utterance and silence
@@ -196,13 +203,14 @@ class WhisperRecognizer:
             raise InputError(f"Whisper reads at most {WINDOW_FRAMES // 100} s at once; this audio is "
                              f"{audio.size / SAMPLE_RATE:.1f} s")
         audio = audio.astype(np.float32, copy=False)
-        language = self.options.language or self.model.detect_language(audio=audio)[0]
-        window = round(self.options.window_seconds * 100) if language == "en" else WINDOW_FRAMES
-        frames = min(WINDOW_FRAMES, max(window, spoken + spoken % 2))  # even: the encoder halves the frames
-        # Padded with silence before the spectrogram, as Whisper was trained (faster-whisper pads the spectrogram with
-        # zeros, a level of noise): then the window's length barely changes a word
-        features = self.model.feature_extractor(np.pad(audio, (0, frames * HOP - audio.size)))[:, :frames]
-        encoded = self.model.encode(features)
+        language = self.options.language
+        if language is None:  # told from Whisper's whole window, and decoded from that same reading
+            encoded = self._encode(audio, WINDOW_FRAMES)
+            language = self.model.model.detect_language(encoded)[0][0][0][2:-2]  # "<|en|>" -> "en"
+        else:
+            window = round(self.options.window_seconds * 100) if language == "en" else WINDOW_FRAMES
+            encoded = self._encode(audio, min(WINDOW_FRAMES, max(window, spoken + spoken % 2)))  # even: the encoder
+            # halves the frames
         tokenizer, prompt, suppressed = self._decoding(language)
         result = self.model.model.generate(encoded, [prompt], beam_size=self.options.beam_size,
                                            max_length=self.model.max_length, return_scores=True,
