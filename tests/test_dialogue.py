@@ -294,7 +294,7 @@ def test_chat_answers_out_of_scope_with_the_shipped_dialogue_model():
 
 def test_eval_dialogue_json():
     result = subprocess.run([sys.executable, "-m", "robot.cli", "eval", "dialogue", "--corpus", str(CORPUS),
-                             "--limit", "5", "--json"], capture_output=True, text=True, timeout=300)
+                             "--limit", "2", "--json"], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     metrics = json.loads(result.stdout)
     assert 0.5 < metrics["bits_per_char"] < 8 and metrics["n_chars"] > 1000 and 0 <= metrics["repetition_rate"] <= 1
