@@ -195,10 +195,10 @@ def build_voice_controls(voice: VoiceRobot, chatbot: gr.Chatbot, conversation: g
             gr.Warning(str(error))
             return None
 
-    def spoken_reply(text: str, speak: bool, name: str, wpm: float) -> tuple[int, np.ndarray] | None:
-        """A reply as audio for the Spoken reply player, when replies are spoken."""
+    def spoken_reply(text: str, speak: bool, name: str, wpm: float) -> tuple[int, np.ndarray] | dict:
+        """A reply as audio for the Spoken reply player, when replies are spoken (else it keeps what it has)."""
         audio = speech(text, speak, name, wpm)
-        return None if audio is None else (SAMPLE_RATE, to_int16(audio))
+        return gr.skip() if audio is None else (SAMPLE_RATE, to_int16(audio))
 
     def speaker(speak: bool, name: str, wpm: float) -> Speaker:
         return Speaker((lambda text: speech(text, speak, name, wpm)) if speak else None)
