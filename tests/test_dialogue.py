@@ -443,15 +443,35 @@ def test_shipped_model_is_honest_about_being_a_small_offline_robot(shipped, mess
 
 def test_shipped_model_meets_news_in_its_mood(shipped):
     """The adapter was trained to listen (issue #26): of the 24 development news of benchmarks/listening.py, good
-    news met with joy and bad news with sympathy, never the other, greedy, at one thread (RESULTS.md: 13 for this
-    adapter, 3 for the one before it)."""
+    news met with joy and bad news with sympathy, never the other, greedy, at one thread (RESULTS.md: 17 with the
+    engine's down projection in float32, 11-13 with every layer in int8, 3 for the adapter before)."""
     joy, sorry = re.compile(r"congrat|great|wonderful|glad|well done|lovely|amazing", re.I), re.compile("sorry", re.I)
     lines = (FIXTURES.parent.parent / "benchmarks" / "data" / "listening" / "dev_moods.tsv").read_text().splitlines()
     news = [line.split("\t") for line in lines if line and not line.startswith("#")]
     replies = [shipped.reply(message, config=GenerationConfig(temperature=0)) for message, _ in news]
     fits = [bool((joy if mood == "good" else sorry).search(r)) and not (sorry if mood == "good" else joy).search(r)
             for r, (_, mood) in zip(replies, news)]
-    assert len(news) == 24 and sum(fits) >= 10, list(zip(replies, fits))
+    assert len(news) == 24 and sum(fits) >= 15, list(zip(replies, fits))
+
+
+def test_the_int8_engine_reads_chat_as_its_float_model_does(shipped):
+    """The engine keeps `FLOAT_LAYERS` in float32: with every linear layer in int8 the shipped model read these
+    chats 0.8 nats a token worse than in float32, and replied as if it had not read the message (issue #26)."""
+    import torch.nn.functional as F
+
+    from robot.dialogue.generate import load_engine
+
+    float_model = load_engine(shipped.folder, quantize=False, progress=False)
+    gaps = []
+    chats = [json.loads(line)["turns"] for line in CORPUS.read_text().splitlines()]
+    for turns in [t for t in chats if len(t) >= 8][:4]:
+        history = list(zip(turns[0:6:2], turns[1:6:2]))
+        prompt = sum(shipped.prompt(turns[6], history, None, GenerationConfig()), [])
+        ids = torch.tensor([prompt + list(shipped.encode(turns[7]))])
+        with torch.inference_mode():
+            gaps.append(F.cross_entropy(shipped.model(ids).logits[0, :-1], ids[0, 1:]).item()
+                        - F.cross_entropy(float_model(ids).logits[0, :-1], ids[0, 1:]).item())
+    assert max(gaps) < 0.3, gaps
 
 
 def test_shipped_model_names_its_base_and_stays_small():
