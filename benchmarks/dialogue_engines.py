@@ -2,8 +2,8 @@
 in fp32, transformers with torch's dynamic int8 quantisation of the linear layers but the MLP's down projection
 (the robot's engine) and of every linear layer (the engine before 2026-12-07), and CTranslate2 (int8 and fp32;
 rows only where `ctranslate2` is installed), each at 1 and 2 threads. Greedy decoding of 60 tokens after a short
-prompt, the first token after a full 384-token context with nothing cached, and the model's loss (nats a token)
-on 12 held-out chats (the BYU Chit-Chat Challenge's validation fixture, as the robot formats a conversation).
+prompt, the first token after a full 384-token context with nothing cached, and how well each reads: bits per
+character on the replies of 12 held-out chats (the BYU Chit-Chat Challenge's validation fixture of the tests).
 
     python benchmarks/dialogue_engines.py [--model models/dialogue]
 """
@@ -12,41 +12,20 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import json
 import statistics
 import tempfile
 import time
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 from report import print_table
 
+from robot.dialogue.corpus import read_corpus
+from robot.dialogue.evaluate import bits_per_char
 from robot.dialogue.generate import DialogueModel, GenerationConfig, load_engine, merged_folder
 from robot.paths import SHIPPED_MODELS
 
 CHATS = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "dialogue" / "ccc_chitchat.valid.jsonl"
-
-
-def chat_tokens(dialogue: DialogueModel, chats: int = 12) -> list[list[int]]:
-    """Held-out chats as the robot's prompt holds them: persona, three exchanges, a message, then the reply."""
-    rows, long_enough = [], [t for t in (json.loads(line)["turns"] for line in CHATS.read_text().splitlines())
-                             if len(t) >= 8]
-    for turns in long_enough[:chats]:
-        prompt = sum(dialogue.prompt(turns[6], list(zip(turns[0:6:2], turns[1:6:2])), None, GenerationConfig()), [])
-        rows.append(prompt + list(dialogue.encode(turns[7])))
-    return rows
-
-
-def chat_loss(model, chats: list[list[int]]) -> float:
-    """Mean nats a token over the chats (every token after the first)."""
-    total, count = 0.0, 0
-    with torch.inference_mode():
-        for ids in chats:
-            x = torch.tensor([ids])
-            total += F.cross_entropy(model(x).logits[0, :-1], x[0, 1:], reduction="sum").item()
-            count += len(ids) - 1
-    return total / count
 
 
 def timed_torch(model, prompt: list[int], long: list[int]) -> tuple[float, float]:
@@ -108,11 +87,12 @@ def main() -> None:
     prompt = head + conversation
     long = (prompt * (384 // len(prompt) + 1))[:384]
     names = dialogue.tokenizer.convert_ids_to_tokens
-    chats = chat_tokens(dialogue)
+    chats = read_corpus([CHATS]).dialogues[:12]
     engines = (("transformers fp32", load_engine(args.model, quantize=False)),
                ("transformers + dynamic int8 (the robot's)", dialogue.model),
                ("transformers + dynamic int8, every linear layer", load_engine(args.model, float_layers=())))
-    losses = {name: f"{chat_loss(engine, chats):.3f}" for name, engine in engines}
+    read = {name: f"{bits_per_char(engine, dialogue.tokenizer, chats, dialogue.persona, 384)['bits_per_char']:.3f}"
+            for name, engine in engines}
     rows = []
     tmp = tempfile.TemporaryDirectory()
     ct2 = ct2_folder(args.model, Path(tmp.name)) if importlib.util.find_spec("ctranslate2") else None
@@ -120,14 +100,14 @@ def main() -> None:
         torch.set_num_threads(threads)
         for name, engine in engines:
             decode, first = timed_torch(engine, prompt, long)
-            rows.append((f"{name}, {threads} thread(s)", f"{decode:.0f} tok/s", f"{first:.0f} ms", losses[name]))
+            rows.append((f"{name}, {threads} thread(s)", f"{decode:.0f} tok/s", f"{first:.0f} ms", read[name]))
         for compute_type in ("int8", "float32") if ct2 else ():
             decode, first = timed_ct2(ct2, compute_type, threads, names(prompt), names(long))
             rows.append((f"CTranslate2 {compute_type}, {threads} thread(s)", f"{decode:.0f} tok/s",
                          f"{first:.0f} ms", "-"))
     print(f"\ndialogue engines: {args.model}, greedy, {time.strftime('%Y-%m-%d')}")
     print_table(rows, ("engine", "decoding", "first token, 384-token context",
-                       f"held-out chat, nats/token ({len(chats)})"))
+                       f"held-out chat, bits/char ({len(chats)})"))
 
 
 if __name__ == "__main__":

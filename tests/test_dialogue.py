@@ -455,23 +455,11 @@ def test_shipped_model_meets_news_in_its_mood(shipped):
 
 
 def test_the_int8_engine_reads_chat_as_its_float_model_does(shipped):
-    """The engine keeps `FLOAT_LAYERS` in float32: with every linear layer in int8 the shipped model read these
-    chats 0.8 nats a token worse than in float32, and replied as if it had not read the message (issue #26)."""
-    import torch.nn.functional as F
-
-    from robot.dialogue.generate import load_engine
-
-    float_model = load_engine(shipped.folder, quantize=False, progress=False)
-    gaps = []
-    chats = [json.loads(line)["turns"] for line in CORPUS.read_text().splitlines()]
-    for turns in [t for t in chats if len(t) >= 8][:4]:
-        history = list(zip(turns[0:6:2], turns[1:6:2]))
-        prompt = sum(shipped.prompt(turns[6], history, None, GenerationConfig()), [])
-        ids = torch.tensor([prompt + list(shipped.encode(turns[7]))])
-        with torch.inference_mode():
-            gaps.append(F.cross_entropy(shipped.model(ids).logits[0, :-1], ids[0, 1:]).item()
-                        - F.cross_entropy(float_model(ids).logits[0, :-1], ids[0, 1:]).item())
-    assert max(gaps) < 0.3, gaps
+    """The engine keeps `FLOAT_LAYERS` in float32: with every linear layer in int8 the shipped model read held-out
+    chat 0.33 bits a character worse than in float32 (now 0.08), and replied as if it had not read the message."""
+    chats = read_corpus([CORPUS]).dialogues[:4]
+    gap = shipped.bits_per_char(chats, by_engine=True)["bits_per_char"] - shipped.bits_per_char(chats)["bits_per_char"]
+    assert gap < 0.2, gap
 
 
 def test_shipped_model_names_its_base_and_stays_small():

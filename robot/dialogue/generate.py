@@ -114,9 +114,9 @@ def merged_folder(folder: Path, progress: bool = True) -> Path:
 
 # Linear layers left in float32 by the int8 engine. The MLP's down projection reads SiLU(gate) * up, whose few
 # outlier channels (hundreds of times the rest) set torch's per-tensor activation scale, so the other channels
-# round to zero: with it in int8 the shipped model read held-out chats at 3.88 nats a token against 3.14 in
-# float32, and replied as if it had not read the message; without it, 3.32, for a first token 6% later in the
-# robot's loop (`benchmarks/dialogue_engines.py`; benchmarks/RESULTS.md, 2026-12-07).
+# round to zero: with it in int8 the shipped model read held-out chats at 1.67 bits a character against
+# 1.32 in float32, and replied as if it had not read the message; without it, 1.40, for a first token 6%
+# later in the robot's loop (`benchmarks/dialogue_engines.py`; benchmarks/RESULTS.md, 2026-12-07).
 FLOAT_LAYERS = ("down_proj",)
 
 
@@ -224,14 +224,15 @@ class DialogueModel:
         self.cache = PromptCache()
         self._scorer = None
 
-    def bits_per_char(self, dialogues: list[list[str]]) -> dict:
-        """Held-out bits per character of this model on the dialogues' responses (see evaluate.py)."""
+    def bits_per_char(self, dialogues: list[list[str]], by_engine: bool = False) -> dict:
+        """Held-out bits per character of this model on the dialogues' responses (see evaluate.py), scored in
+        float32, or with `by_engine` by the engine that generates the replies."""
         from robot.dialogue.evaluate import bits_per_char
 
-        if self._scorer is None:
+        if self._scorer is None and not by_engine:
             self._scorer = load_torch_model(self.folder)
         block = min(MAX_EVAL_CONTEXT, self.positions)
-        return bits_per_char(self._scorer, self.tokenizer, dialogues, self.persona, block)
+        return bits_per_char(self.model if by_engine else self._scorer, self.tokenizer, dialogues, self.persona, block)
 
     def encode(self, text: str) -> list[int]:
         return self.tokenizer(text, add_special_tokens=False)["input_ids"]
