@@ -21,10 +21,11 @@ import torch
 from report import print_table
 
 from robot.dialogue.corpus import read_corpus
-from robot.dialogue.evaluate import bits_per_char
+from robot.dialogue.evaluate import TokenScorer, bits_per_char
 from robot.dialogue.generate import DialogueModel, GenerationConfig, load_engine, merged_folder
 from robot.paths import SHIPPED_MODELS
 
+CT2_TYPES = ("int8", "float32")
 CHATS = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "dialogue" / "ccc_chitchat.valid.jsonl"
 
 
@@ -62,6 +63,14 @@ def ct2_folder(model: Path, into: Path) -> Path:
     return into / "ct2"
 
 
+def ct2_scorer(folder: Path, compute_type: str, names) -> TokenScorer:
+    """CTranslate2's log-probabilities of each token after the first (`score_batch`), for `bits_per_char`."""
+    import ctranslate2
+
+    generator = ctranslate2.Generator(str(folder), compute_type=compute_type)
+    return lambda ids: torch.tensor(generator.score_batch([names(ids)], max_input_length=0)[0].log_probs)
+
+
 def timed_ct2(folder: Path, compute_type: str, threads: int, prompt: list[str], long: list[str]) -> tuple[float, float]:
     import ctranslate2
 
@@ -91,20 +100,21 @@ def main() -> None:
     engines = (("transformers fp32", load_engine(args.model, quantize=False)),
                ("transformers + dynamic int8 (the robot's)", dialogue.model),
                ("transformers + dynamic int8, every linear layer", load_engine(args.model, float_layers=())))
-    read = {name: f"{bits_per_char(engine, dialogue.tokenizer, chats, dialogue.persona, 384)['bits_per_char']:.3f}"
-            for name, engine in engines}
-    rows = []
     tmp = tempfile.TemporaryDirectory()
     ct2 = ct2_folder(args.model, Path(tmp.name)) if importlib.util.find_spec("ctranslate2") else None
+    scorers = [*engines, *((f"CTranslate2 {kind}", ct2_scorer(ct2, kind, names)) for kind in CT2_TYPES if ct2)]
+    read = {name: f"{bits_per_char(engine, dialogue.tokenizer, chats, dialogue.persona, 384)['bits_per_char']:.3f}"
+            for name, engine in scorers}
+    rows = []
     for threads in (1, 2):
         torch.set_num_threads(threads)
         for name, engine in engines:
             decode, first = timed_torch(engine, prompt, long)
             rows.append((f"{name}, {threads} thread(s)", f"{decode:.0f} tok/s", f"{first:.0f} ms", read[name]))
-        for compute_type in ("int8", "float32") if ct2 else ():
+        for compute_type in CT2_TYPES if ct2 else ():
             decode, first = timed_ct2(ct2, compute_type, threads, names(prompt), names(long))
             rows.append((f"CTranslate2 {compute_type}, {threads} thread(s)", f"{decode:.0f} tok/s",
-                         f"{first:.0f} ms", "-"))
+                         f"{first:.0f} ms", read[f"CTranslate2 {compute_type}"]))
     print(f"\ndialogue engines: {args.model}, greedy, {time.strftime('%Y-%m-%d')}")
     print_table(rows, ("engine", "decoding", "first token, 384-token context",
                        f"held-out chat, bits/char ({len(chats)})"))

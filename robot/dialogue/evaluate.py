@@ -4,30 +4,40 @@ models with different vocabularies compare), and how often generated replies rep
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import torch
-import torch.nn.functional as F
 
 from robot.dialogue.chat_format import ChatFormat
 from robot.dialogue.data import dialogue_segments
 
+TokenScorer = Callable[[list[int]], torch.Tensor]  # ids -> log P(ids[k] | ids[:k]) for k = 1 .. len(ids) - 1
 
-@torch.inference_mode()
-def bits_per_char(model, tokenizer, dialogues: list[list[str]], persona: str, block_size: int) -> dict:
-    """Total negative log2-likelihood of every response turn (its text and its end-of-turn token) over
-    the characters of those turns, counting the end of a turn as one character."""
+
+def torch_scorer(model) -> TokenScorer:
+    """A causal LM's log-probabilities of each token after the first, read in one forward pass."""
     model.eval()
     device = next(model.parameters()).device
+
+    @torch.inference_mode()
+    def score(ids: list[int]) -> torch.Tensor:
+        logits = model(input_ids=torch.tensor(ids[:-1], device=device)[None]).logits[0].float()
+        return logits.log_softmax(-1).gather(1, torch.tensor(ids[1:], device=device)[:, None])[:, 0].cpu()
+
+    return score
+
+
+def bits_per_char(model, tokenizer, dialogues: list[list[str]], persona: str, block_size: int) -> dict:
+    """Total negative log2-likelihood of every response turn (its text and its end-of-turn token) over
+    the characters of those turns, counting the end of a turn as one character. `model` is a causal LM, or
+    any `TokenScorer` (another engine's, such as CTranslate2's `score_batch`)."""
+    score = model if callable(model) and not isinstance(model, torch.nn.Module) else torch_scorer(model)
     end = ChatFormat.of(tokenizer).end
     nats, chars = 0.0, 0
     for ids, mask in dialogue_segments(tokenizer, dialogues, persona, block_size, score_openings=False):
         if sum(mask) == 0:
             continue
-        x = torch.tensor(ids[:-1], device=device)[None]
-        targets = torch.tensor(ids[1:], device=device)
-        scored = torch.tensor(mask[1:], device=device, dtype=torch.bool)
-        logits = model(input_ids=x).logits[0].float()
-        nats += F.cross_entropy(logits[scored], targets[scored], reduction="sum").item()
+        nats -= float(score(ids)[torch.tensor(mask[1:], dtype=torch.bool)].sum())
         kept = [t for t, m in zip(ids[1:], mask[1:]) if m]
         chars += len(tokenizer.decode([t for t in kept if t not in end])) + kept.count(end[0])
     return {"bits_per_char": nats / math.log(2) / max(chars, 1), "n_chars": chars}
