@@ -33,6 +33,7 @@ from robot.paths import DEFAULT_INTENTS  # noqa: E402
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"  # small licensed files, see fixtures/README.md
 FORMATS = FIXTURES / "formats"
+CHATS = FIXTURES / "dialogue" / "ccc_chitchat.valid.jsonl"  # BYU Chit-Chat Challenge validation dialogues (MIT)
 
 
 @pytest.fixture(scope="session")

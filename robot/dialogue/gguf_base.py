@@ -5,7 +5,7 @@ the file three times (config, tokenizer, weights: 3.8 s each, mostly the 49,152-
 builds its tensor-name map in 5 s. Here the file is parsed once with the `gguf` library, its tensors
 dequantised with the library's own `dequantize`, renamed, and the attention's query and key rows put back in
 Hugging Face's order (llama.cpp's converter interleaves each head's rotary halves); the result is the same
-tensors, bit for bit (tests/test_dialogue.py compares them with transformers' own loader). The tokenizer is not
+tensors, bit for bit (tests/test_dialogue_base.py compares them with transformers' own loader). The tokenizer is not
 read: a fine-tuned model folder ships its own.
 """
 
