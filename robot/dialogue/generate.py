@@ -1,9 +1,11 @@
 """Streaming replies from the dialogue model.
 
-The engine is transformers with torch's dynamic int8 quantisation of the linear layers, chosen by measurement
-(`benchmarks/dialogue_engines.py`, benchmarks/RESULTS.md): on 2 cores it decodes SmolLM2-135M faster than
-CTranslate2 int8 (47 against 35 tokens/s) and, with the persona's key/value cache reused, reaches the first
-token after a long context as soon.
+The engine is transformers with torch's dynamic int8 quantisation of the linear layers but the MLP's down
+projections (`FLOAT_LAYERS`), chosen by measurement (`benchmarks/dialogue_engines.py`, benchmarks/RESULTS.md):
+on the AVX-512 machine of 2026-11-29 it decoded SmolLM2-135M faster than CTranslate2 int8 (47 against 35 tokens/s
+on 2 cores); on an AVX2-only machine (2026-12-07) CTranslate2 int8 decoded 35 tokens/s against 13 and read chat
+better (1.36 against 1.40 bits a character), but caches only a fixed prompt, where this engine keeps whole
+conversations (below).
 
 Reading the prompt is most of the wait for the first token (under 1 ms per token on 2 cores; only the last
 position goes through the 49,152-word output layer: 338 -> 285 ms for 359 tokens, benchmarks/RESULTS.md), and
