@@ -21,7 +21,7 @@ import torch
 from report import print_table
 
 from robot.dialogue.corpus import read_corpus
-from robot.dialogue.evaluate import TokenScorer, bits_per_char
+from robot.dialogue.evaluate import TokenScorer, bits_per_char, torch_scorer
 from robot.dialogue.generate import DialogueModel, GenerationConfig, load_engine, merged_folder
 from robot.paths import SHIPPED_MODELS
 
@@ -102,9 +102,10 @@ def main() -> None:
                ("transformers + dynamic int8, every linear layer", load_engine(args.model, float_layers=())))
     tmp = tempfile.TemporaryDirectory()
     ct2 = ct2_folder(args.model, Path(tmp.name)) if importlib.util.find_spec("ctranslate2") else None
-    scorers = [*engines, *((f"CTranslate2 {kind}", ct2_scorer(ct2, kind, names)) for kind in CT2_TYPES if ct2)]
-    read = {name: f"{bits_per_char(engine, dialogue.tokenizer, chats, dialogue.persona, 384)['bits_per_char']:.3f}"
-            for name, engine in scorers}
+    scorers = [*((name, torch_scorer(engine)) for name, engine in engines),
+               *((f"CTranslate2 {kind}", ct2_scorer(ct2, kind, names)) for kind in CT2_TYPES if ct2)]
+    read = {name: f"{bits_per_char(score, dialogue.tokenizer, chats, dialogue.persona, 384)['bits_per_char']:.3f}"
+            for name, score in scorers}
     rows = []
     for threads in (1, 2):
         torch.set_num_threads(threads)

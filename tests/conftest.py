@@ -34,6 +34,7 @@ from robot.paths import DEFAULT_INTENTS  # noqa: E402
 FIXTURES = Path(__file__).resolve().parent / "fixtures"  # small licensed files, see fixtures/README.md
 FORMATS = FIXTURES / "formats"
 CHATS = FIXTURES / "dialogue" / "ccc_chitchat.valid.jsonl"  # BYU Chit-Chat Challenge validation dialogues (MIT)
+PERSONA = "Robo is a friendly robot."  # the persona of the dialogue models trained in the tests
 
 
 @pytest.fixture(scope="session")

@@ -23,9 +23,7 @@ from robot.dialogue.model import build_model
 from robot.dialogue.tokenizer import END, ROBOT, USER, train_tokenizer
 from robot.dialogue.train import train_dialogue
 from robot.errors import InputError
-from tests.conftest import CHATS
-
-PERSONA = "Robo is a friendly robot."
+from tests.conftest import CHATS, PERSONA
 
 
 @pytest.fixture(scope="module")

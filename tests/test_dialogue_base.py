@@ -13,9 +13,7 @@ from robot.dialogue.corpus import read_corpus
 from robot.dialogue.generate import DialogueModel, GenerationConfig
 from robot.dialogue.train import train_dialogue
 from robot.errors import InputError
-from tests.conftest import FIXTURES
-
-PERSONA = "Robo is a friendly robot."
+from tests.conftest import FIXTURES, PERSONA
 
 
 def test_base_is_found_in_its_wheel_and_checked():

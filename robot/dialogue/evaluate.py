@@ -27,11 +27,10 @@ def torch_scorer(model) -> TokenScorer:
     return score
 
 
-def bits_per_char(model, tokenizer, dialogues: list[list[str]], persona: str, block_size: int) -> dict:
+def bits_per_char(score: TokenScorer, tokenizer, dialogues: list[list[str]], persona: str, block_size: int) -> dict:
     """Total negative log2-likelihood of every response turn (its text and its end-of-turn token) over
-    the characters of those turns, counting the end of a turn as one character. `model` is a causal LM, or
-    any `TokenScorer` (another engine's, such as CTranslate2's `score_batch`)."""
-    score = model if callable(model) and not isinstance(model, torch.nn.Module) else torch_scorer(model)
+    the characters of those turns, counting the end of a turn as one character. `score` reads a causal LM
+    (`torch_scorer`) or another engine (CTranslate2's `score_batch`, say)."""
     end = ChatFormat.of(tokenizer).end
     nats, chars = 0.0, 0
     for ids, mask in dialogue_segments(tokenizer, dialogues, persona, block_size, score_openings=False):

@@ -229,12 +229,13 @@ class DialogueModel:
     def bits_per_char(self, dialogues: list[list[str]], by_engine: bool = False) -> dict:
         """Held-out bits per character of this model on the dialogues' responses (see evaluate.py), scored in
         float32, or with `by_engine` by the engine that generates the replies."""
-        from robot.dialogue.evaluate import bits_per_char
+        from robot.dialogue.evaluate import bits_per_char, torch_scorer
 
         if self._scorer is None and not by_engine:
             self._scorer = load_torch_model(self.folder)
         block = min(MAX_EVAL_CONTEXT, self.positions)
-        return bits_per_char(self.model if by_engine else self._scorer, self.tokenizer, dialogues, self.persona, block)
+        score = torch_scorer(self.model if by_engine else self._scorer)
+        return bits_per_char(score, self.tokenizer, dialogues, self.persona, block)
 
     def encode(self, text: str) -> list[int]:
         return self.tokenizer(text, add_special_tokens=False)["input_ids"]

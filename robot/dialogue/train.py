@@ -34,7 +34,7 @@ from robot.dialogue.chat_format import CHATML_START
 from robot.dialogue.config import DialogueTrainConfig
 from robot.dialogue.corpus import Corpus
 from robot.dialogue.data import WindowSampler, dialogue_views, masked_loss
-from robot.dialogue.evaluate import bits_per_char
+from robot.dialogue.evaluate import bits_per_char, torch_scorer
 from robot.dialogue.model import PRESETS, build_model, count_parameters, load_pretrained
 from robot.dialogue.tokenizer import SPECIAL_TOKENS, train_tokenizer
 from robot.errors import InputError
@@ -211,7 +211,7 @@ def train_dialogue(corpus: Corpus, validation: list[list[str]], persona: str, ou
             dist.all_reduce(flag, op=dist.ReduceOp.MAX)
             out_of_time = bool(flag.item())
         if rank == 0 and validation and (step % config.eval_every == 0 or step == config.steps or out_of_time):
-            bpc = bits_per_char(raw_model, tokenizer, validation[: config.eval_dialogues], persona, block)
+            bpc = bits_per_char(torch_scorer(raw_model), tokenizer, validation[: config.eval_dialogues], persona, block)
             history.append({"step": step, "val_bits_per_char": bpc["bits_per_char"]})
         if rank == 0 and step % config.checkpoint_every == 0:
             _save_checkpoint(checkpoint_dir, raw_model, tokenizer, optimizer, step, tokens, history)
