@@ -6,8 +6,8 @@
 - bits per character on topical_chat test_freq (never trained on), for the pretrained base zero-shot
   (same persona, same scoring) and for the model;
 - median reply length (words, sentences) on 50 held-out prompts (`benchmarks/data/dialogue_prompts.txt`);
-- tokens/s after the first token, and the first token with a full 384-token context (only the persona's
-  prompt cached), and in a long conversation (the prompt cache as the robot uses it);
+- tokens/s after the first token, and the first token with a full 384-token context (the persona's prompt
+  cached, as the engine keeps it), and in a long conversation;
 - the CPU time of the model's fine-tuning (from its metrics.json);
 - replies to the first 50 CLINC150 out-of-scope test requests (tasks and live facts it cannot do or know),
   with the share a keyword check counts as honest; the hand judgement is recorded in RESULTS.md.
@@ -35,7 +35,7 @@ from transformers import AutoTokenizer
 from robot.dialogue.base import read_base_file, write_base_file
 from robot.dialogue.card import write_card
 from robot.dialogue.corpus import read_corpus
-from robot.dialogue.generate import DialogueModel, GenerationConfig, PromptCache
+from robot.dialogue.generate import DialogueModel, GenerationConfig
 from robot.paths import SHIPPED_MODELS
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -96,20 +96,16 @@ def speed(model: DialogueModel, prompts: list[str]) -> tuple[float, float, int]:
         if longer <= size:
             break
         history, size = [turn, *history], longer
-    firsts = []
-    for _ in range(7):
-        model.cache = PromptCache()
-        model.reply(prompts[1], config=config)  # the persona's prompt read, as after any first reply
-        firsts.append(first_token(model, prompts[0], history, config))
+    model.reply(prompts[1], config=config)  # the persona's prompt read, as after any first reply
+    firsts = [first_token(model, prompts[0], history, config) for _ in range(7)]
     return tokens / seconds, statistics.median(firsts) * 1000, size
 
 
 def conversation_first_tokens(model: DialogueModel, prompts: list[str], turns: int = 30,
                               measured_from: int = 10) -> tuple[list[float], list[int]]:
-    """A conversation of `turns` held-out prompts with the model's own replies, as the robot holds one (the
-    prompt cache as it is): the seconds to each reply's first token and the tokens of its prompt, from turn
-    `measured_from` on, when the context is full."""
-    model.cache = PromptCache()
+    """A conversation of `turns` held-out prompts with the model's own replies, as the robot holds one: the
+    seconds to each reply's first token and the tokens of its prompt, from turn `measured_from` on, when the
+    context is full."""
     history, seconds, sizes = [], [], []
     for k in range(turns):
         message, config = prompts[k % len(prompts)], GenerationConfig(seed=k)
@@ -131,7 +127,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, default=SHIPPED_MODELS / "dialogue")
     parser.add_argument("--limit", type=int, default=60, help="topical_chat dialogues scored")
-    parser.add_argument("--threads", type=int, default=2, help="torch threads")
+    parser.add_argument("--threads", type=int, default=2, help="CPU threads (torch and the dialogue engine)")
     parser.add_argument("--write-card", action="store_true", help="write the model card (README.md) of --model")
     parser.add_argument("--replies-only", action="store_true", help="only print the replies, to judge by hand")
     parser.add_argument("--requests", choices=["oos_test", "oos_val"], default="oos_test",

@@ -1,9 +1,9 @@
-"""Which engine generates the dialogue model's replies fastest on this CPU, and how well each reads: transformers
-in fp32, transformers with torch's dynamic int8 quantisation of the linear layers but the MLP's down projection
-(the robot's engine) and of every linear layer (the engine before 2026-12-07), and CTranslate2 (int8 and fp32;
-rows only where `ctranslate2` is installed), each at 1 and 2 threads. Greedy decoding of 60 tokens after a short
-prompt, the first token after a full 384-token context with nothing cached, and how well each reads: bits per
-character on the replies of 12 held-out chats (the BYU Chit-Chat Challenge's validation fixture of the tests).
+"""Which engine generates the dialogue model's replies fastest on this CPU, and how well each reads: CTranslate2
+in int8 (the robot's engine) and float32, and transformers in fp32, with torch's dynamic int8 quantisation of the
+linear layers but the MLP's down projection (the robot's engine until 2026-12-07), and of every linear layer (the
+engine before that), each at 1 and 2 threads. Greedy decoding of 60 tokens after a short prompt, the first token
+after a full 384-token context with nothing cached, and how well each reads: bits per character on the replies of
+12 held-out chats (the BYU Chit-Chat Challenge's validation fixture of the tests).
 
     python benchmarks/dialogue_engines.py [--model models/dialogue]
 """
@@ -11,22 +11,32 @@ character on the replies of 12 held-out chats (the BYU Chit-Chat Challenge's val
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import statistics
-import tempfile
 import time
+import warnings
 from pathlib import Path
 
+import ctranslate2
 import torch
 from report import print_table
 
 from robot.dialogue.corpus import read_corpus
-from robot.dialogue.evaluate import TokenScorer, bits_per_char, torch_scorer
-from robot.dialogue.generate import DialogueModel, GenerationConfig, load_engine, merged_folder
+from robot.dialogue.evaluate import bits_per_char, ct2_scorer, torch_scorer
+from robot.dialogue.generate import DialogueModel, GenerationConfig, engine_folder, load_torch_model
 from robot.paths import SHIPPED_MODELS
 
-CT2_TYPES = ("int8", "float32")
+CT2_TYPES = {"int8": "CTranslate2 int8 (the robot's)", "float32": "CTranslate2 float32"}  # compute type: row
 CHATS = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "dialogue" / "ccc_chitchat.valid.jsonl"
+
+
+def torch_int8(model, float_layers: tuple[str, ...] = ()):
+    """`model` with torch's dynamic int8 quantisation of its linear layers but those whose names end with one of
+    `float_layers`."""
+    int8 = {name: torch.ao.quantization.default_dynamic_qconfig for name, layer in model.named_modules()
+            if isinstance(layer, torch.nn.Linear) and not name.endswith(float_layers)}
+    with warnings.catch_warnings():  # deprecated in favour of torchao (not a dependency); torch < 2.14 has it
+        warnings.simplefilter("ignore", (UserWarning, DeprecationWarning))
+        return torch.ao.quantization.quantize_dynamic(model, int8, dtype=torch.qint8)
 
 
 def timed_torch(model, prompt: list[int], long: list[int]) -> tuple[float, float]:
@@ -45,35 +55,7 @@ def timed_torch(model, prompt: list[int], long: list[int]) -> tuple[float, float
     return decode, statistics.median(firsts) * 1000
 
 
-def ct2_folder(model: Path, into: Path) -> Path:
-    """The merged model converted for CTranslate2 (float32 on disk; the compute type is chosen at load)."""
-    import json
-
-    from ctranslate2.converters import TransformersConverter
-    from transformers import AutoTokenizer
-
-    merged = merged_folder(model)
-    AutoTokenizer.from_pretrained(model).save_pretrained(into / "hf")
-    for name in ("config.json", "model.safetensors"):
-        (into / "hf" / name).symlink_to((merged / name).resolve())
-    TransformersConverter(str(into / "hf")).convert(str(into / "ct2"))
-    settings = json.loads((into / "ct2" / "config.json").read_text())
-    settings["bos_token"] = settings.get("bos_token") or settings["eos_token"]  # CTranslate2 wants a name
-    (into / "ct2" / "config.json").write_text(json.dumps(settings))
-    return into / "ct2"
-
-
-def ct2_scorer(folder: Path, compute_type: str, names) -> TokenScorer:
-    """CTranslate2's log-probabilities of each token after the first (`score_batch`), for `bits_per_char`."""
-    import ctranslate2
-
-    generator = ctranslate2.Generator(str(folder), compute_type=compute_type)
-    return lambda ids: torch.tensor(generator.score_batch([names(ids)], max_input_length=0)[0].log_probs)
-
-
 def timed_ct2(folder: Path, compute_type: str, threads: int, prompt: list[str], long: list[str]) -> tuple[float, float]:
-    import ctranslate2
-
     generator = ctranslate2.Generator(str(folder), compute_type=compute_type, intra_threads=threads)
     generator.generate_batch([prompt], max_length=2)  # warm-up
     started = time.perf_counter()
@@ -97,13 +79,13 @@ def main() -> None:
     long = (prompt * (384 // len(prompt) + 1))[:384]
     names = dialogue.tokenizer.convert_ids_to_tokens
     chats = read_corpus([CHATS]).dialogues[:12]
-    engines = (("transformers fp32", load_engine(args.model, quantize=False)),
-               ("transformers + dynamic int8 (the robot's)", dialogue.model),
-               ("transformers + dynamic int8, every linear layer", load_engine(args.model, float_layers=())))
-    tmp = tempfile.TemporaryDirectory()
-    ct2 = ct2_folder(args.model, Path(tmp.name)) if importlib.util.find_spec("ctranslate2") else None
+    engines = (("transformers fp32", load_torch_model(args.model)),
+               ("transformers + dynamic int8 but down_proj", torch_int8(load_torch_model(args.model), ("down_proj",))),
+               ("transformers + dynamic int8, every linear layer", torch_int8(load_torch_model(args.model))))
+    ct2 = engine_folder(args.model)
     scorers = [*((name, torch_scorer(engine)) for name, engine in engines),
-               *((f"CTranslate2 {kind}", ct2_scorer(ct2, kind, names)) for kind in CT2_TYPES if ct2)]
+               *((name, ct2_scorer(ctranslate2.Generator(str(ct2), compute_type=kind), names))
+                 for kind, name in CT2_TYPES.items())]
     read = {name: f"{bits_per_char(score, dialogue.tokenizer, chats, dialogue.persona, 384)['bits_per_char']:.3f}"
             for name, score in scorers}
     rows = []
@@ -112,10 +94,9 @@ def main() -> None:
         for name, engine in engines:
             decode, first = timed_torch(engine, prompt, long)
             rows.append((f"{name}, {threads} thread(s)", f"{decode:.0f} tok/s", f"{first:.0f} ms", read[name]))
-        for compute_type in CT2_TYPES if ct2 else ():
+        for compute_type, name in CT2_TYPES.items():
             decode, first = timed_ct2(ct2, compute_type, threads, names(prompt), names(long))
-            rows.append((f"CTranslate2 {compute_type}, {threads} thread(s)", f"{decode:.0f} tok/s",
-                         f"{first:.0f} ms", read[f"CTranslate2 {compute_type}"]))
+            rows.append((f"{name}, {threads} thread(s)", f"{decode:.0f} tok/s", f"{first:.0f} ms", read[name]))
     print(f"\ndialogue engines: {args.model}, greedy, {time.strftime('%Y-%m-%d')}")
     print_table(rows, ("engine", "decoding", "first token, 384-token context",
                        f"held-out chat, bits/char ({len(chats)})"))

@@ -188,7 +188,7 @@ def dialogue_wanted() -> bool:
 
 
 def install_dialogue(robot: Robot) -> None:
-    """Give a robot loaded without it its dialogue model now (merged into the cache first, if need be)."""
+    """Give a robot loaded without it its dialogue model now (converted into the cache first, if need be)."""
     robot.fallback = load_dialogue_fallback(robot.persona) or robot.fallback
 
 

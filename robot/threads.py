@@ -1,6 +1,6 @@
 """The robot's one CPU thread setting is torch's (`torch.set_num_threads`: tests use 1, benchmarks say how
-many); the other engines (CTranslate2 for Whisper, onnxruntime for the neural voice) follow it, so that two
-of them never fight over the cores with their own defaults.
+many); the other engines (CTranslate2 for the dialogue model and Whisper, onnxruntime for the neural voice)
+follow it, so that two of them never fight over the cores with their own defaults.
 
 Chat messages arrive on the web server's many request threads; the work each needs from a model goes
 through a `Batcher`: one worker thread runs what queued up meanwhile as one batch (the encoder, the intent

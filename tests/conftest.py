@@ -37,6 +37,29 @@ CHATS = FIXTURES / "dialogue" / "ccc_chitchat.valid.jsonl"  # BYU Chit-Chat Chal
 PERSONA = "Robo is a friendly robot."  # the persona of the dialogue models trained in the tests
 
 
+@torch.inference_mode()
+def uncached_greedy(folder: Path, prompt: list[int], n: int) -> list[int]:
+    """The reference decoding of a dialogue model folder: transformers re-reads the whole sequence for every token
+    (no cache) and takes the likeliest token that is not a special one, up to the end of the robot's turn."""
+    from robot.dialogue.chat_format import ChatFormat
+    from robot.dialogue.generate import load_torch_model
+
+    model = load_torch_model(folder)
+    tokenizer = transformers.AutoTokenizer.from_pretrained(folder)
+    stops = ChatFormat.of(tokenizer).stops
+    banned = [i for i in tokenizer.all_special_ids if i not in stops]
+    ids, out = list(prompt), []
+    for _ in range(n):
+        logits = model(input_ids=torch.tensor([ids])).logits[0, -1]
+        logits[banned] = float("-inf")
+        token = int(logits.argmax())
+        if token in stops:
+            break
+        out.append(token)
+        ids.append(token)
+    return out
+
+
 @pytest.fixture(scope="session")
 def encoder():
     from robot.intents.encoder import shared_encoder

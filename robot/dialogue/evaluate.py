@@ -27,10 +27,16 @@ def torch_scorer(model) -> TokenScorer:
     return score
 
 
+def ct2_scorer(generator, names: Callable[[list[int]], list[str]]) -> TokenScorer:
+    """A CTranslate2 generator's log-probabilities of each token after the first (`score_batch`); `names` turns
+    ids into the vocabulary's tokens."""
+    return lambda ids: torch.tensor(generator.score_batch([names(ids)], max_input_length=0)[0].log_probs)
+
+
 def bits_per_char(score: TokenScorer, tokenizer, dialogues: list[list[str]], persona: str, block_size: int) -> dict:
     """Total negative log2-likelihood of every response turn (its text and its end-of-turn token) over
     the characters of those turns, counting the end of a turn as one character. `score` reads a causal LM
-    (`torch_scorer`) or another engine (CTranslate2's `score_batch`, say)."""
+    (`torch_scorer`) or CTranslate2 (`ct2_scorer`)."""
     end = ChatFormat.of(tokenizer).end
     nats, chars = 0.0, 0
     for ids, mask in dialogue_segments(tokenizer, dialogues, persona, block_size, score_openings=False):
