@@ -162,7 +162,7 @@ def main() -> None:
     parser.add_argument("--temperature", type=float, default=defaults.temperature)
     parser.add_argument("--dev", action="store_true", help="the development prompts, to choose settings on")
     parser.add_argument("--save", type=Path, help="write every reply and verdict to this JSON file")
-    parser.add_argument("--threads", type=int, default=2, help="torch threads")
+    parser.add_argument("--threads", type=int, default=2, help="CPU threads (torch and the dialogue engine)")
     parser.add_argument("--blind", type=Path, nargs=2, metavar="REPLIES", help="two --save files to judge blind")
     parser.add_argument("--sheet", type=Path, default=Path("blind.tsv"))
     parser.add_argument("--verdicts", type=Path, help="a judged sheet: count the verdicts per model")
