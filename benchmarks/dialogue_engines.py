@@ -30,8 +30,8 @@ CHATS = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "dialogue" 
 
 
 def torch_int8(model, float_layers: tuple[str, ...] = ()):
-    """`model` with torch's dynamic int8 quantisation of its linear layers but those whose names end with one of
-    `float_layers`."""
+    """A copy of `model` with torch's dynamic int8 quantisation of its linear layers but those whose names end with
+    one of `float_layers` (`model` itself is left as it is)."""
     int8 = {name: torch.ao.quantization.default_dynamic_qconfig for name, layer in model.named_modules()
             if isinstance(layer, torch.nn.Linear) and not name.endswith(float_layers)}
     with warnings.catch_warnings():  # deprecated in favour of torchao (not a dependency); torch < 2.14 has it
@@ -79,9 +79,10 @@ def main() -> None:
     long = (prompt * (384 // len(prompt) + 1))[:384]
     names = dialogue.tokenizer.convert_ids_to_tokens
     chats = read_corpus([CHATS]).dialogues[:12]
-    engines = (("transformers fp32", load_torch_model(args.model)),
-               ("transformers + dynamic int8 but down_proj", torch_int8(load_torch_model(args.model), ("down_proj",))),
-               ("transformers + dynamic int8, every linear layer", torch_int8(load_torch_model(args.model))))
+    fp32 = load_torch_model(args.model)  # read once (the base's GGUF file takes seconds); torch_int8 copies it
+    engines = (("transformers fp32", fp32),
+               ("transformers + dynamic int8 but down_proj", torch_int8(fp32, ("down_proj",))),
+               ("transformers + dynamic int8, every linear layer", torch_int8(fp32)))
     ct2 = engine_folder(args.model)
     scorers = [*((name, torch_scorer(engine)) for name, engine in engines),
                *((name, ct2_scorer(ctranslate2.Generator(str(ct2), compute_type=kind), names))
