@@ -97,6 +97,9 @@ class Fallback(Protocol):
 
     def stream(self, text: str, session: Session) -> Iterator[str]: ...
 
+    def prepare(self, session: Session) -> None:
+        """Called when a turn is over: the time to get ready for the next one while the user reads."""
+
 
 class PersonaFallback:
     """Canned persona replies for out-of-scope messages, when no dialogue model is loaded. Their {skills},
@@ -113,6 +116,9 @@ class PersonaFallback:
 
     def stream(self, text: str, session: Session) -> Iterator[str]:
         yield self.line()
+
+    def prepare(self, session: Session) -> None:
+        """Nothing to prepare: the lines are at hand."""
 
 
 def fill_in(template: str, slots: dict[str, str]) -> str:
@@ -242,6 +248,7 @@ class Robot:
         self._advance_contexts(brain, reply.intent if answered else None, session)
         session.history.append((message, reply.text))
         del session.history[:-MAX_HISTORY_TURNS]
+        fallback.prepare(session)
 
     def _answer(self, brain: Brain, persona: Persona, turn: Turn, session: Session) -> Answer | None:
         """An FAQ answer, an intent's (a form's first question when it needs details), or None (out of scope)."""

@@ -144,6 +144,49 @@ def test_a_conversation_that_outgrows_the_context_keeps_its_latest_turns(micro_f
     assert model.reply("and the next one?", history, config=config) is not None
 
 
+def test_a_conversation_is_read_ahead_and_the_engine_keeps_the_latest_openings(micro_folder, monkeypatch):
+    """Between turns the persona and the latest turns become the engine's static prompt, so that the next turn
+    reads only its message (the same prompt, split elsewhere); past OPENINGS_KEPT openings a fresh generator
+    takes over, since CTranslate2 cannot forget one."""
+    from robot.dialogue import generate
+
+    monkeypatch.setattr(generate, "OPENINGS_KEPT", 2)
+    folder, _ = micro_folder
+    model = DialogueModel(folder)
+    config = GenerationConfig(max_new_tokens=4, max_context_tokens=160, seed=0)
+    persona, first = model.head(None, config), model.generator
+    assert model.read_ahead([], None, config) is None  # the persona alone is read by the first reply
+    history = []
+    for k in range(4):
+        message = f"tell me about thing number {k} please"
+        unread = model.prompt(message, history, None, config)
+        assert unread[0] == persona
+        if history:
+            model.read_ahead(history, None, config).result()
+            assert model.read_ahead(history, None, config) is None  # read once
+            head, rest = model.prompt(message, history, None, config)
+            assert len(head) > len(persona) and rest == [*model.format.turn(model.format.user, model.encode(message)),
+                                                         *model.format.robot]
+            assert head + rest == sum(unread, [])  # while the conversation fits, the same prompt
+        history.append((message, model.reply(message, history, config=config)))
+    assert model.generator is not first and len(model.engine.openings) == 1  # three read, two kept at most
+    history.append(("and the next one?", "thing 4"))
+    replying = model.tokens(persona, model.encode("hi"), config)
+    next(replying, None)  # a reply under way: reading ahead would make it wait
+    model.read_ahead(history, None, config).result()
+    assert model.prompt("more?", history, None, config)[0] == persona
+    replying.close()
+    model.read_ahead(history, None, config).result()
+    assert model.prompt("more?", history, None, config)[0] != persona
+    wide = GenerationConfig(max_new_tokens=4)  # a message may take a quarter of the context: 63 tokens here
+    long = [(f"hi {k}", f"oh, {k}") for k in range(40)]  # short turns: the opening fills the context but the room
+    model.read_ahead(long, None, wide).result()
+    head, rest = model.prompt("and now?", long, None, wide)
+    assert len(head) > len(persona) and len(head) + len(rest) <= model.context_limit(wide)
+    head, rest = model.prompt("and now? " * 50, long, None, wide)  # more than the room left: read again
+    assert head == persona and len(head) + len(rest) <= model.context_limit(wide)
+
+
 def test_prompt_never_runs_past_the_trained_positions(micro_folder):
     folder, _ = micro_folder
     model = DialogueModel(folder)
@@ -251,6 +294,11 @@ def test_activating_a_dialogue_version_swaps_the_running_robots_model(micro_fold
     activate(registry, good, robot)
     assert registry.active_name() == good and robot.fallback.model.folder == registry.path(good)
     assert robot.respond("what's your favourite kind of weather for a walk?", Session()).source == "dialogue"
+    session = Session()  # a conversation under way is read ahead after its second turn, not its first
+    robot.respond("what's your favourite kind of weather for a walk?", session)
+    assert robot.fallback.model.reader.submit(len, robot.fallback.model.engine.openings).result() == 0
+    robot.respond("and what about the rain?", session)
+    assert robot.fallback.model.reader.submit(len, robot.fallback.model.engine.openings).result() == 1
     with pytest.raises(InputError, match="not a dialogue model folder"):
         activate(registry, broken, robot)
     assert registry.active_name() == good and robot.fallback.model.folder == registry.path(good)

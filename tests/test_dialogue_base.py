@@ -100,9 +100,12 @@ def test_lora_fine_tuning_of_the_pretrained_base(tmp_path):
     exact = DialogueModel(tmp_path / "lora", quantize=False)
     greedy = GenerationConfig(temperature=0, repetition_penalty=1.0, max_new_tokens=12)
     history: list[tuple[str, str]] = []
-    for message in ("hello", "do you like music?"):  # the persona its cached static prompt, turn after turn
+    persona = exact.head(None, greedy)
+    for message in ("hello", "do you like music?", "what is your name?"):
         head, conversation = exact.prompt(message, history, None, greedy)
+        assert len(head) > len(persona) if history else head == persona  # the turns before read ahead
         expected = exact.decode(uncached_greedy(tmp_path / "lora", head + conversation, 12)).strip()
         reply = exact.reply(message, history, config=greedy)
         assert reply == expected and expected and "<|" not in reply  # token for token, in float32
         history.append((message, reply))
+        exact.read_ahead(history, None, greedy).result()

@@ -6,12 +6,15 @@ transformers with torch's dynamic int8 did 13, and read held-out chat better (1.
 float32 1.32). Torch's per-tensor activation scale could not keep the MLP's down projection in int8 (1.67 bits a
 character: its input has outlier channels); CTranslate2 scales the activations row by row.
 
-The persona is the engine's static prompt: its key/value state is read once and reused by every reply, and
-each turn reads the conversation after it (the latest turns that fit the context), about 2.3 ms a token. That is
-what the switch cost: in a long conversation the first token waits 814 / 1067 ms (p50 / p90) against 154 / 463
-ms for the transformers engine, which kept the key/value cache of whole conversations; the reply then comes
-twice as fast. CTranslate2 keeps the state of every static prompt it is given for the life of the process
-(about 45 MB for 300 tokens, never dropped), so a conversation cannot be one.
+The persona is the engine's static prompt: its key/value state is read once and reused by every reply. A
+conversation is read ahead: when a turn is over, the persona and the latest turns (leaving room for a message of
+`MESSAGE_ROOM` tokens) become a static prompt too, read in the background while the user reads the reply and
+types, so that the next message waits only for itself: in a 30-turn conversation the first token came 145 / 171
+ms (p50 / p90) after the message, against 558 / 705 ms when the conversation is read after it
+(`benchmarks/dialogue.py`, 2026-12-07). CTranslate2 keeps the state of every static prompt for the life of its
+generator (about 45 MB at a full context) and cannot drop one, so after `OPENINGS_KEPT` openings a fresh
+generator (0.4 s, loaded in the background) replaces the old, which goes when its last reply is done. The engine
+reads one thing at a time, so nothing is read ahead while a reply is generated (it would wait).
 
 A model folder (an adapter on its base, a base alone, or a whole model) is converted once into
 `$ROBOT_HOME/cache/dialogue/<key>/` (a progress bar says so) and reused on every later start: float32 on disk,
@@ -29,10 +32,13 @@ import gc
 import hashlib
 import json
 import os
+import sys
 import tempfile
-from collections.abc import Iterator
-from contextlib import closing
-from dataclasses import dataclass
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import closing, contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from robot.atomic import write_folder_atomically
@@ -46,6 +52,9 @@ TOP_K_CEILING = 256  # top-p sampling looks at the 256 likeliest tokens at most
 ENGINE_VERSION = 5  # part of the cache key: bump when the engine folder's recipe changes
 ENGINES_KEPT = 2  # converted models kept in the cache (about 520 MB each)
 ENGINE_FACTS = "robot.json"  # what the engine folder knows of its model that CTranslate2 does not say
+OPENINGS_KEPT = 8  # conversation openings a generator keeps read (about 45 MB each at a full context)
+READ_AHEAD_AFTER = 2  # turns of a session before its conversation is read ahead
+MESSAGE_ROOM = 48  # message tokens a conversation read ahead leaves room for (a longer one reads it again)
 
 
 @dataclass(frozen=True)
@@ -134,6 +143,25 @@ def engine_folder(folder: Path, progress: bool = True) -> Path:
 
 
 @dataclass
+class Engine:
+    """A CTranslate2 generator and the conversation openings it has been given as static prompts (it keeps
+    their state until it goes)."""
+
+    generator: object
+    openings: set[tuple[int, ...]] = field(default_factory=set)
+
+
+def latest_turns(turns: list[list[int]], budget: int) -> list[int]:
+    """The latest of the encoded turns that fit in `budget` tokens, in order."""
+    kept: list[int] = []
+    for turn in reversed(turns):
+        if len(kept) + len(turn) > budget:
+            break
+        kept[:0] = turn
+    return kept
+
+
+@dataclass
 class Candidate:
     """One of the replies sampled side by side, with log P(reply, end of turn | conversation) (`score`; the end
     left out when the reply was cut at the length cap) and log P(reply, end of turn | persona alone) (`generic`)."""
@@ -160,8 +188,11 @@ class DialogueModel:
         if base is not None:  # installed and intact, also when the engine was built on an earlier start
             base.checked_path()
         engine = engine_folder(self.folder, progress)
-        self.generator = ctranslate2.Generator(str(engine), compute_type="int8" if quantize else "float32",
-                                               intra_threads=cpu_threads())
+        self.load: Callable[[], object] = lambda: ctranslate2.Generator(
+            str(engine), compute_type="int8" if quantize else "float32", intra_threads=cpu_threads())
+        self.engine = Engine(self.load())
+        self.reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dialogue-read-ahead")
+        self.replies, self.counting = 0, threading.Lock()  # replies being generated
         self.positions = json.loads((engine / ENGINE_FACTS).read_text())["positions"]
         persona = self.folder / "persona.txt"
         self.persona = persona.read_text().strip() if persona.exists() else ""
@@ -170,6 +201,10 @@ class DialogueModel:
         banned = [i for i in self.tokenizer.all_special_ids if i not in self.format.stops]
         self.suppressed = [[name] for name in self.names(banned)]
         self._scorer = None
+
+    @property
+    def generator(self):
+        return self.engine.generator
 
     def bits_per_char(self, dialogues: list[list[str]], by_engine: bool = False) -> dict:
         """Held-out bits per character of this model on the dialogues' responses (see evaluate.py), scored in
@@ -192,22 +227,69 @@ class DialogueModel:
         """Prompt tokens allowed: the configured context, and never past the trained positions with the reply."""
         return max(16, min(config.max_context_tokens, self.positions - config.max_new_tokens))
 
+    def head(self, persona: str | None, config: GenerationConfig) -> list[int]:
+        """The persona's turn (this model's own persona unless another is given)."""
+        persona = self.persona if persona is None else persona
+        return self.format.turn(self.format.system, self.encode(persona)[:self.context_limit(config) // 2])
+
+    def turns(self, history: list[tuple[str, str]]) -> list[list[int]]:
+        fmt = self.format
+        return [fmt.turn(fmt.user, self.encode(user)) + fmt.turn(fmt.robot, self.encode(robot))
+                for user, robot in history]
+
+    def opening(self, head: list[int], turns: list[list[int]], config: GenerationConfig) -> list[int]:
+        """The persona and the latest turns that leave room for a message of `MESSAGE_ROOM` tokens: the part of
+        the next turn's prompt known before its message comes (`read_ahead`)."""
+        fmt = self.format
+        room = len(fmt.user) + MESSAGE_ROOM + len(fmt.end) + len(fmt.robot)
+        return head + latest_turns(turns, self.context_limit(config) - len(head) - room)
+
     def prompt(self, message: str, history: list[tuple[str, str]], persona: str | None,
                config: GenerationConfig) -> tuple[list[int], list[int]]:
-        """(system prompt, conversation): the persona turn, then the latest turns that fit in the context limit,
-        then the message and the opening of the robot's turn."""
+        """(static prompt, the rest): the persona turn, then the latest turns that fit in the context limit,
+        then the message and the opening of the robot's turn. The static prompt is the persona, or the
+        persona and the turns when they were read ahead and the message fits after them."""
         fmt, limit = self.format, self.context_limit(config)
-        persona = self.persona if persona is None else persona
-        head = fmt.turn(fmt.system, self.encode(persona)[:limit // 2])
+        head, turns = self.head(persona, config), self.turns(history)
         tail = [*fmt.turn(fmt.user, self.encode(message)[-(limit // 4):]), *fmt.robot]
-        budget, turns = limit - len(head) - len(tail), []
-        for user, robot in reversed(history):
-            turn = fmt.turn(fmt.user, self.encode(user)) + fmt.turn(fmt.robot, self.encode(robot))
-            budget -= len(turn)
-            if budget < 0:
-                break
-            turns[:0] = turn
-        return head, turns + tail
+        opening = self.opening(head, turns, config)
+        if tuple(opening) in self.engine.openings and len(opening) + len(tail) <= limit:
+            return opening, tail
+        return head, latest_turns(turns, limit - len(head) - len(tail)) + tail
+
+    def read_ahead(self, history: list[tuple[str, str]], persona: str | None = None,
+                   config: GenerationConfig = GenerationConfig()) -> Future | None:
+        """Reads the opening of the conversation's next turn in the background (None: nothing to read), so
+        that the next message waits only for itself."""
+        head = self.head(persona, config)
+        opening = tuple(self.opening(head, self.turns(history), config))
+        if len(opening) == len(head) or opening in self.engine.openings:
+            return None
+        reading = self.reader.submit(self._read, opening)
+        reading.add_done_callback(lambda done: done.exception() and print(
+            f"warning: reading the conversation ahead failed: {done.exception()}", file=sys.stderr, flush=True))
+        return reading
+
+    def _read(self, opening: tuple[int, ...]) -> None:
+        if self.replies:  # the engine reads one thing at a time: a reply under way would wait for this reading
+            return
+        if len(self.engine.openings) >= OPENINGS_KEPT:  # no static prompt can be dropped: a fresh generator
+            self.engine = Engine(self.load())  # replies under way finish on the old one, which then goes
+        engine = self.engine
+        engine.openings.add(opening)  # before it is read: a turn sent meanwhile queues behind this reading
+        engine.generator.generate_batch([self.names(list(self.format.robot))], static_prompt=self.names(list(opening)),
+                                        max_length=1, sampling_topk=1)
+
+    @contextmanager
+    def replying(self) -> Iterator[None]:
+        """Counts a reply while it is generated (conversations are read ahead only while none is)."""
+        with self.counting:
+            self.replies += 1
+        try:
+            yield
+        finally:
+            with self.counting:
+                self.replies -= 1
 
     def options(self, config: GenerationConfig) -> dict:
         """CTranslate2's decoding options for `config` (the seed, a process-wide setting, is set here too)."""
@@ -227,7 +309,7 @@ class DialogueModel:
         stops when the caller does."""
         steps = self.generator.generate_tokens(self.names(conversation), static_prompt=self.names(head),
                                                **self.options(config))
-        with closing(steps):
+        with self.replying(), closing(steps):
             for step in steps:
                 if step.token_id in self.format.stops:
                     return
@@ -237,9 +319,10 @@ class DialogueModel:
         """`config.candidates` replies sampled side by side, each scored under the model (before temperature and
         penalties) after the conversation and after the persona alone."""
         n, stops = config.candidates, self.format.stops
-        results = self.generator.generate_batch([self.names(conversation)] * n, static_prompt=self.names(head),
-                                                include_prompt_in_result=False, return_end_token=True,
-                                                **self.options(config))
+        with self.replying():
+            results = self.generator.generate_batch([self.names(conversation)] * n, static_prompt=self.names(head),
+                                                    include_prompt_in_result=False, return_end_token=True,
+                                                    **self.options(config))
         replies = [r.sequences_ids[0] for r in results]
         ends = [reply[-1] if reply and reply[-1] in stops else None for reply in replies]
         tokens = [reply[:-1] if end is not None else reply for reply, end in zip(replies, ends)]
@@ -298,6 +381,12 @@ class DialogueFallback:
     def __init__(self, model: DialogueModel, persona: str, config: GenerationConfig = GenerationConfig(),
                  empty_reply: str = "Hmm, tell me more?") -> None:
         self.model, self.persona, self.config, self.empty_reply = model, persona, config, empty_reply
+
+    def prepare(self, session) -> None:
+        """Reads a conversation under way while the user reads the reply (`DialogueModel.read_ahead`); not after
+        a first turn, which may be all there is (a one-off request from the API or a script)."""
+        if len(session.history) >= READ_AHEAD_AFTER:
+            self.model.read_ahead(session.history, self.persona, self.config)
 
     def stream(self, text: str, session) -> Iterator[str]:
         produced = False
