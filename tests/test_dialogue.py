@@ -172,7 +172,7 @@ def test_a_conversation_is_read_ahead_and_the_engine_keeps_the_latest_openings(m
     assert model.generator is not first and len(model.engine.openings) == 1  # three read, two kept at most
     history.append(("and the next one?", "thing 4"))
     replying = model.tokens(persona, model.encode("hi"), config)
-    next(replying, None)  # a reply under way: reading ahead would make it wait
+    assert next(replying, None) is not None  # a reply under way: reading ahead would make it wait
     model.read_ahead(history, None, config).result()
     assert model.prompt("more?", history, None, config)[0] == persona
     replying.close()

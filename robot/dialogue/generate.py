@@ -14,7 +14,8 @@ ms (p50 / p90) after the message, against 558 / 705 ms when the conversation is 
 (`benchmarks/dialogue.py`, 2026-12-07). CTranslate2 keeps the state of every static prompt for the life of its
 generator (about 45 MB at a full context) and cannot drop one, so after `OPENINGS_KEPT` openings a fresh
 generator (0.4 s, loaded in the background) replaces the old, which goes when its last reply is done. The engine
-reads one thing at a time, so nothing is read ahead while a reply is generated (it would wait).
+reads one thing at a time, so the reading waits `READ_AHEAD_DELAY` after the turn and does not start while a reply
+is generated: a message sent at once (by a script) would wait for it.
 
 A model folder (an adapter on its base, a base alone, or a whole model) is converted once into
 `$ROBOT_HOME/cache/dialogue/<key>/` (a progress bar says so) and reused on every later start: float32 on disk,
@@ -35,6 +36,7 @@ import os
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import closing, contextmanager
@@ -54,6 +56,7 @@ ENGINES_KEPT = 2  # converted models kept in the cache (about 520 MB each)
 ENGINE_FACTS = "robot.json"  # what the engine folder knows of its model that CTranslate2 does not say
 OPENINGS_KEPT = 8  # conversation openings a generator keeps read (about 45 MB each at a full context)
 READ_AHEAD_AFTER = 2  # turns of a session before its conversation is read ahead
+READ_AHEAD_DELAY = 0.5  # seconds after a turn before its conversation is read (a person takes longer to answer)
 MESSAGE_ROOM = 48  # message tokens a conversation read ahead leaves room for (a longer one reads it again)
 
 
@@ -271,6 +274,7 @@ class DialogueModel:
         return reading
 
     def _read(self, opening: tuple[int, ...]) -> None:
+        time.sleep(READ_AHEAD_DELAY)  # a message sent at once (a script's) is not kept waiting behind this reading
         if self.replies:  # the engine reads one thing at a time: a reply under way would wait for this reading
             return
         if len(self.engine.openings) >= OPENINGS_KEPT:  # no static prompt can be dropped: a fresh generator
