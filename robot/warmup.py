@@ -22,7 +22,7 @@ class WarmingFallback(PersonaFallback):
     """Out-of-scope replies while the dialogue model is prepared: a persona line, then that it is warming up."""
 
     def stream(self, text: str, session: Session) -> Iterator[str]:
-        yield f"{self.rng.choice(self.persona.fallback)} {self.persona.warming}"
+        yield f"{self.line()} {self.persona.warming}"
 
 
 @dataclass(frozen=True)
@@ -71,7 +71,8 @@ class Warmup:
 def dialogue_job(robot: Robot, load: Callable[[], object | None]) -> Job:
     """The robot answers out-of-scope turns with `WarmingFallback` until `load()` gives its dialogue fallback
     (None: the persona's lines). A dialogue version activated meanwhile is not replaced."""
-    placeholder = robot.fallback = WarmingFallback(robot.persona, robot.rng)
+    lines = robot.persona_lines(robot.persona)
+    placeholder = robot.fallback = WarmingFallback(lines.persona, lines.rng, lines.details)
 
     def run() -> None:
         fallback = None
@@ -79,6 +80,6 @@ def dialogue_job(robot: Robot, load: Callable[[], object | None]) -> Job:
             fallback = load()
         finally:
             if robot.fallback is placeholder:
-                robot.fallback = fallback or PersonaFallback(robot.persona, robot.rng)
+                robot.fallback = fallback or lines
 
     return Job("dialogue", "the chat model", run)

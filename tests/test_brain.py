@@ -27,6 +27,22 @@ def test_without_a_dialogue_model_the_persona_answers(robot):
     assert any("tell the time" in r and "convert units" in r for r in lines)
 
 
+def test_while_the_chat_model_warms_up_the_persona_lines_name_the_models_skills(robot):
+    """The warming-up lines are the persona's lines with their suggestions filled in, then that the chat model is
+    on its way; if it never comes, the plain lines stay."""
+    from robot.warmup import dialogue_job
+
+    plain = Robot(robot.brain, robot.persona, seed=0)
+    said = robot.brain.capabilities.said("en")
+    lines = {f"{fill_in(line, said)} {robot.persona.warming}" for line in robot.persona.fallback}
+    job = dialogue_job(plain, lambda: None)
+    replies = {plain.respond("what music do you like?", Session()).text for _ in range(12)}
+    assert replies <= lines and len(replies) > 1 and not any("{" in r for r in replies)
+    job.run()
+    reply = plain.respond("what music do you like?", Session())
+    assert "warming" not in reply.text and "{" not in reply.text and reply.source == "fallback"
+
+
 def test_name_is_remembered_per_session(robot):
     alice, bob = Session(), Session()
     reply = robot.respond("my name is Alice", alice)
