@@ -179,7 +179,7 @@ def test_a_conversation_is_read_ahead_and_the_engine_keeps_the_latest_openings(m
     model.read_ahead(history, None, config).result()
     assert model.prompt("more?", history, None, config)[0] != persona
     wide = GenerationConfig(max_new_tokens=4)  # a message may take a quarter of the context: 63 tokens here
-    long = [(f"hi {k}", f"oh, {k}") for k in range(40)]  # short turns: the opening fills the context but the room
+    long = [(f"hi {k}", f"oh, {k}") for k in range(40)]  # short turns: the opening fills all but the room
     model.read_ahead(long, None, wide).result()
     head, rest = model.prompt("and now?", long, None, wide)
     assert len(head) > len(persona) and len(head) + len(rest) <= model.context_limit(wide)
