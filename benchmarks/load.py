@@ -1,7 +1,7 @@
 """Load on the web API: N concurrent clients, each a session, send messages to Gradio's `/respond`
 (its HTTP API through httpx) or, with `--json`, to the plain JSON endpoint `/api/respond` (httpx); prints throughput,
-p50/p99 latency and errors per N. In-scope messages take the intent path; with
-`--dialogue` out-of-scope ones go to the dialogue model too. With `--swap`, `robot train intents` runs in
+p50/p99 latency and errors per N. In-scope messages take the intent path; with `--dialogue` out-of-scope ones
+go to the dialogue model too (the rounds begin once it is in). With `--swap`, `robot train intents` runs in
 another process during the largest round (at its own lower CPU priority, or `--nice N`) and activates its new
 version, which the server swaps in while it serves: no request may fail or be lost. That round lasts until the
 swap has surely happened: its clients go on sending after their messages until SWAP_MARGIN seconds after the
@@ -126,6 +126,19 @@ def start_server(port: int) -> tuple[subprocess.Popen, float]:
     raise SystemExit("robot serve did not answer within 300 s")
 
 
+def wait_for_dialogue(port: int) -> float:
+    """Seconds until an out-of-scope message is answered by the dialogue model (the server prepares it in the
+    background after it answers intents: rounds before that would measure the persona's lines)."""
+    started = time.perf_counter()
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        reply = httpx.post(f"http://127.0.0.1:{port}/api/respond", json={"message": OUT_OF_SCOPE[0]}, timeout=60)
+        if reply.raise_for_status().json()["source"] == "dialogue":
+            return time.perf_counter() - started
+        time.sleep(0.5)
+    raise SystemExit("the dialogue model was not ready within 300 s")
+
+
 def retrain_and_swap(done: list[float], swapped: threading.Event, nice: list[str]) -> None:
     """`robot train intents` in another process (`nice`: its `--nice` option, if given): a new version,
     activated, which the server (watching the registry) loads and swaps in; `swapped` is set once it surely has
@@ -158,6 +171,7 @@ def main() -> None:
     url = f"http://127.0.0.1:{port}/"
     rows = []
     try:
+        dialogue_seconds = wait_for_dialogue(port) if args.dialogue else None
         for n in args.clients:
             retrained: list[float] = []  # the retrain's seconds, once it succeeded
             until = threading.Event()
@@ -185,7 +199,8 @@ def main() -> None:
     print(f"\nload: {endpoint}, {len(messages)} messages per client{more}, "
           f"{'with' if args.dialogue else 'no'} dialogue, "
           f"{os.cpu_count()} cores, {time.strftime('%Y-%m-%d %H:%M')}; the server answered its first message "
-          f"{start_seconds:.1f} s after it was started")
+          f"{start_seconds:.1f} s after it was started"
+          + (f", its chat model {dialogue_seconds:.1f} s later (the rounds began then)" if args.dialogue else ""))
     print_table(rows, ("clients", "requests", "requests/s", "p50 ms", "p99 ms", "p99 ms after each client's first",
                        "errors or empty replies"))
 

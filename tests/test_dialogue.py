@@ -171,6 +171,12 @@ def test_a_conversation_is_read_ahead_and_the_engine_keeps_the_latest_openings(m
         history.append((message, model.reply(message, history, config=config)))
     assert model.generator is not first and len(model.engine.openings) == 1  # three read, two kept at most
     history.append(("and the next one?", "thing 4"))
+    earlier = model.read_ahead(history[:-1] + [("and the one after?", "thing 5")], None, config, "someone")
+    later = model.read_ahead(history, None, config, "someone")  # before the first began: it is not read
+    earlier.result(), later.result()
+    assert model.prompt("more?", history[:-1] + [("and the one after?", "thing 5")], None, config)[0] == persona
+    assert model.prompt("more?", history, None, config)[0] != persona
+    model.engine = generate.Engine(model.load())  # nothing read
     replying = model.tokens(persona, model.encode("hi"), config)
     assert next(replying, None) is not None  # a reply under way: reading ahead would make it wait
     model.read_ahead(history, None, config).result()

@@ -203,7 +203,9 @@ class DialogueModel:
             str(engine), compute_type="int8" if quantize else "float32", intra_threads=cpu_threads())
         self.engine = Engine(self.load())
         self.reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dialogue-read-ahead")
-        self.replies, self.counting = 0, threading.Lock()  # replies being generated
+        self.replies = 0  # replies being generated
+        self.wanted: dict[str, tuple[int, ...]] = {}  # the opening last asked for, by conversation, until read
+        self.lock = threading.Lock()
         self.positions = json.loads((engine / ENGINE_FACTS).read_text())["positions"]
         persona = self.folder / "persona.txt"
         self.persona = persona.read_text().strip() if persona.exists() else ""
@@ -269,20 +271,27 @@ class DialogueModel:
         return head, latest_turns(turns, limit - len(head) - len(tail)) + tail
 
     def read_ahead(self, history: list[tuple[str, str]], persona: str | None = None,
-                   config: GenerationConfig = GenerationConfig()) -> Future | None:
+                   config: GenerationConfig = GenerationConfig(), conversation: str = "") -> Future | None:
         """Reads the opening of the conversation's next turn in the background (None: nothing to read), so
-        that the next message waits only for itself."""
+        that the next message waits only for itself; a later call for the same `conversation` (an id) before
+        the reading began replaces it."""
         head = self.head(persona, config)
         opening = tuple(self.opening(head, self.turns(history), config))
         if len(opening) == len(head) or opening in self.engine.openings:
             return None
-        reading = self.reader.submit(self._read, opening)
+        with self.lock:
+            self.wanted[conversation] = opening
+        reading = self.reader.submit(self._read, conversation, opening)
         reading.add_done_callback(lambda done: done.exception() and print(
             f"warning: reading the conversation ahead failed: {done.exception()}", file=sys.stderr, flush=True))
         return reading
 
-    def _read(self, opening: tuple[int, ...]) -> None:
+    def _read(self, conversation: str, opening: tuple[int, ...]) -> None:
         time.sleep(READ_AHEAD_DELAY)  # a message sent at once (a script's) is not kept waiting behind this reading
+        with self.lock:
+            if self.wanted.get(conversation) is not opening:  # the conversation went on: its later reading will do
+                return
+            del self.wanted[conversation]
         if self.replies:  # the engine reads one thing at a time: a reply under way would wait for this reading
             return
         if len(self.engine.openings) >= OPENINGS_KEPT:  # no static prompt can be dropped: a fresh generator
@@ -296,12 +305,12 @@ class DialogueModel:
     @contextmanager
     def replying(self) -> Iterator[None]:
         """Counts a reply while it is generated (conversations are read ahead only while none is)."""
-        with self.counting:
+        with self.lock:
             self.replies += 1
         try:
             yield
         finally:
-            with self.counting:
+            with self.lock:
                 self.replies -= 1
 
     def options(self, config: GenerationConfig) -> dict:
@@ -399,7 +408,7 @@ class DialogueFallback:
         """Reads a conversation under way while the user reads the reply (`DialogueModel.read_ahead`); not after
         a first turn, which may be all there is (a one-off request from the API or a script)."""
         if len(session.history) >= READ_AHEAD_AFTER:
-            self.model.read_ahead(session.history, self.persona, self.config)
+            self.model.read_ahead(session.history, self.persona, self.config, session.id)
 
     def stream(self, text: str, session) -> Iterator[str]:
         produced = False
