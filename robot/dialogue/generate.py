@@ -38,7 +38,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import closing, contextmanager, suppress
 from dataclasses import dataclass, field
@@ -162,10 +162,10 @@ class Engine:
     openings: set[tuple[int, ...]] = field(default_factory=set)
 
 
-def latest_turns(turns: list[list[int]], budget: int) -> list[int]:
-    """The latest of the encoded turns that fit in `budget` tokens, in order."""
+def latest_turns(newest_first: Iterable[list[int]], budget: int) -> list[int]:
+    """The latest of the encoded turns (given newest first) that fit in `budget` tokens, in order."""
     kept: list[int] = []
-    for turn in reversed(turns):
+    for turn in newest_first:
         if len(kept) + len(turn) > budget:
             break
         kept[:0] = turn
@@ -245,17 +245,19 @@ class DialogueModel:
         persona = self.persona if persona is None else persona
         return self.format.turn(self.format.system, self.encode(persona)[:self.context_limit(config) // 2])
 
-    def turns(self, history: list[tuple[str, str]]) -> list[list[int]]:
+    def turns(self, history: list[tuple[str, str]]) -> Iterator[list[int]]:
+        """The history's turns encoded, newest first, as they are asked for (the context holds the last few of a
+        session's 50)."""
         fmt = self.format
-        return [fmt.turn(fmt.user, self.encode(user)) + fmt.turn(fmt.robot, self.encode(robot))
-                for user, robot in history]
+        for user, robot in reversed(history):
+            yield fmt.turn(fmt.user, self.encode(user)) + fmt.turn(fmt.robot, self.encode(robot))
 
-    def opening(self, head: list[int], turns: list[list[int]], config: GenerationConfig) -> list[int]:
+    def opening(self, head: list[int], newest_first: Iterable[list[int]], config: GenerationConfig) -> list[int]:
         """The persona and the latest turns that leave room for a message of `MESSAGE_ROOM` tokens: the part of
         the next turn's prompt known before its message comes (`read_ahead`)."""
         fmt = self.format
         room = len(fmt.user) + MESSAGE_ROOM + len(fmt.end) + len(fmt.robot)
-        return head + latest_turns(turns, self.context_limit(config) - len(head) - room)
+        return head + latest_turns(newest_first, self.context_limit(config) - len(head) - room)
 
     def prompt(self, message: str, history: list[tuple[str, str]], persona: str | None,
                config: GenerationConfig) -> tuple[list[int], list[int]]:
@@ -263,12 +265,12 @@ class DialogueModel:
         then the message and the opening of the robot's turn. The static prompt is the persona, or the
         persona and the turns when they were read ahead and the message fits after them."""
         fmt, limit = self.format, self.context_limit(config)
-        head, turns = self.head(persona, config), self.turns(history)
+        head = self.head(persona, config)
         tail = [*fmt.turn(fmt.user, self.encode(message)[-(limit // 4):]), *fmt.robot]
-        opening = self.opening(head, turns, config)
+        opening = self.opening(head, self.turns(history), config)
         if tuple(opening) in self.engine.openings and len(opening) + len(tail) <= limit:
             return opening, tail
-        return head, latest_turns(turns, limit - len(head) - len(tail)) + tail
+        return head, latest_turns(self.turns(history), limit - len(head) - len(tail)) + tail
 
     def read_ahead(self, history: list[tuple[str, str]], persona: str | None = None,
                    config: GenerationConfig = GenerationConfig(), conversation: str = "") -> Future | None:
