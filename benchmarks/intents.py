@@ -48,7 +48,7 @@ def main() -> None:
     test = to_intent_data(raw["test"] + raw["oos_test"], f"{args.data.name}:test+oos_test")
 
     encoder = SentenceEncoder()  # no cache: training time includes encoding every sentence
-    classifier, fit, _ = train_intents(train, encoder, calibration=calibration, progress=True)
+    classifier, fit = train_intents(train, encoder, calibration=calibration, progress=True)[:2]
     result = evaluate(classifier, test)["summary"]
 
     shipped = load_robot(seed=0)

@@ -2,7 +2,7 @@
 a user's intents composed with the built-in skills against training them alone. The example pizza shop
 (examples/pizza): its webhook server runs in this process on loopback and answers at once.
 
-    python benchmarks/skills.py [--threads 2] [--turns 300] [--trainings 3]
+    python benchmarks/skills.py [--threads 2] [--turns 300] [--trainings 3] [--seeds 4]
 """
 
 from __future__ import annotations
@@ -16,8 +16,10 @@ import shutil
 import subprocess
 import threading
 import time
+from collections import Counter
 from pathlib import Path
 
+import numpy as np
 import torch
 from report import percentile, print_table, scratch, time_each
 
@@ -26,6 +28,8 @@ os.environ.setdefault("ROBOT_CACHE", scratch("robot-skills-cache-"))
 os.environ["ROBOT_DIALOGUE"] = "off"
 
 from robot.brain import Brain, Robot, Session  # noqa: E402
+from robot.intents.classifier import IntentClassifier  # noqa: E402
+from robot.intents.train import TrainConfig  # noqa: E402
 from robot.service import load_persona, train_intent_model  # noqa: E402
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "pizza"
@@ -34,16 +38,60 @@ EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "pizza"
 CLINC = Path(__file__).resolve().parents[2] / "shared" / "data" / "clinc150" / "data_full.json"
 
 
-def clinc_subset(folder: Path, intents: int) -> Path | None:
-    """The first `intents` intents of CLINC150's train split as a CSV (None when the data set is not there)."""
+def clinc_subset(folder: Path, intents: int, per_intent: int = 100, first: int = 0) -> Path | None:
+    """`intents` intents of CLINC150's train split from the `first` on, `per_intent` examples each, as a CSV (None
+    when the data set is not there)."""
     if not CLINC.is_file():
         return None
     rows = json.loads(CLINC.read_text())["train"]
-    wanted = list(dict.fromkeys(label for _, label in rows))[:intents]
-    path = folder / "clinc.csv"
+    wanted = list(dict.fromkeys(label for _, label in rows))[first:first + intents]
+    taken: Counter[str] = Counter()
+    kept = []
+    for text, label in rows:
+        if label in wanted and taken[label] < per_intent:
+            taken[label] += 1
+            kept.append((text, label))
+    path = folder / f"clinc-{intents}-{per_intent}-{first}.csv"
     with path.open("w", newline="") as f:
-        csv.writer(f).writerows([("text", "intent"), *((t, label) for t, label in rows if label in wanted)])
+        csv.writer(f).writerows([("text", "intent"), *kept])
     return path
+
+
+def auroc(positive: np.ndarray, negative: np.ndarray) -> float:
+    """The chance that a positive scores above a negative (ties count half)."""
+    return float((positive[:, None] > negative).mean() + (positive[:, None] == negative).mean() / 2)
+
+
+def started_rows(folder: Path, seeds: int) -> list[tuple[str, str, str]]:
+    """Composed trainings of CLINC150 subsets (10 examples an intent), started from the built-in skills' heads and
+    from scratch, means over `seeds`: in-scope accuracy on the subset's test split, out-of-scope AUROC and recall on
+    CLINC150's 1,000 out-of-scope test messages, and the training's time."""
+    data = json.loads(CLINC.read_text())
+    rows = []
+    for intents, first in [(15, 0), (15, 30), (30, 60)]:
+        path = clinc_subset(folder, intents, 10, first)
+        labels = {label for _, label in csv.reader(path.open())}
+        test = [(t, label) for t, label in data["test"] if label in labels]
+        oos = [t for t, _ in data["oos_test"]]
+        for started in (True, False):
+            runs = []
+            for seed in range(seeds):
+                began = time.perf_counter()
+                result = train_intent_model([path], out=folder / f"acc-{time.monotonic_ns()}", device="cpu",
+                                            config=TrainConfig(seed=seed, start_from_builtins=started))
+                seconds = time.perf_counter() - began
+                classifier = IntentClassifier.load(result.folder)
+                scored = classifier.predict([t for t, _ in test])
+                refused = classifier.predict(oos)
+                runs.append((np.mean([p.intent == label for p, (_, label) in zip(scored, test)]),
+                             auroc(np.array([-p.score for p in refused]), np.array([-p.score for p in scored])),
+                             np.mean([p.intent is None for p in refused]), seconds))
+            accuracy, area, recall, seconds = np.mean(runs, axis=0)
+            rows.append((f"CLINC150 intents {first + 1}-{first + intents}, 10 examples each, composed, "
+                         + ("started from the built-ins" if started else "from scratch"),
+                         f"accuracy {accuracy:.1%}, out-of-scope AUROC {area:.3f}, recall {recall:.1%}; "
+                         f"{seconds:.1f} s", ""))
+    return rows
 
 
 def webhook_server():
@@ -63,6 +111,8 @@ def main() -> None:
     parser.add_argument("--commands", type=int, default=3, help="whole `robot train intents` runs of each kind")
     parser.add_argument("--clinc", type=Path, default=CLINC, help="CLINC150's data_full.json (a user's larger set)")
     parser.add_argument("--clinc-intents", type=int, default=15)
+    parser.add_argument("--seeds", type=int, default=0, help="composed CLINC150 subsets trained with this many "
+                        "seeds, started from the built-in skills' heads and from scratch: accuracy (0: skip)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     server = webhook_server()
@@ -125,6 +175,8 @@ def main() -> None:
              f"{percentile(times[name], 50):.1f} / {percentile(times[name], 99):.1f} ms "
              f"({percentile(times[name], 50) - base:+.1f} ms)", target)
             for name, target in [("template", ""), ("form", "<= +5 ms"), ("webhook", "<= +5 ms")]] + training
+    if args.seeds and CLINC.is_file():
+        rows += started_rows(folder, args.seeds)
     print(f"\nskills, {args.threads} torch threads, {os.cpu_count()} cores, {time.strftime('%Y-%m-%d %H:%M')}")
     print_table(rows)
     server.shutdown()

@@ -24,6 +24,7 @@ from robot.intents.formats import load_many
 from robot.intents.negatives import with_generic_negatives
 from robot.intents.schema import IntentData, one_label_per_text, raise_first_error
 from robot.intents.spoken import adapt
+from robot.intents.start import Start
 from robot.intents.train import TrainConfig, pick_device, train_intents
 from robot.language import ENGLISH, base_language, check_language
 from robot.lifecycle import ModelRegistry, activate, training_lock
@@ -85,7 +86,10 @@ def train_intent_model(paths: list[str | Path], out: Path | None = None, device:
     with ThreadPoolExecutor(1) as background:  # the recogniser's language model follows the intents; its
         speech = background.submit(adapt, data)  # pure-Python counting overlaps torch's training
         training_data, generic = with_generic_negatives(data, encoder)
-        classifier, metrics, report = train_intents(training_data, encoder, config, device=device, progress=progress)
+        start = builtin_start(data.language, encoder, config, registry or ModelRegistry("intents")) \
+            if config.start_from_builtins and composition.with_builtins and composition.user else None
+        trained = train_intents(training_data, encoder, config, device=device, progress=progress, start=start)
+        classifier, metrics, report = trained.classifier, trained.metrics, trained.report
         metrics["generic_negatives"] = generic
         metrics["conflicting_examples_left_out"] = [{"example": t, "intent": i} for t, i in conflicting]
         metrics["composition"] = composition.summary()
@@ -104,6 +108,8 @@ def train_intent_model(paths: list[str | Path], out: Path | None = None, device:
         save_bundle(folder, classifier, data, metrics, command, tagger, given=composition.given)
         faq.save_threshold(folder, faq_threshold)
         speech.save(folder / SPEECH_DIR)
+        if composition.with_builtins and not composition.user and trained.start is not None:
+            trained.start.save(folder)  # the built-in skills alone: what composed trainings start from
         write_report(report, folder / "report", focus=set(composition.user) if composition.with_builtins else None)
 
     if out is not None:
@@ -113,6 +119,20 @@ def train_intent_model(paths: list[str | Path], out: Path | None = None, device:
     if activate:
         registry.activate(name)
     return TrainResult(registry.path(name), name, metrics)
+
+
+def builtin_start(language: str, encoder: SentenceEncoder, config: TrainConfig, registry: ModelRegistry) \
+        -> Start | None:
+    """The heads of the built-in skills of `language` trained alone, for a composed training to start from: the
+    newest such model with its folds (the shipped English one; another language's first use trains one)."""
+    for version in reversed(registry.list()):
+        composition = version.metrics.get("composition") or {}
+        if base_language(version.metrics.get("language", ENGLISH)) == base_language(language) \
+                and composition.get("with_builtins") and not composition.get("user_intents"):
+            start = Start.load(version.path, encoder, config.hidden)
+            if start is not None:
+                return start
+    return None
 
 
 def train_version(paths: list[Path], registry: ModelRegistry, robot: Robot | None = None,

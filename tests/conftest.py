@@ -74,7 +74,7 @@ def trained(encoder):
     from robot.service import load_training_data
 
     data, _ = load_training_data([DEFAULT_INTENTS])
-    classifier, metrics, _ = train_intents(data, encoder)
+    classifier, metrics = train_intents(data, encoder)[:2]
     return classifier, data, metrics
 
 

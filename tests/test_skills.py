@@ -15,6 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+import torch
 
 from robot.brain import Brain, Robot, Session
 from robot.errors import InputError
@@ -109,6 +110,40 @@ def test_your_intents_join_the_built_in_skills(shop):
     assert "2 intents of your own and" in card and "replace the built-in joke" in card
     assert "order a pizza" not in {e.lower() for e in brain.data.oos_examples}  # a built-in negative left out
     assert "intents: {}" not in (result.folder / "user_intents.yaml").read_text()
+
+
+def test_a_composed_training_starts_from_the_built_in_skills_heads(shop, tmp_path, encoder):
+    """The shipped built-in model keeps its fold heads; a composed training keeps each built-in example in its fold
+    there (fold f's head starts from the built-in one that never saw fold f: out-of-fold stays out of fold) and
+    starts the built-ins' output rows, not the user's own (`joke` replaces the built-in one)."""
+    from robot.intents.classifier import HeadConfig, IntentHead
+    from robot.intents.schema import IntentData
+    from robot.intents.start import Start
+    from robot.intents.train import TrainConfig, init_linears, train_intents
+    from robot.lifecycle import ModelRegistry
+    from robot.service import builtin_start
+
+    _, result = shop
+    assert result.metrics["started_from_builtins"]
+    start = builtin_start("en", encoder, TrainConfig(), ModelRegistry("intents", home=tmp_path))
+    assert start is not None and len(start.folds) == 4
+    data = shop[0].data
+    trained = train_intents(IntentData(data.intents, data.oos_examples, language="en"), encoder, start=start)
+    kept = {t: f for t, f in trained.start.fold_of.items() if t in start.fold_of}
+    assert len(kept) > 500 and all(start.fold_of[t] == f for t, f in kept.items())
+    labels = trained.classifier.labels
+    new = init_linears(IntentHead(HeadConfig(start.head.config.dim, len(labels))), torch.Generator().manual_seed(1))
+    drawn = new.out.weight.detach().clone()
+    start.initialiser(start.folds[2], labels, {i.name for i in data.intents if i.builtin} | {"oos"})(new)
+    assert torch.equal(new.hidden.weight, start.folds[2].hidden.weight)
+    row = {label: k for k, label in enumerate(labels)}
+    assert torch.equal(new.out.weight[row["time"]], start.folds[2].out.weight[start.labels.index("time")])
+    assert torch.equal(new.out.weight[row["joke"]], drawn[row["joke"]])  # the user's joke starts from its draw
+    assert torch.equal(new.out.weight[row["order_pizza"]], drawn[row["order_pizza"]])
+    replaced = train_intent_model([FORMATS / "pytorch-chatbot" / "intents.json"], out=tmp_path / "m", device="cpu",
+                                  encoder=encoder, replace_builtins=True)
+    assert not replaced.metrics["started_from_builtins"] and not (replaced.folder / "folds.safetensors").exists()
+    assert Start.load(result.folder, encoder, 512) is None  # only the built-ins alone keep their folds
 
 
 def test_the_reports_confusion_chart_is_of_your_intents_when_composed():

@@ -82,6 +82,13 @@ def encoder_line(config: EncoderConfig) -> str:
     return f"{name} (frozen; mean-pooled last {config.layers} layers)"
 
 
+def _start_note(metrics: dict) -> str:
+    if not metrics.get("started_from_builtins"):
+        return ""
+    return (f", started from the built-in skills' heads (each fold's from theirs) for "
+            f"{metrics['config']['start_steps']} steps")
+
+
 def model_card(data: IntentData, metrics: dict, command: str, encoder: EncoderConfig) -> str:
     return f"""# Intent model
 
@@ -96,7 +103,7 @@ The intents and responses are in `intents.yaml`.
 
 ## Model
 Sentence encoder {encoder_line(encoder)}, an MLP head trained with AdamW
-(`config.json` and `metrics.json` hold every setting). Confidences are temperature-scaled
+(`config.json` and `metrics.json` hold every setting){_start_note(metrics)}. Confidences are temperature-scaled
 (T = {metrics['temperature']:.3f}); a message is out of scope when its confidence times its familiarity (mean
 cosine to its 5 nearest training examples) to the power {metrics['config']['sharpness']:g} is below \
 {metrics['threshold']:.3f}, chosen to reject at most {_pct(metrics['config']['max_false_rejection'])} of held-out

@@ -61,7 +61,7 @@ def cross_validate(data: IntentData, folds: int, encoder: SentenceEncoder, confi
     fold = _folds(np.array([label_ids[n] for n in names]), folds, config.seed)
     predictions: list[Prediction | None] = [None] * len(texts)
     for f in range(folds):
-        classifier, _, _ = train_intents(_subset(data, fold != f), encoder, config, device=device)
+        classifier = train_intents(_subset(data, fold != f), encoder, config, device=device).classifier
         held = np.flatnonzero(fold == f)
         for k, prediction in zip(held, classifier.predict([texts[k] for k in held])):
             predictions[k] = prediction

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -35,6 +37,7 @@ from robot.intents.classifier import (
 from robot.intents.encoder import SentenceEncoder
 from robot.intents.metrics import metrics_from_predictions
 from robot.intents.schema import IntentData
+from robot.intents.start import Start
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,8 @@ class TrainConfig:
     dropout: float = 0.5
     epochs: int = 20
     min_steps: int = 100  # small data sets get more passes
+    start_from_builtins: bool = True  # a composed training starts from the built-in skills' heads (`start`)
+    start_steps: int = 50  # steps of a head so started
     batch_size: int = 512  # the largest batch; smaller data sets take a quarter of their rows, see `batch_rows`
     min_batch_size: int = 128
     batches_per_epoch: int = 4
@@ -120,17 +125,24 @@ def batch_rows(examples: int, config: TrainConfig) -> int:
 
 
 def fit_head(features: np.ndarray, targets: np.ndarray, n_classes: int, config: TrainConfig,
-             device: str = "cpu", progress: bool = False, dropout: DropoutBank | None = None) -> IntentHead:
+             device: str = "cpu", progress: bool = False, dropout: DropoutBank | None = None,
+             start: Callable[[IntentHead], None] | None = None) -> IntentHead:
     """Train a head; `dropout` masks may be shared by the fits of one training (they are drawn for its
-    largest batch)."""
+    largest batch). `start` sets up the new head from a trained one (`Start.initialiser`): it then takes
+    `config.start_steps` steps."""
     generator = torch.Generator().manual_seed(config.seed)
     x = torch.from_numpy(features).to(device)
     y = torch.from_numpy(targets).long().to(device)
-    head = init_linears(IntentHead(HeadConfig(features.shape[1], n_classes, config.hidden)), generator).to(device)
-    head.mean.copy_(x.mean(0))
-    head.std.copy_(x.std(0) + 1e-6 if len(x) > 1 else torch.ones_like(x[0]))
+    head = init_linears(IntentHead(HeadConfig(features.shape[1], n_classes, config.hidden)), generator)
     rows = batch_rows(len(x), config)
-    steps = max(config.min_steps, config.epochs * math.ceil(len(x) / rows))
+    if start is not None:
+        start(head)
+        steps = config.start_steps
+    else:
+        head.mean.copy_(x.mean(0).cpu())
+        head.std.copy_((x.std(0) + 1e-6 if len(x) > 1 else torch.ones_like(x[0])).cpu())
+        steps = max(config.min_steps, config.epochs * math.ceil(len(x) / rows))
+    head = head.to(device)
     # Fused: one kernel for all parameters; the per-tensor Python loop cost a third of a small fit's steps
     optimizer = torch.optim.AdamW(head.parameters(), lr=config.lr, weight_decay=config.weight_decay, fused=True)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, config.lr, total_steps=steps)
@@ -142,8 +154,8 @@ def fit_head(features: np.ndarray, targets: np.ndarray, n_classes: int, config: 
     step = 0
     while step < steps:
         order = torch.randperm(len(x), generator=generator).to(device)
-        for start in range(0, len(x), rows):
-            batch = order[start:start + rows]
+        for first in range(0, len(x), rows):
+            batch = order[first:first + rows]
             masks = dropout(step, len(batch)) if dropout else ()
             with low_precision:
                 loss = F.cross_entropy(head(x[batch], masks), y[batch], label_smoothing=config.label_smoothing)
@@ -184,11 +196,18 @@ def _folds(targets: np.ndarray, k: int, seed: int) -> np.ndarray:
     return fold
 
 
+class Trained(NamedTuple):
+    classifier: IntentClassifier
+    metrics: dict  # held-out summary
+    report: dict  # the full held-out report (per-intent table, confusion matrix, errors) `evaluate.write_report` draws
+    start: Start | None  # its heads and folds, for a training to start from (cross-fitted trainings only)
+
+
 def train_intents(data: IntentData, encoder: SentenceEncoder, config: TrainConfig = TrainConfig(),
                   calibration: IntentData | None = None, device: str = "cpu",
-                  progress: bool = False) -> tuple[IntentClassifier, dict, dict]:
-    """Train and calibrate a classifier; returns it, its held-out summary metrics and the full held-out
-    report (per-intent table, confusion matrix, errors) that `evaluate.write_report` draws."""
+                  progress: bool = False, start: Start | None = None) -> Trained:
+    """Train and calibrate a classifier. A cross-fitted training with as many folds as `start` (the built-in
+    skills' heads, see `robot.intents.start`) puts its examples in their folds and starts every head from it."""
     started = time.perf_counter()
     texts, names = data.labelled_examples()
     labels = [i.name for i in data.intents] + ([OOS] if data.oos_examples else [])
@@ -208,6 +227,9 @@ def train_intents(data: IntentData, encoder: SentenceEncoder, config: TrainConfi
         rows = in_scope_rows if trained_on is None else trained_on & in_scope_rows
         return IntentClassifier(labels, head, encoder, examples=features[rows], sharpness=config.sharpness)
 
+    own = None  # this training as a start: cross-fitted ones only
+    if calibration is not None or len(texts) >= config.holdout_above:
+        start = None  # held-out examples the started heads saw would not be held out
     if calibration is not None:
         cal_texts, cal_names = calibration.labelled_examples()
         unknown = sorted(set(cal_names) - set(labels) - {OOS})
@@ -231,20 +253,34 @@ def train_intents(data: IntentData, encoder: SentenceEncoder, config: TrainConfi
         held_texts = [texts[k] for k in np.flatnonzero(held)]
         held_out = f"{held.sum()} held-out examples ({config.holdout_fraction:.0%}, stratified)"
     else:
-        classifier = classifier_of(fit_head(features, targets, len(labels), config, device, progress, masks))
         k = min(config.calibration_folds, max(2, int(np.bincount(targets).max())))
         fold = _folds(targets, k, config.seed)
+        start = start if start is not None and len(start.folds) == k else None
+        if start is not None:
+            fold = np.array([start.fold_of.get(text, f) for text, f in zip(texts, fold)])
+        inherited = {i.name for i in data.intents if i.builtin} | {OOS}
+
+        def begin(f: int | None):
+            """How the head of fold `f` (None: of every example) starts."""
+            if start is None:
+                return None
+            return start.initialiser(start.head if f is None else start.folds[f], labels, inherited)
+
+        classifier = classifier_of(fit_head(features, targets, len(labels), config, device, progress, masks,
+                                            begin(None)))
         held_logits = torch.zeros(len(texts), len(labels))
         held_known = np.ones(len(texts), dtype=np.float32)
+        fold_heads = []
         for f in tqdm(range(k), desc="calibrating (cross-fitting)") if progress else range(k):
             train_part, held_part = fold != f, fold == f
-            fold_head = fit_head(features[train_part], targets[train_part], len(labels), config, device,
-                                 dropout=masks)
+            fold_heads.append(fit_head(features[train_part], targets[train_part], len(labels), config, device,
+                                       dropout=masks, start=begin(f)))
             with torch.inference_mode():
-                held_logits[torch.from_numpy(held_part)] = fold_head(
+                held_logits[torch.from_numpy(held_part)] = fold_heads[-1](
                     torch.from_numpy(features[held_part]).to(device)).float().cpu()
             held_known[held_part] = familiarity(features[held_part], example_rows(features[train_part & in_scope_rows]))
         held_names, held_texts, held_out = names, texts, f"{k}-fold out-of-fold predictions"
+        own = Start(labels, classifier.head, fold_heads, {text: int(f) for text, f in zip(texts, fold)})
 
     # Temperature on every held-out example (an oos example's target is the oos class, or none).
     known = [k for k, n in enumerate(held_names) if n in index]
@@ -263,6 +299,6 @@ def train_intents(data: IntentData, encoder: SentenceEncoder, config: TrainConfi
         "train_seconds": round(time.perf_counter() - started, 2), "n_examples": len(texts),
         "n_intents": len(classifier.intents), "n_oos_examples": len(data.oos_examples),
         "temperature": classifier.temperature, "threshold": classifier.threshold,
-        "device": device, "config": asdict(config),
+        "device": device, "config": asdict(config), "started_from_builtins": start is not None,
     })
-    return classifier, metrics, report
+    return Trained(classifier, metrics, report, own)
