@@ -7,12 +7,13 @@ was in (`FOLDS`); a composed training then puts each built-in example in the sam
 head from the built-in fold-f head, which never saw the examples of fold f either, so the out-of-fold
 predictions that calibrate the threshold stay honest. Started heads keep the built-ins' hidden layer,
 standardisation and output rows (a user's intent of a built-in's name starts from scratch) and take
-`TrainConfig.start_steps` steps (benchmarks/RESULTS.md, "#25: composed training started from the built-ins").
+`TrainConfig.start_steps` steps (benchmarks/RESULTS.md, "Started from the built-ins' heads").
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -34,7 +35,7 @@ class Start:
     folds: list[IntentHead]
     fold_of: dict[str, int]  # example text -> its fold
 
-    def initialiser(self, head: IntentHead | None, labels: list[str], inherited: set[str]):
+    def initialiser(self, head: IntentHead, labels: list[str], inherited: set[str]) -> Callable[[IntentHead], None]:
         """A function that sets up a new head of `labels` from `head` (one of ours): standardisation and hidden
         layer as they are, the output rows of the `inherited` labels we have (the others keep their draw)."""
         def initialise(new: IntentHead) -> None:
