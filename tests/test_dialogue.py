@@ -299,9 +299,9 @@ def test_activating_a_dialogue_version_swaps_the_running_robots_model(micro_fold
     robot = Robot(Brain.load(SHIPPED_MODELS / "intents", "default", encoder=encoder), Persona.load(), seed=0)
     activate(registry, good, robot)
     assert registry.active_name() == good and robot.fallback.model.folder == registry.path(good)
-    assert robot.respond("what's your favourite kind of weather for a walk?", Session()).source == "dialogue"
+    assert robot.respond("what's your favourite season for a walk?", Session()).source == "dialogue"
     session = Session()  # a conversation under way is read ahead after its second turn, not its first
-    robot.respond("what's your favourite kind of weather for a walk?", session)
+    robot.respond("what's your favourite season for a walk?", session)
     assert robot.fallback.model.reader.submit(len, robot.fallback.model.engine.openings).result() == 0
     robot.respond("and what about the rain?", session)
     assert robot.fallback.model.reader.submit(len, robot.fallback.model.engine.openings).result() == 1

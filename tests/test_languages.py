@@ -110,7 +110,7 @@ def test_the_robot_answers_in_chinese_as_its_chinese_persona(tmp_path, monkeypat
     """`--language zh` makes the shipped Chinese intents active (trained on first use, then reused); replies,
     actions and out-of-scope lines are Chinese (the dialogue model speaks English only)."""
     from robot.lifecycle import ModelRegistry
-    from robot.service import load_robot
+    from robot.service import load_robot, train_intent_model
 
     said = robot_cli("chat", "--language", "zh", "--message", "十二乘以七等于多少", "--json", home=tmp_path)
     assert said.returncode == 0, said.stderr
@@ -121,6 +121,8 @@ def test_the_robot_answers_in_chinese_as_its_chinese_persona(tmp_path, monkeypat
     name = registry.active_name()
     robot = load_robot(registry, seed=0, language="zh")  # reused, not trained again
     assert registry.active_name() == name != "default" and robot.brain.language == "zh"
+    composed = train_intent_model([ZH], registry=registry, activate=False)  # started from the built-ins just trained
+    assert composed.metrics["started_from_builtins"] and composed.metrics["language"] == "zh"
     session = Session()
     assert robot.respond("我叫小明", session).text.count("小明") == 1
     assert robot.respond("我叫什么名字", session).intent == "recall_name" and "小明" in session.memory["user_name"]
