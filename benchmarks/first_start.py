@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 import httpx
-from report import print_table, scratch
+from report import pace, print_table, scratch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -63,7 +63,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=2, help="first starts, each on a new home and cache")
     args = parser.parse_args()
-    rows = []
+    rows, before = [], pace()
     for run in range(args.runs):
         home, cache = scratch("robot-first-home-"), scratch("robot-first-cache-")
         for kind in ("first start", "second start"):
@@ -71,7 +71,7 @@ def main() -> None:
             shown = {k: "never" if v is None else f"{v:.1f} s" for k, v in times.items()}
             rows.append((f"run {run + 1}, {kind}", shown["page"], shown["hello"], shown["dialogue"]))
     print(f"\n`robot serve` from an empty ROBOT_HOME, {os.cpu_count()} cores, {time.strftime('%Y-%m-%d %H:%M')} "
-          "(seconds from the command)")
+          f"(seconds from the command); {before}, after the runs {pace().removeprefix('pace: ')}")
     print_table(rows, ("start", "page served", "'hello' answered (target <= 10 s)", "dialogue model answers"))
 
 

@@ -21,6 +21,28 @@ def scratch(prefix: str) -> str:
     return folder
 
 
+def pace() -> str:
+    """How fast this machine is at the moment, for comparing runs: its speed moved 2-3x between hours (the same
+    training 1.3 s one day, 3.6 s another). A pure-Python loop of 10^7 additions (imports, the web server, the
+    brain's Python) and 100 float32 512x512 products (torch's kernels), one thread."""
+    import torch
+
+    started = time.perf_counter()
+    total = 0
+    for k in range(10**7):
+        total += k
+    python = time.perf_counter() - started
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    a = torch.ones(512, 512)
+    started = time.perf_counter()
+    for _ in range(100):
+        a @ a
+    products = time.perf_counter() - started
+    torch.set_num_threads(threads)
+    return f"pace: Python loop {python:.2f} s, 100 products {products:.2f} s"
+
+
 def bench_arguments(doc: str, data: Path, turns: int) -> argparse.ArgumentParser:
     """The options every intent benchmark takes: its data, torch's threads, how many chat turns to time."""
     parser = argparse.ArgumentParser(description=doc.splitlines()[0])

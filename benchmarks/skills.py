@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from report import percentile, print_table, scratch, time_each
+from report import pace, percentile, print_table, scratch, time_each
 
 os.environ.setdefault("ROBOT_HOME", scratch("robot-skills-"))
 os.environ.setdefault("ROBOT_CACHE", scratch("robot-skills-cache-"))
@@ -114,6 +114,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=0, help="composed CLINC150 subsets trained with this many "
                         "seeds, started from the built-in skills' heads and from scratch: accuracy (0: skip)")
     args = parser.parse_args()
+    before = pace()
     torch.set_num_threads(args.threads)
     server = webhook_server()
     folder = Path(scratch("robot-skills-data-"))
@@ -177,7 +178,8 @@ def main() -> None:
             for name, target in [("template", ""), ("form", "<= +5 ms"), ("webhook", "<= +5 ms")]] + training
     if args.seeds and CLINC.is_file():
         rows += started_rows(folder, args.seeds)
-    print(f"\nskills, {args.threads} torch threads, {os.cpu_count()} cores, {time.strftime('%Y-%m-%d %H:%M')}")
+    print(f"\nskills, {args.threads} torch threads, {os.cpu_count()} cores, {time.strftime('%Y-%m-%d %H:%M')}; "
+          f"{before}, after the runs {pace().removeprefix('pace: ')}")
     print_table(rows)
     server.shutdown()
 
