@@ -146,6 +146,21 @@ def test_a_composed_training_starts_from_the_built_in_skills_heads(shop, tmp_pat
     assert Start.load(result.folder, encoder, 512) is None  # only the built-ins alone keep their folds
 
 
+def test_unreadable_folds_mean_a_training_from_scratch(tmp_path, encoder, capsys):
+    import shutil
+
+    from robot.intents.start import FOLDS, Start
+    from robot.paths import SHIPPED_MODELS
+
+    folder = tmp_path / "builtins"
+    shutil.copytree(SHIPPED_MODELS / "intents", folder)
+    assert Start.load(folder, encoder, 512) is not None and Start.load(folder, encoder, 256) is None
+    (folder / FOLDS).write_bytes((SHIPPED_MODELS / "intents" / FOLDS).read_bytes()[:100_000])  # cut short
+    assert Start.load(folder, encoder, 512) is None and "unreadable" in capsys.readouterr().err
+    (folder / FOLDS).unlink()
+    assert Start.load(folder, encoder, 512) is None and capsys.readouterr().err == ""
+
+
 def test_the_reports_confusion_chart_is_of_your_intents_when_composed():
     """Composed with the built-ins, the chart shows the user's intents and what they meet; the built-ins' mistakes
     among themselves stay out of it (they are in the per-intent table)."""

@@ -13,12 +13,13 @@ standardisation and output rows (a user's intent of a built-in's name starts fro
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
-from safetensors import safe_open
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
 from robot.intents.classifier import HeadConfig, IntentHead
@@ -60,24 +61,29 @@ class Start:
 
     @classmethod
     def load(cls, folder: Path, encoder: SentenceEncoder, hidden: int) -> Start | None:
-        """A saved model's start, if it has one for this encoder and hidden size (else None)."""
+        """A saved model's start, if it has one for this encoder and hidden size (else None: a training then
+        starts from scratch; an unreadable one says so on stderr)."""
+        if not (folder / FOLDS).is_file():
+            return None
         try:
             config = json.loads((folder / "config.json").read_text())
+            head_config = HeadConfig(**config["head"])
+            if config["encoder"] != {**asdict(encoder.config), "sha256": encoder.sha256} \
+                    or head_config.hidden != hidden:
+                return None
             with safe_open(str(folder / FOLDS), "pt") as f:
                 metadata = f.metadata()
-            weights = load_file(str(folder / FOLDS))
-            head_weights = load_file(str(folder / "model.safetensors"))
-        except (OSError, ValueError):
-            return None
-        head_config = HeadConfig(**config["head"])
-        if config["encoder"] != {**asdict(encoder.config), "sha256": encoder.sha256} or head_config.hidden != hidden:
+                folds = [{name: f.get_tensor(f"{k}.{name}") for name in
+                          IntentHead(head_config).state_dict()} for k in range(int(metadata["folds"]))]
+            heads = [_head(head_config, state) for state in [load_file(str(folder / "model.safetensors")), *folds]]
+            return cls(config["labels"], heads[0], heads[1:], json.loads(metadata["fold_of"]))
+        except (OSError, ValueError, KeyError, TypeError, RuntimeError, SafetensorError) as exc:
+            print(f"warning: {folder / FOLDS} is unreadable ({exc}); training every head from scratch",
+                  file=sys.stderr, flush=True)
             return None
 
-        def head_of(state: dict) -> IntentHead:
-            head = IntentHead(head_config)
-            head.load_state_dict(state)
-            return head
 
-        folds = [head_of({k.split(".", 1)[1]: v for k, v in weights.items() if k.split(".", 1)[0] == str(f)})
-                 for f in range(int(metadata["folds"]))]
-        return cls(config["labels"], head_of(head_weights), folds, json.loads(metadata["fold_of"]))
+def _head(config: HeadConfig, state: dict[str, torch.Tensor]) -> IntentHead:
+    head = IntentHead(config)
+    head.load_state_dict(state)
+    return head
