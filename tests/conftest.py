@@ -4,6 +4,7 @@ ROBOT_HOME in a temporary folder, so they never touch the user's models."""
 from __future__ import annotations
 
 import atexit
+import functools
 import os
 import shutil
 import socket
@@ -37,17 +38,23 @@ CHATS = FIXTURES / "dialogue" / "ccc_chitchat.valid.jsonl"  # BYU Chit-Chat Chal
 PERSONA = "Robo is a friendly robot."  # the persona of the dialogue models trained in the tests
 
 
+@functools.lru_cache(maxsize=1)
+def reference_model(folder: Path) -> tuple[transformers.PreTrainedModel, tuple[int, ...], list[int]]:
+    """A dialogue folder's float32 transformers model (loaded once for a test's references: 11-14 s a load), the
+    ids that end the robot's turn and the special ids never generated."""
+    from robot.dialogue.chat_format import ChatFormat
+    from robot.dialogue.generate import load_torch_model
+
+    tokenizer = transformers.AutoTokenizer.from_pretrained(folder)
+    stops = ChatFormat.of(tokenizer).stops
+    return load_torch_model(folder), stops, [i for i in tokenizer.all_special_ids if i not in stops]
+
+
 @torch.inference_mode()
 def uncached_greedy(folder: Path, prompt: list[int], n: int) -> list[int]:
     """The reference decoding of a dialogue model folder: transformers re-reads the whole sequence for every token
     (no cache) and takes the likeliest token that is not a special one, up to the end of the robot's turn."""
-    from robot.dialogue.chat_format import ChatFormat
-    from robot.dialogue.generate import load_torch_model
-
-    model = load_torch_model(folder)
-    tokenizer = transformers.AutoTokenizer.from_pretrained(folder)
-    stops = ChatFormat.of(tokenizer).stops
-    banned = [i for i in tokenizer.all_special_ids if i not in stops]
+    model, stops, banned = reference_model(folder)
     ids, out = list(prompt), []
     for _ in range(n):
         logits = model(input_ids=torch.tensor([ids])).logits[0, -1]
