@@ -156,11 +156,12 @@ def cmd_train_dialogue(args: argparse.Namespace) -> int:
     train_at_low_priority(args.nice)
     from robot.dialogue.config import DialogueTrainConfig
     from robot.dialogue.corpus import read_corpus
+
+    corpus = read_corpus(args.corpus)  # a corpus with nothing to train on is refused before the 8 s of imports below
+    validation = read_corpus(args.val_corpus).dialogues if args.val_corpus else []
     from robot.dialogue.train import train_dialogue
     from robot.service import load_persona
 
-    corpus = read_corpus(args.corpus)
-    validation = read_corpus(args.val_corpus).dialogues if args.val_corpus else []
     if not validation:  # hold out 2% of the dialogues
         cut = max(1, len(corpus.dialogues) // 50)
         validation, corpus.dialogues = corpus.dialogues[:cut], corpus.dialogues[cut:]
