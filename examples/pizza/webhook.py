@@ -36,6 +36,11 @@ ROUTES = {"/order": order, "/status": status}
 
 
 class Shop(BaseHTTPRequestHandler):
+    # Connections kept alive (the robot reuses one) and replies sent at once: a call on loopback takes 2.0 ms
+    # instead of 3.3 with a connection a call; keep-alive alone waited 40 ms a call (Nagle and delayed ACKs)
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
+
     def do_POST(self) -> None:  # noqa: N802 - the name http.server calls
         route = ROUTES.get(self.path)
         length = int(self.headers.get("content-length") or 0)
