@@ -125,7 +125,11 @@ def builtin_start(language: str, encoder: SentenceEncoder, config: TrainConfig, 
         -> Start | None:
     """The heads of the built-in skills of `language` trained alone, for a composed training to start from: the
     newest such model with its folds (the shipped English one; another language's first use trains one)."""
-    for version in reversed(registry.list()):
+    try:
+        versions = registry.list()
+    except InputError:  # an unreadable active-model file is for `robot models` to report: start from scratch
+        return None
+    for version in reversed(versions):
         composition = version.metrics.get("composition") or {}
         if base_language(version.metrics.get("language", ENGLISH)) == base_language(language) \
                 and composition.get("with_builtins") and not composition.get("user_intents"):

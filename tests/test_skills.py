@@ -159,6 +159,14 @@ def test_unreadable_folds_mean_a_training_from_scratch(tmp_path, encoder, capsys
     assert Start.load(folder, encoder, 512) is None and "unreadable" in capsys.readouterr().err
     (folder / FOLDS).unlink()
     assert Start.load(folder, encoder, 512) is None and capsys.readouterr().err == ""
+    from robot.intents.train import TrainConfig
+    from robot.lifecycle import ModelRegistry
+    from robot.service import builtin_start
+
+    registry = ModelRegistry("intents", home=tmp_path / "home")
+    registry.state_file.parent.mkdir(parents=True)
+    registry.state_file.write_text("{not json")  # `robot models` reports it; a training with --out still runs
+    assert builtin_start("en", encoder, TrainConfig(), registry) is None
 
 
 def test_the_reports_confusion_chart_is_of_your_intents_when_composed():
