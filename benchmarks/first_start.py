@@ -15,24 +15,11 @@ import time
 from pathlib import Path
 
 import httpx
-from report import pace, print_table, scratch
+from report import pace, poll, print_table, scratch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.conftest import free_port  # noqa: E402
-
-
-def poll(check, deadline: float) -> float | None:
-    """Seconds until `check()` is true (every 50 ms), or None past the deadline."""
-    started = time.perf_counter()
-    while time.perf_counter() - started < deadline:
-        try:
-            if check():
-                return time.perf_counter() - started
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.05)
-    return None
 
 
 def one_start(home: str, cache: str) -> dict[str, float | None]:

@@ -26,7 +26,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from report import percentile, print_table, scratch
+from report import percentile, poll, print_table, scratch
 
 if "ROBOT_HOME" not in os.environ:
     os.environ["ROBOT_HOME"] = scratch("robot-load-")
@@ -112,31 +112,28 @@ def robot_command(*args: str, **kwargs) -> subprocess.Popen:
 
 def start_server(port: int) -> tuple[subprocess.Popen, float]:
     """`robot serve` on `port`, once it answers, and the seconds it took to answer a first message."""
-    started = time.perf_counter()
     server = robot_command("serve", "--port", str(port), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
+
+    def answers() -> bool:
         if server.poll() is not None:
             raise SystemExit(f"robot serve ended: {server.stderr.read()[-2000:]}")
-        try:
-            httpx.post(f"http://127.0.0.1:{port}/api/respond", json={"message": "hello"}, timeout=5).raise_for_status()
-            return server, time.perf_counter() - started
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    raise SystemExit("robot serve did not answer within 300 s")
+        httpx.post(f"http://127.0.0.1:{port}/api/respond", json={"message": "hello"}, timeout=5).raise_for_status()
+        return True
+
+    seconds = poll(answers, 300, every=0.1)
+    if seconds is None:
+        raise SystemExit("robot serve did not answer within 300 s")
+    return server, seconds
 
 
 def wait_for_dialogue(port: int) -> float:
     """Seconds until an out-of-scope message is answered by the dialogue model (the server prepares it in the
     background after it answers intents: rounds before that would measure the persona's lines)."""
-    started = time.perf_counter()
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
-        reply = httpx.post(f"http://127.0.0.1:{port}/api/respond", json={"message": OUT_OF_SCOPE[0]}, timeout=60)
-        if reply.raise_for_status().json()["source"] == "dialogue":
-            return time.perf_counter() - started
-        time.sleep(0.5)
-    raise SystemExit("the dialogue model was not ready within 300 s")
+    seconds = poll(lambda: httpx.post(f"http://127.0.0.1:{port}/api/respond", json={"message": OUT_OF_SCOPE[0]},
+                                      timeout=60).raise_for_status().json()["source"] == "dialogue", 300, every=0.5)
+    if seconds is None:
+        raise SystemExit("the dialogue model was not ready within 300 s")
+    return seconds
 
 
 def retrain_and_swap(done: list[float], swapped: threading.Event, nice: list[str]) -> None:

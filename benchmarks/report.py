@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import httpx
 import numpy as np
 
 
@@ -19,6 +20,20 @@ def scratch(prefix: str) -> str:
     folder = tempfile.mkdtemp(prefix=prefix)
     atexit.register(shutil.rmtree, folder, ignore_errors=True)
     return folder
+
+
+def poll(check: Callable[[], bool], deadline: float, every: float = 0.05) -> float | None:
+    """Seconds until `check()` is true (tried every `every` s; an HTTP error counts as not yet), or None past
+    `deadline` seconds."""
+    started = time.perf_counter()
+    while time.perf_counter() - started < deadline:
+        try:
+            if check():
+                return time.perf_counter() - started
+        except httpx.HTTPError:
+            pass
+        time.sleep(every)
+    return None
 
 
 def pace() -> str:
