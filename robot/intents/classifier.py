@@ -55,6 +55,13 @@ class IntentHead(nn.Module):
         self.hidden = nn.Linear(config.dim, config.hidden) if config.hidden else None
         self.out = nn.Linear(config.hidden or config.dim, config.n_classes)
 
+    @classmethod
+    def restored(cls, config: HeadConfig, state: dict[str, torch.Tensor]) -> IntentHead:
+        """A saved head (a model folder's, or a fold head a training starts from)."""
+        head = cls(config)
+        head.load_state_dict(state)
+        return head
+
     def forward(self, features: torch.Tensor, masks: tuple[torch.Tensor, ...] = ()) -> torch.Tensor:
         x = (features - self.mean) / self.std
         if masks:
@@ -192,8 +199,7 @@ class IntentClassifier:
         if encoder.sha256 != sha256:
             raise InputError(f"the model was trained on encoder weights with sha256 {sha256}; these have "
                              f"{encoder.sha256}", path=folder / "config.json")
-        head = IntentHead(HeadConfig(**config["head"]))
-        head.load_state_dict(weights)
+        head = IntentHead.restored(HeadConfig(**config["head"]), weights)
         return cls(config["labels"], head.to(device), encoder, config["temperature"], config["threshold"], examples,
                    config.get("sharpness", 0.0))
 

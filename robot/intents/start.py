@@ -75,15 +75,10 @@ class Start:
                 metadata = f.metadata()
                 folds = [{name: f.get_tensor(f"{k}.{name}") for name in
                           IntentHead(head_config).state_dict()} for k in range(int(metadata["folds"]))]
-            heads = [_head(head_config, state) for state in [load_file(str(folder / "model.safetensors")), *folds]]
+            heads = [IntentHead.restored(head_config, state)
+                     for state in [load_file(str(folder / "model.safetensors")), *folds]]
             return cls(config["labels"], heads[0], heads[1:], json.loads(metadata["fold_of"]))
         except (OSError, ValueError, KeyError, TypeError, RuntimeError, SafetensorError) as exc:
             print(f"warning: {folder / FOLDS} is unreadable ({exc}); training every head from scratch",
                   file=sys.stderr, flush=True)
             return None
-
-
-def _head(config: HeadConfig, state: dict[str, torch.Tensor]) -> IntentHead:
-    head = IntentHead(config)
-    head.load_state_dict(state)
-    return head
