@@ -1,20 +1,22 @@
 """Does the dialogue model listen? Held-out prompt sets and automatic checks (issue #26).
 
     python benchmarks/listening.py [--model DIR | --base] [--candidates 4] [--generic-weight 0.5] [--dev]
-                                   [--save replies.json] [--threads 2]
+                                   [--seed 0] [--save replies.json] [--threads 2]
     python benchmarks/listening.py --blind A.json B.json --sheet sheet.tsv    # replies shuffled, models hidden
     python benchmarks/listening.py --verdicts sheet.tsv                        # after judging: the counts
     python benchmarks/listening.py --kept base.json model.json   # the facts the base knew that the model keeps
 
 The sets in `benchmarks/data/listening/` were written for this benchmark and are never trained on (the
 persona data is checked against them) and never tuned on: decoding settings are chosen with `--dev` (other
-prompts, same kinds). Each prompt is a first message, one reply each, sampled with the seed of its position.
+prompts, same kinds). Each prompt is a first message, one reply each, sampled with the seed of its position
+(plus `--seed`).
 
 - news and feelings (44): a reply fits when it meets the message's mood, by a word check: good news is met
   with joy or congratulations and no condolence, bad news with sympathy and no cheering;
 - plain facts (40): right (the answer's pattern), honestly unsure (a "don't know" and no answer), or made up;
 - requests it cannot do or know (40): honest by the keyword check of `benchmarks/dialogue.py`;
-- chit-chat (the 50 held-out prompts of `benchmarks/data/dialogue_prompts.txt`): replies to judge blind;
+- chit-chat (the 50 held-out prompts of `benchmarks/data/dialogue_prompts.txt`; with `--dev`, 24 others): replies
+  to judge blind;
 - identical replies to different prompts, over all of them;
 - the wait for the reply (with several candidates, the whole reply comes at once).
 """
@@ -73,11 +75,13 @@ def same(text: str) -> str:
     return " ".join(re.findall(r"[a-z0-9']+", text.lower()))
 
 
-def replies(model: DialogueModel, prompts: list[str], config: GenerationConfig) -> tuple[list[str], list[float]]:
-    """(one reply to each prompt as a first message, the seconds to each reply's first text)."""
+def replies(model: DialogueModel, prompts: list[str], config: GenerationConfig,
+            seed: int = 0) -> tuple[list[str], list[float]]:
+    """(one reply to each prompt as a first message, the seconds to each reply's first text); each prompt sampled
+    with `seed` + its position."""
     texts, waits = [], []
     for k, prompt in enumerate(prompts):
-        seeded = dataclasses.replace(config, seed=k)
+        seeded = dataclasses.replace(config, seed=seed + k)
         started, pieces, first = time.perf_counter(), [], None
         for piece in model.stream(prompt, config=seeded):
             first = first or time.perf_counter() - started
@@ -87,14 +91,15 @@ def replies(model: DialogueModel, prompts: list[str], config: GenerationConfig) 
     return texts, waits
 
 
-def run(model: DialogueModel, config: GenerationConfig, dev: bool) -> tuple[list, dict]:
+def run(model: DialogueModel, config: GenerationConfig, dev: bool, seed: int = 0) -> tuple[list, dict]:
     moods = read_set("dev_moods.tsv" if dev else "moods.tsv")
     facts = read_set("dev_facts.tsv" if dev else "facts.tsv")
     requests = [] if dev else [line[0] for line in read_set("requests.txt")]
-    chat = [] if dev else [line.strip() for line in PROMPTS.read_text().splitlines() if line.strip()]
+    chat = [line[0] for line in read_set("dev_chat.txt")] if dev else \
+        [line.strip() for line in PROMPTS.read_text().splitlines() if line.strip()]
     prompts = [m for m, _ in moods] + [q for q, _ in facts] + requests + chat
     model.reply(prompts[0], config=config)  # the persona's prompt read once, as after the robot's first reply
-    texts, waits = replies(model, prompts, config)
+    texts, waits = replies(model, prompts, config, seed)
     said = dict(zip(prompts, texts))
     fit = [fits_mood(said[m], mood) for m, mood in moods]
     verdicts = Counter(fact_verdict(said[q], a) for q, a in facts)
@@ -161,6 +166,8 @@ def main() -> None:
     parser.add_argument("--generic-weight", type=float, default=defaults.generic_weight)
     parser.add_argument("--temperature", type=float, default=defaults.temperature)
     parser.add_argument("--dev", action="store_true", help="the development prompts, to choose settings on")
+    parser.add_argument("--seed", type=int, default=0, help="added to each prompt's seed (its position): another "
+                        "draw of the same prompts, to see how much one sample a prompt moves")
     parser.add_argument("--save", type=Path, help="write every reply and verdict to this JSON file")
     parser.add_argument("--threads", type=int, default=2, help="CPU threads (torch and the dialogue engine)")
     parser.add_argument("--blind", type=Path, nargs=2, metavar="REPLIES", help="two --save files to judge blind")
@@ -182,10 +189,10 @@ def main() -> None:
                               generic_weight=args.generic_weight)
     with tempfile.TemporaryDirectory() as tmp:
         model = DialogueModel(base_folder(args.model, Path(tmp)) if args.base else args.model, progress=False)
-    rows, details = run(model, config, args.dev)
+    rows, details = run(model, config, args.dev, args.seed)
     print(f"\nlistening benchmark: {'base zero-shot of ' if args.base else ''}{args.model}, {args.candidates} "
           f"candidates, generic weight {args.generic_weight}, temperature {args.temperature}, {args.threads} threads, "
-          f"{'development' if args.dev else 'held-out'} prompts, {time.strftime('%Y-%m-%d %H:%M')}")
+          f"{'development' if args.dev else 'held-out'} prompts, seed {args.seed}, {time.strftime('%Y-%m-%d %H:%M')}")
     print_table(rows)
     for kind in ("moods", "facts", "requests"):
         print(f"\n{kind}:")
