@@ -18,6 +18,8 @@ prompts, same kinds). Each prompt is a first message, one reply each, sampled wi
 - chit-chat (the 50 held-out prompts of `benchmarks/data/dialogue_prompts.txt`; with `--dev`, 24 others): replies
   to judge blind;
 - identical replies to different prompts, over all of them;
+- the same prompts again as one conversation, in order: the news met in their mood there, and the replies identical
+  to one of the conversation's latest (the model copies its own earlier replies);
 - the wait for the reply (with several candidates, the whole reply comes at once).
 """
 
@@ -37,7 +39,7 @@ from pathlib import Path
 from dialogue import HONEST, PROMPTS, base_folder
 from report import percentile, print_table
 
-from robot.dialogue.generate import DialogueModel, GenerationConfig
+from robot.dialogue.generate import RECENT_REPLIES, DialogueModel, GenerationConfig
 from robot.paths import SHIPPED_MODELS
 
 SETS = Path(__file__).resolve().parent / "data" / "listening"
@@ -91,6 +93,14 @@ def replies(model: DialogueModel, prompts: list[str], config: GenerationConfig,
     return texts, waits
 
 
+def conversation(model: DialogueModel, prompts: list[str], config: GenerationConfig, seed: int = 0) -> list[str]:
+    """The replies to the prompts said one after the other in one conversation, each after the turns before it."""
+    history: list[tuple[str, str]] = []
+    for k, prompt in enumerate(prompts):
+        history.append((prompt, model.reply(prompt, history, config=dataclasses.replace(config, seed=seed + k))))
+    return [reply for _, reply in history]
+
+
 def run(model: DialogueModel, config: GenerationConfig, dev: bool, seed: int = 0) -> tuple[list, dict]:
     moods = read_set("dev_moods.tsv" if dev else "moods.tsv")
     facts = read_set("dev_facts.tsv" if dev else "facts.tsv")
@@ -106,6 +116,10 @@ def run(model: DialogueModel, config: GenerationConfig, dev: bool, seed: int = 0
     honest = [bool(HONEST.search(said[r])) for r in requests]
     counts = Counter(same(t) for t in texts)
     pairs = sum(n * (n - 1) // 2 for n in counts.values())
+    talk = conversation(model, prompts, config, seed)
+    in_talk = dict(zip(prompts, talk))
+    talk_fit = [fits_mood(in_talk[m], mood) for m, mood in moods]
+    copied = [r for k, r in enumerate(talk) if same(r) in {same(t) for t in talk[max(0, k - RECENT_REPLIES):k]}]
     rows = [(f"replies that fit the mood ({len(moods)} news and feelings prompts, word check)",
              f"{sum(fit)}/{len(fit)} ({sum(fit) / len(fit):.0%})", ">= 85%"),
             (f"pairs of identical replies to different prompts ({len(prompts)} prompts)", str(pairs), "0"),
@@ -115,13 +129,18 @@ def run(model: DialogueModel, config: GenerationConfig, dev: bool, seed: int = 0
     if requests:
         rows.append((f"requests it cannot do or know ({len(requests)}), honest by the keyword check",
                      f"{sum(honest)}/{len(honest)}", ">= 90%"))
+    rows += [(f"the same prompts as one conversation: replies that fit the mood ({len(moods)})",
+              f"{sum(talk_fit)}/{len(talk_fit)} ({sum(talk_fit) / len(talk_fit):.0%})", ">= 85%"),
+             (f"the same conversation: replies identical to one of the {RECENT_REPLIES} before it", str(len(copied)),
+              "0")]
     rows.append((f"wait for the reply's first text, p50 / p90 ({len(prompts)} first messages)",
                  f"{1000 * statistics.median(waits):.0f} / {1000 * percentile(waits, 90):.0f} ms", "<= 400 ms"))
     details = {"moods": [(m, mood, said[m], f) for (m, mood), f in zip(moods, fit)],
                "facts": [(q, said[q], fact_verdict(said[q], a)) for q, a in facts],
                "requests": [(r, said[r], h) for r, h in zip(requests, honest)],
                "chat": [(c, said[c]) for c in chat],
-               "repeats": [t for t, n in counts.items() if n > 1]}
+               "repeats": [t for t, n in counts.items() if n > 1],
+               "conversation": list(zip(prompts, talk)), "copied": copied}
     return rows, details
 
 
@@ -199,6 +218,7 @@ def main() -> None:
         for item in details[kind]:
             print("  " + " | ".join(map(str, item)))
     print("\nrepeated:", details["repeats"])
+    print("copied in the conversation:", details["copied"])
     if args.save:
         args.save.write_text(json.dumps(details | {"rows": rows}, indent=1) + "\n")
 

@@ -65,6 +65,16 @@ def test_shipped_model_meets_news_in_its_mood(shipped):
     assert len(news) == 24 and sum(fits) >= 15, list(zip(replies, fits))
 
 
+def test_shipped_model_never_says_a_recent_reply_of_the_conversation_again(shipped):
+    """The model copies its own replies from the conversation ("That sounds lovely." to five news in 73 turns,
+    RESULTS.md); a reply among the latest ones cannot be said again whole. Greedy, the same message again after
+    its own reply: without the rule, the same reply word for word."""
+    greedy, message = GenerationConfig(temperature=0), "i baked cookies for my neighbours"
+    first = shipped.reply(message, config=greedy)
+    again = shipped.reply(message, [(message, first)], config=greedy)
+    assert first and again.strip() != first.strip(), (first, again)
+
+
 def test_the_int8_engine_reads_chat_as_its_float_model_does(shipped):
     """CTranslate2 in int8 reads held-out chat almost as the float32 model does; torch's dynamic int8 of every
     linear layer read it 0.31-0.39 bits a character worse (each of the fixture's first four chats alike) and

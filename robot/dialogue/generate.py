@@ -59,6 +59,7 @@ OPENINGS_KEPT = 4  # conversation openings a generator keeps read (about 45 MB e
 READ_AHEAD_AFTER = 2  # turns of a session before its conversation is read ahead
 READ_AHEAD_DELAY = 0.5  # seconds after a turn before its conversation is read (a person takes longer to answer)
 MESSAGE_ROOM = 48  # message tokens a conversation read ahead leaves room for (a longer one reads it again)
+RECENT_REPLIES = 8  # the conversation's latest replies the next one may not repeat word for word
 
 
 @dataclass(frozen=True)
@@ -315,8 +316,11 @@ class DialogueModel:
             with self.lock:
                 self.replies -= 1
 
-    def options(self, config: GenerationConfig) -> dict:
-        """CTranslate2's decoding options for `config` (the seed, a process-wide setting, is set here too)."""
+    def options(self, config: GenerationConfig, recent: list[str] = ()) -> dict:
+        """CTranslate2's decoding options for `config` (the seed, a process-wide setting, is set here too). None of
+        the `recent` replies can be said again whole: each, followed by the end of the turn, is a suppressed
+        sequence (the model copies its own earlier replies, "That sounds lovely." to five news in 73 turns; its
+        repetition penalty only sees the reply being generated)."""
         import ctranslate2
 
         if config.seed is not None:
@@ -326,13 +330,16 @@ class DialogueModel:
                 "sampling_topp": 1.0 if greedy else config.top_p,
                 "sampling_temperature": 1.0 if greedy else config.temperature,
                 "repetition_penalty": config.repetition_penalty, "end_token": list(self.format.stops),
-                "suppress_sequences": self.suppressed}
+                "suppress_sequences": self.suppressed + [self.names([*self.encode(reply.strip()), stop])
+                                                         for reply in dict.fromkeys(recent) if reply.strip()
+                                                         for stop in self.format.stops]}
 
-    def tokens(self, head: list[int], conversation: list[int], config: GenerationConfig) -> Iterator[int]:
-        """Token ids of the reply to a prompt, as they are generated (the stop token not included); the engine
-        stops when the caller does."""
+    def tokens(self, head: list[int], conversation: list[int], config: GenerationConfig,
+               recent: list[str] = ()) -> Iterator[int]:
+        """Token ids of the reply to a prompt, as they are generated (the stop token not included), never one of
+        the `recent` replies whole; the engine stops when the caller does."""
         steps = self.generator.generate_tokens(self.names(conversation), static_prompt=self.names(head),
-                                               **self.options(config))
+                                               **self.options(config, recent))
         with self.replying(), closing(steps):
             for step in steps:
                 if step.token_id in self.format.stops:
@@ -374,15 +381,16 @@ class DialogueModel:
                config: GenerationConfig = GenerationConfig()) -> Iterator[str]:
         """Text pieces of the reply as they are generated; with several candidates, the chosen reply whole."""
         head, conversation = self.prompt(message, list(history), persona, config)
+        recent = [r for _, r in list(history)[-RECENT_REPLIES:]]
         if config.candidates > 1 and config.temperature > 0:  # greedy decoding would sample the same reply n times
-            best = self.rerank(self.sample(head, conversation, config), [r for _, r in history[-8:]], config)
+            best = self.rerank(self.sample(head, conversation, config), recent, config)
             text = self.decode(best.tokens).rstrip("\ufffd")
             if text:
                 yield text
             return
         generated: list[int] = []
         shown = ""
-        for token in self.tokens(head, conversation, config):
+        for token in self.tokens(head, conversation, config, recent):
             generated.append(token)
             text = self.decode(generated)
             if not text.endswith("\ufffd") and len(text) > len(shown):  # wait for whole UTF-8 characters
