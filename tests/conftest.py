@@ -51,14 +51,17 @@ def reference_model(folder: Path) -> tuple[transformers.PreTrainedModel, tuple[i
 
 
 @torch.inference_mode()
-def uncached_greedy(folder: Path, prompt: list[int], n: int) -> list[int]:
+def uncached_greedy(folder: Path, prompt: list[int], n: int, never: list[list[int]] = ()) -> list[int]:
     """The reference decoding of a dialogue model folder: transformers re-reads the whole sequence for every token
-    (no cache) and takes the likeliest token that is not a special one, up to the end of the robot's turn."""
+    (no cache) and takes the likeliest token that is not a special one, up to the end of the robot's turn, which
+    may not come after a reply in `never` (the conversation's recent replies, token ids)."""
     model, stops, banned = reference_model(folder)
     ids, out = list(prompt), []
     for _ in range(n):
         logits = model(input_ids=torch.tensor([ids])).logits[0, -1]
         logits[banned] = float("-inf")
+        if out in never:
+            logits[list(stops)] = float("-inf")
         token = int(logits.argmax())
         if token in stops:
             break

@@ -72,10 +72,10 @@ def test_robot_starts_without_the_base_wheel(monkeypatch, capsys):
 
 def test_lora_fine_tuning_of_the_pretrained_base(tmp_path):
     """--init smollm2 trains LoRA adapters only; the folder holds the adapter, the base's tokenizer and chat
-    format, and names its base; the robot's engine converts it (merged) once and answers as transformers does,
-    and the cache of converted models keeps only the two used last."""
+    format, and names its base; the robot's engine converts it (merged) once and answers as transformers does
+    (never a recent reply of the conversation again), and the cache of converted models keeps only the two used last."""
     from robot.dialogue.chat_format import ChatFormat
-    from robot.dialogue.generate import ENGINES_KEPT, engine_key
+    from robot.dialogue.generate import ENGINES_KEPT, RECENT_REPLIES, engine_key
     from robot.paths import cache_home
 
     config = DialogueTrainConfig(init="smollm2", steps=2, batch_size=2, block_size=64, lr=1e-3, warmup=1,
@@ -104,7 +104,8 @@ def test_lora_fine_tuning_of_the_pretrained_base(tmp_path):
     for message in ("hello", "do you like music?", "what is your name?"):
         head, conversation = exact.prompt(message, history, None, greedy)
         assert len(head) > len(persona) if history else head == persona  # the turns before read ahead
-        expected = exact.decode(uncached_greedy(tmp_path / "lora", head + conversation, 12)).strip()
+        said = [exact.encode(r) for _, r in history[-RECENT_REPLIES:]]  # not said again whole
+        expected = exact.decode(uncached_greedy(tmp_path / "lora", head + conversation, 12, said)).strip()
         reply = exact.reply(message, history, config=greedy)
         assert reply == expected and expected and "<|" not in reply  # token for token, in float32
         history.append((message, reply))
