@@ -348,14 +348,16 @@ class DialogueModel:
                     return
                 yield step.token_id
 
-    def sample(self, head: list[int], conversation: list[int], config: GenerationConfig) -> list[Candidate]:
-        """`config.candidates` replies sampled side by side, each scored under the model (before temperature and
-        penalties) after the conversation and after the persona alone."""
+    def sample(self, head: list[int], conversation: list[int], config: GenerationConfig,
+               recent: list[str] = ()) -> list[Candidate]:
+        """`config.candidates` replies sampled side by side, none of them one of the `recent` replies whole, each
+        scored under the model (before temperature and penalties) after the conversation and after the persona
+        alone."""
         n, stops = config.candidates, self.format.stops
         with self.replying():
             results = self.generator.generate_batch([self.names(conversation)] * n, static_prompt=self.names(head),
                                                     include_prompt_in_result=False, return_end_token=True,
-                                                    **self.options(config))
+                                                    **self.options(config, recent))
         replies = [r.sequences_ids[0] for r in results]
         ends = [reply[-1] if reply and reply[-1] in stops else None for reply in replies]
         tokens = [reply[:-1] if end is not None else reply for reply, end in zip(replies, ends)]
@@ -370,7 +372,8 @@ class DialogueModel:
         """The candidate that fits this message best: the highest log P(reply | conversation) - lambda log
         P(reply | persona alone) per token (mutual information, after Li et al. 2016: it marks down the generic
         "glad to hear that" that follows any message), never an empty reply or one of the conversation's
-        recent replies while another candidate is neither."""
+        recent replies (in another case or spacing: `sample` bars them exactly) while another candidate is
+        neither."""
         said = {" ".join(r.lower().split()) for r in recent}
 
         def score(c: Candidate) -> tuple[bool, bool, float]:
@@ -385,7 +388,7 @@ class DialogueModel:
         head, conversation = self.prompt(message, list(history), persona, config)
         recent = [r for _, r in list(history)[-RECENT_REPLIES:]]
         if config.candidates > 1 and config.temperature > 0:  # greedy decoding would sample the same reply n times
-            best = self.rerank(self.sample(head, conversation, config), recent, config)
+            best = self.rerank(self.sample(head, conversation, config, recent), recent, config)
             text = self.decode(best.tokens).rstrip("\ufffd")
             if text:
                 yield text
